@@ -1,0 +1,100 @@
+"""Command line: parses arguments and hands them to the module that does the work."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ml.config import PRESETS
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m ml", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    data = sub.add_parser("data", help="fetch or generate the raw dataset, validate it, write it")
+    _data_args(data)
+    data.add_argument("--output", type=Path, default=Path("build/data/churn.csv"))
+
+    report = sub.add_parser("report", help="exploration report (HTML + PNGs) of a raw dataset")
+    _data_args(report)
+    report.add_argument("--out", type=Path, default=Path("build/report"))
+
+    train = sub.add_parser("train", help="data -> features -> split -> train -> evaluate -> bundle")
+    _data_args(train)
+    train.add_argument("--out", type=Path, default=Path("build/model"))
+    train.add_argument("--preset", choices=sorted(PRESETS), default="tuned")
+    train.add_argument("--backend", choices=("local", "sagemaker"), default="local")
+    train.add_argument("--tune", action="store_true", help="SageMaker hyperparameter tuning job")
+    train.add_argument("--instance-count", type=int, default=1, help="SageMaker training instances")
+    train.add_argument("--bucket", help="data bucket (default: terraform output)")
+    train.add_argument("--role-arn", help="SageMaker execution role (default: terraform output)")
+
+    score = sub.add_parser("score", help="score a raw CSV with a bundle")
+    score.add_argument("--model", type=Path, default=Path("build/model"))
+    score.add_argument("--input", type=Path, required=True)
+    score.add_argument("--output", type=Path, required=True)
+    score.add_argument("--backend", choices=("local", "sagemaker"), default="local")
+    score.add_argument("--bucket", help="data bucket for batch transform (default: terraform output)")
+    score.add_argument("--role-arn", help="SageMaker execution role (default: terraform output)")
+
+    serve = sub.add_parser("serve", help="model server with the SageMaker XGBoost container contract")
+    serve.add_argument("--model", type=Path, default=Path("build/model"))
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8081)
+
+    stack = sub.add_parser("stack", help="model server + local API (the Lambda handler) + web page")
+    stack.add_argument("--model", type=Path, default=Path("build/model"))
+    stack.add_argument("--host", default="127.0.0.1")
+    stack.add_argument("--port", type=int, default=8080, help="web page and POST /predict")
+    stack.add_argument("--model-port", type=int, default=8081, help="model server")
+    return p
+
+
+def _data_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data", default="url", help="'url' (the lab's dataset), a URL, a path, or 'synthetic'")
+    p.add_argument("--rows", type=int, default=3333, help="rows of synthetic data")
+    p.add_argument("--seed", type=int, default=42, help="seed of synthetic data")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    # Imports are per command: `serve` must not pay for pandas/matplotlib, nor `data` for xgboost.
+    if args.command == "data":
+        from ml import dataset
+
+        return dataset.main(args)
+    if args.command == "report":
+        from ml import explore
+
+        return explore.main(args)
+    if args.command == "train":
+        if args.backend == "sagemaker":
+            from ml.sagemaker import training
+
+            return training.main(args)
+        from ml import pipeline
+
+        return pipeline.main(args)
+    if args.command == "score":
+        if args.backend == "sagemaker":
+            from ml.sagemaker import batch
+
+            return batch.main(args)
+        from ml import scoring
+
+        return scoring.main(args)
+    if args.command == "serve":
+        from ml import serve
+
+        return serve.main(args)
+    if args.command == "stack":
+        from ml import stack
+
+        return stack.main(args)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,212 @@
+"""The raw dataset: fetch (URL, file or synthetic), validate against the 21-column contract.
+
+Validation is strict and names the line and column of the first problem; nothing is
+written unless the whole file is valid.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import sys
+import urllib.error
+import urllib.request
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from ml import raw_schema as rs
+from ml.atomic import atomic_file
+from ml.config import DATASET_MEMBER, DATASET_URL
+from ml.encoding import EncodingError, parse_category, parse_number
+
+MAX_LINE_BYTES = 64 * 1024  # a raw record is ~150 bytes; longer is not a churn CSV
+CACHE_DIR = Path("build/cache")
+
+
+class DataValidationError(ValueError):
+    """The raw data breaks the contract; the message names line and column."""
+
+
+@dataclass(frozen=True)
+class Provenance:
+    source: str
+    sha256: str
+    rows: int
+    note: str = ""
+
+    def as_dict(self) -> dict[str, object]:
+        return {"source": self.source, "sha256": self.sha256, "rows": self.rows, "note": self.note}
+
+
+def load(source: str = "url", rows: int = 3333, seed: int = 42, quiet: bool = False) -> tuple[pd.DataFrame, Provenance]:
+    """Raw frame + where it came from. 'url' falls back to synthetic data when offline."""
+    if source == "synthetic":
+        return _synthetic(rows, seed, note="")
+    if source == "url" or source.startswith(("http://", "https://")):
+        url = DATASET_URL if source == "url" else source
+        try:
+            payload = download(url, quiet=quiet)
+        except OSError as err:
+            reason = getattr(err, "reason", None) or err
+            print(f"could not reach {url} ({reason}); using synthetic data instead ({rows} rows, seed {seed})", file=sys.stderr)
+            return _synthetic(rows, seed, note=f"fallback: {url} unreachable")
+        raw = _unzip(payload, url) if payload[:2] == b"PK" else payload
+        return parse_raw(raw, origin=url), Provenance(url, _sha256(raw), _count(raw))
+    path = Path(source)
+    if not path.is_file():
+        raise DataValidationError(f"{source}: no such file (expected a path, a URL, 'url' or 'synthetic')")
+    raw = path.read_bytes()
+    return parse_raw(raw, origin=str(path)), Provenance(str(path), _sha256(raw), _count(raw))
+
+
+def _synthetic(rows: int, seed: int, note: str) -> tuple[pd.DataFrame, Provenance]:
+    from ml.synthetic import generate
+
+    frame = generate(rows, seed)
+    raw = to_csv_bytes(frame)
+    return frame, Provenance(f"synthetic:rows={rows},seed={seed}", _sha256(raw), rows, note)
+
+
+def _sha256(raw: bytes) -> str:
+    return hashlib.sha256(raw).hexdigest()
+
+
+def _count(raw: bytes) -> int:
+    return max(raw.count(b"\n") - 1 + (not raw.endswith(b"\n")), 0)
+
+
+def download(url: str, quiet: bool = False, timeout: float = 15.0) -> bytes:
+    """GET with a progress bar on stderr; cached under build/cache by URL."""
+    cached = CACHE_DIR / hashlib.sha256(url.encode()).hexdigest()[:16]
+    if cached.is_file():
+        return cached.read_bytes()
+    with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 (user-chosen URL)
+        total = int(response.headers.get("Content-Length") or 0)
+        chunks, done = [], 0
+        while chunk := response.read(64 * 1024):
+            chunks.append(chunk)
+            done += len(chunk)
+            if not quiet:
+                _progress(done, total)
+        if not quiet:
+            print(file=sys.stderr)
+    payload = b"".join(chunks)
+    with atomic_file(cached, "wb") as handle:
+        handle.write(payload)
+    return payload
+
+
+def _progress(done: int, total: int) -> None:
+    if total:
+        filled = int(30 * done / total)
+        bar = "#" * filled + "-" * (30 - filled)
+        print(f"\rdownloading [{bar}] {done / 1e6:5.1f}/{total / 1e6:.1f} MB", end="", file=sys.stderr)
+    else:
+        print(f"\rdownloading {done / 1e6:5.1f} MB", end="", file=sys.stderr)
+
+
+def _unzip(payload: bytes, url: str) -> bytes:
+    try:
+        with zipfile.ZipFile(io.BytesIO(payload)) as archive:
+            return archive.read(DATASET_MEMBER)
+    except KeyError:
+        raise DataValidationError(f"{url}: the zip has no '{DATASET_MEMBER}'") from None
+    except zipfile.BadZipFile as err:
+        raise DataValidationError(f"{url}: not a valid zip ({err})") from None
+
+
+def parse_raw(
+    raw: bytes,
+    origin: str = "data",
+    optional: tuple[str, ...] = (),
+) -> pd.DataFrame:
+    """Validate raw CSV bytes into a frame of canonical values.
+
+    ``optional`` columns may be absent (scoring accepts files without the label or
+    Phone); every other raw column must be present, and no unknown column may be.
+    """
+    stream = io.BytesIO(raw)
+    header_line = _read_line(stream, 1, origin)
+    if not header_line.strip():
+        raise DataValidationError(f"{origin}: empty file (expected a header with the {len(rs.RAW_COLUMNS)} raw columns)")
+    header = next(csv.reader([header_line]))
+    _check_header(header, origin, optional)
+    kinds = [rs.RAW_FIELDS[name] for name in header]
+    columns: list[list[object]] = [[] for _ in header]
+    line_no = 1
+    while True:
+        line_no += 1
+        line = _read_line(stream, line_no, origin)
+        if not line:
+            break
+        if not line.strip():
+            continue
+        cells = next(csv.reader([line]))
+        if len(cells) != len(header):
+            raise DataValidationError(f"{origin}: line {line_no}: {len(cells)} fields, expected {len(header)} (truncated line or wrong delimiter?)")
+        for j, (name, (kind, spec), cell) in enumerate(zip(header, kinds, cells)):
+            columns[j].append(_cell(name, kind, spec, cell, origin, line_no))
+    if line_no == 2:
+        raise DataValidationError(f"{origin}: no data rows after the header")
+    return pd.DataFrame(dict(zip(header, columns)))
+
+
+def _read_line(stream: io.BytesIO, line_no: int, origin: str) -> str:
+    line = stream.readline(MAX_LINE_BYTES + 1)
+    if len(line) > MAX_LINE_BYTES:
+        raise DataValidationError(f"{origin}: line {line_no} is longer than {MAX_LINE_BYTES // 1024} KiB; not a churn CSV")
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise DataValidationError(f"{origin}: line {line_no} is not UTF-8 ({err.reason} at byte {err.start})") from None
+    return text.lstrip("\ufeff") if line_no == 1 else text
+
+
+def _check_header(header: list[str], origin: str, optional: tuple[str, ...]) -> None:
+    unknown = [h for h in header if h not in rs.RAW_FIELDS]
+    missing = [c for c in rs.RAW_COLUMNS if c not in header and c not in optional]
+    duplicated = sorted({h for h in header if header.count(h) > 1})
+    problems = []
+    if missing:
+        problems.append(f"missing column(s) {', '.join(repr(m) for m in missing)}")
+    if unknown:
+        problems.append(f"unknown column(s) {', '.join(repr(u[:40]) for u in unknown)}")
+    if duplicated:
+        problems.append(f"duplicated column(s) {', '.join(repr(d) for d in duplicated)}")
+    if problems:
+        hint = " — is the delimiter ','?" if len(header) == 1 and len(rs.RAW_COLUMNS) > 1 else ""
+        raise DataValidationError(f"{origin}: line 1 (header): {'; '.join(problems)}{hint}")
+
+
+def _cell(name: str, kind: str, spec: object, cell: str, origin: str, line_no: int) -> object:
+    try:
+        if kind == "category":
+            return parse_category(cell, spec, name)
+        if kind == "text":
+            return cell
+        number = parse_number(cell, kind, spec, name)
+        return int(number) if kind == "int" else number
+    except EncodingError as err:
+        hint = " (a repeated header row?)" if cell == name else ""
+        raise DataValidationError(f"{origin}: line {line_no}, column '{name}': {err.reason}{hint}") from None
+
+
+def to_csv_bytes(frame: pd.DataFrame) -> bytes:
+    return frame.to_csv(index=False, lineterminator="\n").encode("utf-8")
+
+
+def main(args) -> int:
+    try:
+        frame, provenance = load(args.data, args.rows, args.seed)
+    except DataValidationError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    with atomic_file(args.output, "wb") as handle:
+        handle.write(to_csv_bytes(frame))
+    churn = (frame[rs.LABEL] == "True.").mean()
+    print(f"{args.output}: {len(frame)} rows, churn {churn:.2%}, source {provenance.source} (sha256 {provenance.sha256[:12]}…)")
+    return 0
