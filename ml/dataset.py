@@ -123,11 +123,13 @@ def parse_raw(
     raw: bytes,
     origin: str = "data",
     optional: tuple[str, ...] = (),
+    first_line: int = 2,
 ) -> pd.DataFrame:
     """Validate raw CSV bytes into a frame of canonical values.
 
     ``optional`` columns may be absent (scoring accepts files without the label or
     Phone); every other raw column must be present, and no unknown column may be.
+    ``first_line`` is the file line of the first data row, for chunked reads.
     """
     stream = io.BytesIO(raw)
     header_line = _read_line(stream, 1, origin)
@@ -137,7 +139,7 @@ def parse_raw(
     _check_header(header, origin, optional)
     kinds = [rs.RAW_FIELDS[name] for name in header]
     columns: list[list[object]] = [[] for _ in header]
-    line_no = 1
+    line_no = first_line - 1
     while True:
         line_no += 1
         line = _read_line(stream, line_no, origin)
@@ -150,7 +152,7 @@ def parse_raw(
             raise DataValidationError(f"{origin}: line {line_no}: {len(cells)} fields, expected {len(header)} (truncated line or wrong delimiter?)")
         for j, (name, (kind, spec), cell) in enumerate(zip(header, kinds, cells)):
             columns[j].append(_cell(name, kind, spec, cell, origin, line_no))
-    if line_no == 2:
+    if not columns[0] and first_line == 2:
         raise DataValidationError(f"{origin}: no data rows after the header")
     return pd.DataFrame(dict(zip(header, columns)))
 

@@ -49,7 +49,8 @@ def _draw_features(rows: int, rng: np.random.Generator) -> dict[str, np.ndarray]
     length = np.rint(rng.normal(ACCOUNT_LENGTH[0], ACCOUNT_LENGTH[1], rows))
     cols["Account Length"] = np.clip(length, ACCOUNT_LENGTH[2], ACCOUNT_LENGTH[3]).astype(int)
     cols["Area Code"] = rng.choice(np.array(list(AREA_SHARES)), rows, p=list(AREA_SHARES.values()))
-    cols["Phone"] = np.array([f"{a}-{b:04d}" for a, b in zip(rng.integers(327, 423, rows), rng.integers(0, 10000, rows))])
+    # 555 numbers are fictional by convention: a synthetic phone can never be a real one.
+    cols["Phone"] = np.char.add("555-", np.char.zfill(rng.integers(0, 10000, rows).astype(str), 4))
     intl = rng.random(rows) < SHARE_INTL_PLAN
     vmail = rng.random(rows) < SHARE_VMAIL_PLAN
     cols["Int'l Plan"] = np.where(intl, "yes", "no")

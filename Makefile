@@ -1,0 +1,121 @@
+# Churn with XGBoost: data -> model bundle -> local stack or AWS. `make help` lists targets.
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON     ?= python3
+VENV       := .venv
+BIN        := $(VENV)/bin
+PY         := $(BIN)/python
+CHECKOV    := .venv-checkov/bin/checkov
+
+DATA       ?= url            # url (the lab's dataset, synthetic when offline) | PATH | URL | synthetic
+PRESET     ?= tuned          # tuned | notebook (the lab's recipe)
+BACKEND    ?= local          # local | sagemaker
+MODEL      ?= build/model
+HOST       ?= 127.0.0.1
+PORT       ?= 8080
+MODEL_PORT ?= 8081
+TUNE       ?=
+REGION     ?= us-east-1
+NAME       ?= churn
+TFVARS     := build/model.auto.tfvars.json
+TF         := terraform -chdir=terraform
+TF_VARS    := -var region=$(strip $(REGION)) -var name_prefix=$(strip $(NAME)) $(if $(wildcard $(TFVARS)),-var-file=$(abspath $(TFVARS)))
+
+# Offline provider mirror when the machine has one (scripts/tf_cli_config.sh decides).
+export TF_CLI_CONFIG_FILE := $(CURDIR)/build/terraform.rc
+export SAGEMAKER_SUPPRESS_V2_WARNING := 1
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: help install data report train score serve demo package test bench \
+        init plan apply destroy smoke deploy publish evaluate-endpoint fmt clean
+
+help: ## List the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+
+install: $(VENV)/.installed ## Create .venv and install the project with its AWS and dev extras
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[aws,dev]'
+	touch $@
+
+.venv-checkov/.installed: ## checkov pins an old boto3: it gets a virtualenv of its own
+	$(PYTHON) -m venv .venv-checkov
+	.venv-checkov/bin/pip install -q --upgrade pip
+	.venv-checkov/bin/pip install -q 'checkov>=3.2,<4'
+	touch $@
+
+build/terraform.rc: scripts/tf_cli_config.sh
+	sh scripts/tf_cli_config.sh $@
+
+tools: ## Debian packages the tests and benchmarks drive: Chromium, wrk
+	@bash scripts/install_tools.sh
+
+data: install ## Fetch (or generate) and validate the raw dataset into build/data/churn.csv
+	$(PY) -m ml data --data $(strip $(DATA))
+
+report: install ## Exploration report of the raw data: build/report/index.html
+	$(PY) -m ml report --data $(strip $(DATA))
+
+train: install ## Train and bundle into build/model (BACKEND=local|sagemaker, PRESET, DATA, TUNE=1)
+	$(PY) -m ml train --backend $(strip $(BACKEND)) --data $(strip $(DATA)) --preset $(strip $(PRESET)) --out $(MODEL) $(if $(TUNE),--tune)
+
+score: install ## Score a raw CSV: make score INPUT=customers.csv OUTPUT=scored.csv
+	$(PY) -m ml score --model $(MODEL) --input $(INPUT) --output $(OUTPUT)
+
+serve: install ## Serve an existing bundle: model server + local API + web page
+	$(PY) -m ml stack --model $(MODEL) --host $(HOST) --port $(PORT) --model-port $(MODEL_PORT)
+
+demo: install ## The whole flow offline: data, train, bundle, then serve the page
+	$(PY) -m ml train --data $(strip $(DATA)) --preset $(strip $(PRESET)) --out $(MODEL)
+	$(PY) -m ml stack --model $(MODEL) --host $(HOST) --port $(PORT) --model-port $(MODEL_PORT)
+
+package: install ## Build build/invoker.zip (handler + encoder + schema), deterministic
+	$(PY) scripts/package_lambda.py --model $(MODEL) --out build/invoker.zip
+
+test: install .venv-checkov/.installed build/terraform.rc tools ## Install everything, then run every test
+	$(PY) -m check_jsonschema --builtin-schema vendor.github-workflows .github/workflows/ci.yml
+	$(PY) -m pytest
+
+bench: install build/terraform.rc tools ## Benchmarks: print one table, write build/bench.json
+	$(PY) bench/run.py
+
+fmt: ## Format Terraform
+	terraform fmt -recursive terraform
+
+init: build/terraform.rc ## terraform init (offline mirror when present)
+	$(TF) init -input=false
+
+plan: init ## terraform plan with build/model.auto.tfvars.json when present
+	$(TF) plan -input=false $(TF_VARS)
+
+apply: init ## terraform apply with build/model.auto.tfvars.json when present
+	$(TF) apply -input=false $(TF_VARS)
+
+destroy: init ## Remove every AWS resource, the endpoint first
+	$(PY) scripts/aws_cost.py destroy
+	$(TF) destroy -input=false -target=module.endpoint $(TF_VARS)
+	$(TF) destroy -input=false $(TF_VARS)
+
+smoke: install ## POST an example customer to the deployed API and check a probability comes back
+	$(PY) scripts/smoke.py --api-url "$$($(TF) output -raw api_url)" --model $(MODEL)
+
+publish: install ## Upload a locally trained bundle to the data bucket; write build/model.auto.tfvars.json
+	$(PY) -m ml.sagemaker.publish --model $(MODEL)
+
+evaluate-endpoint: install ## Score the test split through the deployed endpoint; print the metrics
+	$(PY) -m ml.sagemaker.endpoint_eval --model $(MODEL)
+
+deploy: install ## apply (buckets, roles) -> train on SageMaker -> package -> apply (endpoint, API, site) -> smoke
+	$(PY) scripts/aws_cost.py deploy
+	$(MAKE) apply
+	$(MAKE) train BACKEND=sagemaker
+	$(MAKE) package
+	$(MAKE) apply
+	$(MAKE) smoke
+
+clean: ## Remove build/ (bundles, reports, zips); keeps the virtualenvs
+	rm -rf build

@@ -1,0 +1,197 @@
+"""Fixtures for the web page tests: Debian's Chromium driven by Playwright, and the real local stack.
+
+The stack is ``python -m ml stack`` (model server + local API + web/), started as a process in a
+process group of its own, so that teardown ends exactly the processes this test started.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+SCREENSHOTS = REPO / "build" / "screenshots"
+STARTUP_TIMEOUT_S = 90.0
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not CHROMIUM.exists():
+        reason = f"Chromium not found at {CHROMIUM} (Debian: apt-get install chromium)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(reason + "; CI=true requires the browser tests to run")
+        pytest.skip(reason)
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh desktop page; fails the test on any uncaught page error."""
+    context = browser.new_context(viewport={"width": 1100, "height": 900})
+    context.set_default_timeout(20_000)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda err: errors.append(str(err)))
+    yield page
+    context.close()
+    assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+@pytest.fixture(scope="session")
+def screenshots() -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    return SCREENSHOTS
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Stack:
+    url: str
+    port: int
+    model_port: int
+    proc: subprocess.Popen
+    log: Path
+
+    def log_tail(self, chars: int = 3000) -> str:
+        try:
+            return self.log.read_text(errors="replace")[-chars:]
+        except OSError:
+            return "(no log)"
+
+    def pids_listening_on(self, port: int) -> list[int]:
+        """Processes of this stack's process group that listen on ``port`` (Linux /proc)."""
+        inodes = set()
+        for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+            with contextlib.suppress(OSError):
+                for line in Path(table).read_text().splitlines()[1:]:
+                    cols = line.split()
+                    if cols[3] == "0A" and int(cols[1].rsplit(":", 1)[1], 16) == port:  # 0A = LISTEN
+                        inodes.add(cols[9])
+        pgid = self.proc.pid  # start_new_session: the stack leads its own group
+        pids = []
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            pid = int(entry.name)
+            try:
+                if os.getpgid(pid) != pgid:
+                    continue
+                links = {os.readlink(fd) for fd in (entry / "fd").iterdir()}
+            except OSError:
+                continue
+            if any(f"socket:[{inode}]" in links for inode in inodes):
+                pids.append(pid)
+        return pids
+
+    def kill_model_server(self) -> list[int]:
+        pids = self.pids_listening_on(self.model_port)
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and _accepts(self.model_port):
+            time.sleep(0.1)
+        return pids
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                pass
+        # Whatever the stack started and left behind (the model server) is in the same group.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.proc.wait(timeout=5)
+
+
+def _accepts(port: int) -> bool:
+    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
+        return True
+    return False
+
+
+def _get(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status
+    except urllib.error.HTTPError as err:
+        return err.code
+    except (urllib.error.URLError, OSError):
+        return 0
+
+
+@contextlib.contextmanager
+def run_stack(bundle: Path, log: Path) -> Iterator[Stack]:
+    port, model_port = free_port(), free_port()
+    while model_port == port:
+        model_port = free_port()
+    cmd = [sys.executable, "-m", "ml", "stack", "--model", str(bundle),
+           "--port", str(port), "--model-port", str(model_port)]
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(cmd, cwd=REPO, stdout=out, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, start_new_session=True)
+    stack = Stack(f"http://127.0.0.1:{port}", port, model_port, proc, log)
+    try:
+        deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"`{' '.join(cmd)}` exited with {proc.returncode}:\n{stack.log_tail()}")
+            if _get(stack.url + "/config.js") == 200 and _get(f"http://127.0.0.1:{model_port}/ping") == 200:
+                break
+            if time.monotonic() > deadline:
+                pytest.fail(f"the stack did not answer within {STARTUP_TIMEOUT_S:.0f}s:\n{stack.log_tail()}")
+            time.sleep(0.2)
+        yield stack
+    finally:
+        stack.stop()
+
+
+@pytest.fixture(scope="module")
+def stack(bundle_dir, tmp_path_factory) -> Iterator[Stack]:
+    """One stack shared by the tests that leave it running."""
+    with run_stack(Path(bundle_dir), tmp_path_factory.mktemp("stack") / "stack.log") as s:
+        yield s
+
+
+@pytest.fixture
+def own_stack(bundle_dir, tmp_path) -> Iterator[Stack]:
+    """A stack of the test's own, for tests that break it."""
+    with run_stack(Path(bundle_dir), tmp_path / "stack.log") as s:
+        yield s

@@ -1,0 +1,127 @@
+"""Model plots write valid PNGs; the model report page shows the metrics, escaped."""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ml import plots
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def assert_png(path: Path) -> None:
+    data = path.read_bytes()
+    assert data[:8] == PNG_SIGNATURE, f"{path.name} is not a PNG"
+    assert data[12:16] == b"IHDR"
+    width, height = struct.unpack(">II", data[16:24])
+    assert width > 50 and height > 50
+    assert data[-8:-4] == b"IEND", f"{path.name} is truncated"
+
+
+def scored(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    y = (rng.random(n) < 0.2).astype(int)
+    return y, np.clip(rng.normal(0.3 + 0.4 * y, 0.2), 0, 1)
+
+
+def test_roc_curve_png_draws_several_curves(tmp_path: Path) -> None:
+    validation, test = scored(300, 1), scored(150, 2)
+    path = plots.roc_curve_png(
+        tmp_path / "sub" / "roc.png", [("validation", *validation), ("test", *test)], cutoff=0.5
+    )
+    assert path == tmp_path / "sub" / "roc.png"
+    assert_png(path)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_roc_points_auc_is_the_rank_statistic(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    y = (rng.random(200) < 0.3).astype(int)
+    scores = np.round(rng.random(200) * 0.5 + 0.3 * y, 1)  # rounded: many ties
+    fpr, tpr, auc = plots.roc_points(y, scores)
+    pos, neg = scores[y == 1][:, None], scores[y == 0][None, :]
+    assert auc == pytest.approx(np.mean((pos > neg) + 0.5 * (pos == neg)))
+    assert (fpr[0], tpr[0], fpr[-1], tpr[-1]) == (0, 0, 1, 1)
+    assert np.all(np.diff(fpr) >= 0) and np.all(np.diff(tpr) >= 0)
+
+
+def test_roc_curve_png_needs_both_classes(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="both classes"):
+        plots.roc_curve_png(tmp_path / "roc.png", [("test", [0, 0, 0], [0.1, 0.2, 0.3])])
+    with pytest.raises(ValueError, match="at least one"):
+        plots.roc_curve_png(tmp_path / "roc.png", [])
+    assert not (tmp_path / "roc.png").exists()
+
+
+def test_cost_curve_png(tmp_path: Path) -> None:
+    cutoffs = np.arange(0.01, 1.0, 0.01)
+    costs = {"validation": 1000 + (cutoffs - 0.4) ** 2 * 5000, "test": 500 + (cutoffs - 0.5) ** 2 * 3000}
+    assert_png(plots.cost_curve_png(tmp_path / "cost.png", cutoffs, costs, chosen_cutoff=0.4))
+    with pytest.raises(ValueError, match="cutoffs"):
+        plots.cost_curve_png(tmp_path / "bad.png", cutoffs, {"test": [1.0, 2.0]}, 0.4)
+
+
+def test_feature_importance_png(tmp_path: Path) -> None:
+    importances = {f"feature {i}": float(i) for i in range(40)}
+    assert_png(plots.feature_importance_png(tmp_path / "imp.png", importances, top=20))
+    assert_png(plots.feature_importance_png(tmp_path / "none.png", {}))
+
+
+def test_confusion_matrix_png(tmp_path: Path) -> None:
+    assert_png(plots.confusion_matrix_png(tmp_path / "cm.png", [[270, 15], [10, 38]], 0.46, "Test"))
+    with pytest.raises(ValueError, match="2x2"):
+        plots.confusion_matrix_png(tmp_path / "bad.png", [[1, 2, 3]], 0.5)
+
+
+METRICS = {
+    "data": {"source": "<script>alert('x')</script>", "rows": 3333},
+    "auc": {"validation": 0.92134, "test": 0.90121},
+    "cutoff": 0.46,
+    "cutoff_method": "cv: least cost on out-of-fold predictions",
+    "cost_matrix": {"tn": 0.0, "fp": 100.0, "tp": 100.0, "fn": 500.0},
+    "costs": {"validation": 12300.0, "test": 6100.5},
+    "confusion": {"validation": [[540, 30], [20, 77]], "test": {"tn": 270, "fp": 15, "fn": 10, "tp": 38}},
+    "cost_curve": [float(c) for c in range(99)],
+}
+
+
+def test_model_report_html_shows_metrics_and_images(tmp_path: Path) -> None:
+    plots.confusion_matrix_png(tmp_path / "cm test.png", [[270, 15], [10, 38]], 0.46)
+    index = plots.model_report_html(tmp_path, METRICS, [("Confusion <test>", "cm test.png")], title="Model & co")
+    assert index == tmp_path / "index.html"
+    text = index.read_text(encoding="utf-8")
+    assert "<title>Model &amp; co</title>" in text
+    assert "AUC validation <b>0.9213</b>, test <b>0.9012</b>" in text
+    assert "cutoff <b>0.46</b> (chosen by: cv: least cost on out-of-fold predictions)" in text
+    assert "cost validation <b>12,300</b>, test <b>6,100.50</b>" in text
+    for cell in ("TN 540", "FP 30", "FN 20", "TP 77", "TN 270", "FP 15", "FN 10", "TP 38"):
+        assert f">{cell}<" in text
+    assert '<img src="cm%20test.png" alt="Confusion &lt;test&gt;"' in text
+    assert "99 values: 0, 1, 2, 3, 4, …" in text
+    assert "<script>" not in text
+    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in text
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_model_report_html_refuses_missing_images(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="roc.png"):
+        plots.model_report_html(tmp_path, {"auc": 0.9}, [("ROC", "roc.png")])
+    assert not (tmp_path / "index.html").exists()
+
+
+def test_model_report_html_without_known_keys(tmp_path: Path) -> None:
+    text = plots.model_report_html(tmp_path, {"note": "x", "nested": {"a": [1, 2]}}, []).read_text()
+    assert "<th class=\"l\">note</th>" in text and "1, 2" in text
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [(3333, "3,333"), (np.int64(5), "5"), (0.921345, "0.9213"), (12300.0, "12,300"), (6100.5, "6,100.50"),
+     (True, "True"), (float("nan"), "nan"), ("text", "text")],
+)
+def test_fmt(value, shown) -> None:
+    assert plots.fmt(value) == shown
