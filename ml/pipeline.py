@@ -17,7 +17,6 @@ import pandas as pd
 import xgboost as xgb
 
 from ml import evaluate as ev
-from ml import raw_schema as rs
 from ml import train
 from ml.bundle import Bundle, write_bundle
 from ml.config import PRESETS, SAGEMAKER_XGBOOST_VERSION, Settings
@@ -169,7 +168,7 @@ def summary(metrics: dict[str, Any]) -> str:
     cm, cm5 = t["confusion_at_cutoff"], t["confusion_at_0.5"]
     lines = [
         f"data      {metrics['data']['source']} ({metrics['data']['rows']} rows, sha256 {metrics['data']['sha256'][:12]}…)",
-        f"split     " + ", ".join(f"{k} {v}" for k, v in metrics["split"]["rows"].items()) + f" (seed {metrics['split']['seed']})",
+        "split     " + ", ".join(f"{k} {v}" for k, v in metrics["split"]["rows"].items()) + f" (seed {metrics['split']['seed']})",
         f"model     preset '{metrics['preset']}', {metrics['features']['count']} features, {metrics['model']['trees']} trees, fit on {metrics['model']['fit_on']}",
         f"cutoff    {c['value']:.2f}, chosen on {c['chosen_on']} ({c['rows']} rows)",
         f"test      AUC {t['auc']:.4f}   rows {t['rows']}",

@@ -14,6 +14,7 @@ import os
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import numpy as np
@@ -325,48 +326,29 @@ def _value_html(value: object, depth: int = 0) -> str:
     return esc(fmt(value))
 
 
-def _find(metrics: Mapping[str, object], *names: str) -> object | None:
-    for n in names:
-        if n in metrics:
-            return metrics[n]
-    return None
-
-
-def _headline(metrics: Mapping[str, object]) -> str:
-    """The few numbers a reader wants first, from whichever of the usual keys are present."""
-    parts = []
-    auc = _find(metrics, "auc", "AUC")
-    if isinstance(auc, Mapping):
-        parts.append("AUC " + ", ".join(f"{esc(k)} <b>{esc(fmt(v))}</b>" for k, v in auc.items()))
-    elif auc is not None:
-        parts.append(f"AUC <b>{esc(fmt(auc))}</b>")
-    cutoff = _find(metrics, "cutoff", "chosen_cutoff", "decision_cutoff")
-    how = _find(metrics, "cutoff_method", "cutoff_how", "how_cutoff_chosen")
-    if isinstance(cutoff, Mapping):
-        how = how if how is not None else _find(cutoff, "method", "how", "chosen_by")
-        cutoff = _find(cutoff, "value", "cutoff", "chosen")
-    if cutoff is not None:
-        text = f"cutoff <b>{esc(fmt(cutoff))}</b>"
-        parts.append(text + (f" (chosen by: {esc(how)})" if how is not None else ""))
-    costs = _find(metrics, "costs", "cost")
-    if isinstance(costs, Mapping) and all(isinstance(v, numbers.Real) for v in costs.values()):
-        parts.append("cost " + ", ".join(f"{esc(k)} <b>{esc(fmt(v))}</b>" for k, v in costs.items()))
-    if not parts:
-        return ""
-    return '<div class="box">' + "<br>".join(parts) + "</div>"
-
-
-def _confusions(metrics: Mapping[str, object]) -> str:
-    conf = _find(metrics, "confusion", "confusion_matrix", "confusion_matrices")
-    if not isinstance(conf, Mapping) or _as_confusion(conf) is not None:
-        m = _as_confusion(conf)
-        return "" if m is None else "<h2>Confusion matrix</h2>" + _confusion_html(m)
-    blocks = [
-        f"<div><h3>{esc(split)}</h3>{_confusion_html(m)}</div>"
-        for split, value in conf.items()
-        if (m := _as_confusion(value)) is not None
+def _headline(metrics: Mapping[str, Any]) -> str:
+    """AUC, cutoff and cost per evaluated split (the layout of ml.pipeline's metrics.json)."""
+    cutoff = metrics["cutoff"]
+    costs = ", ".join(f"{esc(k.upper())} ${esc(fmt(v))}" for k, v in metrics["costs"].items())
+    rows = [
+        [split, fmt(m["rows"]), fmt(m["auc"]), f"${m['cost']:,.0f}", f"${m['cost_per_1000']:,.0f}", f"${m['do_nothing_cost_per_1000']:,.0f}"]
+        for split, m in metrics["evaluation"].items()
     ]
-    return "<h2>Confusion matrices</h2><div class=\"grid\">" + "".join(blocks) + "</div>" if blocks else ""
+    box = (
+        f'<div class="box">cutoff <b>{esc(fmt(cutoff["value"]))}</b>, chosen on {esc(cutoff["chosen_on"])}'
+        f" ({esc(fmt(cutoff['rows']))} rows; never on the test split)<br>cost matrix: {costs}</div>"
+    )
+    return box + table(["split", "rows", "AUC", "cost at cutoff", "per 1,000", "doing nothing, per 1,000"], rows)
+
+
+def _confusions(metrics: Mapping[str, Any]) -> str:
+    cutoff = fmt(metrics["cutoff"]["value"])
+    blocks = [
+        f"<div><h3>{esc(split)} at {esc(label)}</h3>{_confusion_html(_as_confusion(m[key]))}</div>"
+        for split, m in metrics["evaluation"].items()
+        for key, label in (("confusion_at_0.5", "0.5"), ("confusion_at_cutoff", cutoff))
+    ]
+    return '<h2>Confusion matrices</h2><div class="grid">' + "".join(blocks) + "</div>"
 
 
 def model_report_html(
@@ -379,9 +361,8 @@ def model_report_html(
     """Write ``out_dir/index.html``: headline numbers, confusion matrices, the images, all metrics.
 
     ``images`` are ``(title, filename)`` with files already in ``out_dir`` (a missing one is an
-    error: the page would show a broken image). Any JSON-like ``metrics`` renders; the keys
-    ``auc``, ``cutoff``/``cutoff_method``, ``costs`` and ``confusion`` (per split: 2x2 lists or
-    tn/fp/fn/tp mappings) also get a headline or a table of their own.
+    error: the page would show a broken image). ``metrics`` is metrics.json's layout; every
+    value is also shown in the closing table.
     """
     out = Path(out_dir)
     missing = [name for _, name in images if not (out / name).is_file()]

@@ -96,7 +96,6 @@ def test_killed_training_leaves_previous_bundle_loadable(bundle_dir, tmp_path):
     """SIGKILL a real training run while it writes the bundle: the old one is intact."""
     import shutil
     import signal
-    import time
 
     target = tmp_path / "model"
     shutil.copytree(bundle_dir, target)
