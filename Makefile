@@ -64,7 +64,7 @@ train: install ## Train and bundle into build/model (BACKEND=local|sagemaker, PR
 	$(PY) -m ml train --backend $(strip $(BACKEND)) --data $(strip $(DATA)) --preset $(strip $(PRESET)) --out $(MODEL) $(if $(TUNE),--tune)
 
 score: install ## Score a raw CSV: make score INPUT=customers.csv OUTPUT=scored.csv
-	$(PY) -m ml score --model $(MODEL) --input $(INPUT) --output $(OUTPUT)
+	$(PY) -m ml score --backend $(strip $(BACKEND)) --model $(MODEL) --input $(INPUT) --output $(OUTPUT)
 
 serve: install ## Serve an existing bundle: model server + local API + web page
 	$(PY) -m ml stack --model $(MODEL) --host $(HOST) --port $(PORT) --model-port $(MODEL_PORT)
@@ -109,11 +109,10 @@ publish: install ## Upload a locally trained bundle to the data bucket; write bu
 evaluate-endpoint: install ## Score the test split through the deployed endpoint; print the metrics
 	$(PY) -m ml.sagemaker.endpoint_eval --model $(MODEL)
 
-deploy: install ## apply (buckets, roles) -> train on SageMaker -> package -> apply (endpoint, API, site) -> smoke
-	$(PY) scripts/aws_cost.py deploy
+deploy: install ## apply (buckets, roles) -> train on SageMaker (writes tfvars + Lambda zip) -> apply (endpoint, API, site) -> smoke
+	$(PY) scripts/aws_cost.py deploy $(if $(TUNE),--tune)
 	$(MAKE) apply
 	$(MAKE) train BACKEND=sagemaker
-	$(MAKE) package
 	$(MAKE) apply
 	$(MAKE) smoke
 

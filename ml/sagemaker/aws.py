@@ -1,0 +1,219 @@
+"""AWS plumbing shared by the SageMaker modules: clients, S3 transfers, waiting on jobs.
+
+One ``Aws`` object owns the boto3 session and its clients, so tests (and the SageMaker SDK)
+see the same clients: a hook registered on ``aws.sm`` sees every SageMaker call.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.exceptions import ClientError
+
+from ml.config import SAGEMAKER_XGBOOST_VERSION
+from ml.sagemaker.tf_outputs import SetupError
+
+DEFAULT_REGION = "us-east-1"
+TERMINAL_OK = "Completed"
+TERMINAL_BAD = ("Failed", "Stopped")
+
+
+class JobFailed(RuntimeError):
+    """A SageMaker job ended Failed or Stopped; the message carries its FailureReason."""
+
+
+@dataclass
+class Aws:
+    session: boto3.Session
+    # Opting out of the SDK's telemetry means passing it a config, which it re-validates
+    # against its JSON schema on every lookup (~0.5 s each, ~15 s per job start on a slow
+    # machine). Worth it for a real run; the tests turn it off.
+    telemetry_opt_out: bool = True
+    _clients: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def create(cls, region: str | None = None) -> Aws:
+        region = region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+        session = boto3.Session(region_name=region)
+        if session.region_name is None:
+            session = boto3.Session(region_name=DEFAULT_REGION)
+        return cls(session)
+
+    @property
+    def region(self) -> str:
+        return self.session.region_name
+
+    def client(self, service: str):
+        if service not in self._clients:
+            self._clients[service] = self.session.client(service)
+        return self._clients[service]
+
+    @property
+    def s3(self):
+        return self.client("s3")
+
+    @property
+    def sm(self):
+        return self.client("sagemaker")
+
+    @property
+    def runtime(self):
+        return self.client("sagemaker-runtime")
+
+    def sagemaker_session(self, bucket: str):
+        """A SageMaker SDK session over this object's own clients (telemetry off)."""
+        sagemaker = import_sagemaker()
+        config = {"SchemaVersion": "1.0", "SageMaker": {"PythonSDK": {"Modules": {"TelemetryOptOut": True}}}} if self.telemetry_opt_out else None
+        return sagemaker.Session(
+            boto_session=self.session,
+            sagemaker_client=self.sm,
+            sagemaker_runtime_client=self.runtime,
+            default_bucket=bucket,
+            sagemaker_config=config,
+        )
+
+
+def import_sagemaker():
+    """The SDK, quietly (no 'not applying SDK defaults' lines, no v3 banner)."""
+    os.environ.setdefault("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
+    for name in ("sagemaker", "sagemaker.config"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    try:
+        import sagemaker
+    except ImportError:
+        raise SetupError("the SageMaker SDK is not installed: pip install -e '.[aws]'") from None
+    return sagemaker
+
+
+def image_uri(region: str) -> str:
+    """The built-in XGBoost container pinned to the local library's version."""
+    sagemaker = import_sagemaker()
+    return sagemaker.image_uris.retrieve("xgboost", region, version=SAGEMAKER_XGBOOST_VERSION)
+
+
+# ---------------------------------------------------------------------------------------- S3
+
+
+def split_s3(uri: str) -> tuple[str, str]:
+    if not uri.startswith("s3://") or "/" not in uri[5:]:
+        raise ValueError(f"not an s3://bucket/key URI: {uri!r}")
+    bucket, key = uri[5:].split("/", 1)
+    return bucket, key
+
+
+def sha256_of(source: bytes | Path) -> str:
+    if isinstance(source, bytes):
+        return hashlib.sha256(source).hexdigest()
+    digest = hashlib.sha256()
+    with open(source, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _md5(source: bytes | Path) -> str:
+    if isinstance(source, bytes):
+        return hashlib.md5(source, usedforsecurity=False).hexdigest()
+    digest = hashlib.md5(usedforsecurity=False)
+    with open(source, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def upload_if_changed(s3, bucket: str, key: str, source: bytes | Path, content_type: str = "text/csv") -> bool:
+    """Upload unless the object already holds these bytes (sha256 metadata, else a plain-MD5 ETag).
+
+    Returns True when it uploaded. Each object carries its sha256 as metadata, so multipart
+    uploads (whose ETag is not an MD5) are recognised too.
+    """
+    digest = sha256_of(source)
+    try:
+        head = s3.head_object(Bucket=bucket, Key=key)
+    except ClientError as err:
+        if err.response.get("Error", {}).get("Code") not in ("404", "NoSuchKey", "NotFound"):
+            raise
+        head = None
+    if head is not None:
+        if head.get("Metadata", {}).get("sha256") == digest:
+            return False
+        etag = head.get("ETag", "").strip('"')
+        if "-" not in etag and etag == _md5(source):
+            return False
+    extra = {"Metadata": {"sha256": digest}, "ContentType": content_type}
+    if isinstance(source, bytes):
+        s3.put_object(Bucket=bucket, Key=key, Body=source, **extra)
+    else:
+        s3.upload_file(str(source), bucket, key, ExtraArgs=extra)
+    return True
+
+
+def download(s3, uri: str, target: Path) -> Path:
+    bucket, key = split_s3(uri)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        s3.download_file(bucket, key, str(target))
+    except ClientError as err:
+        code = err.response.get("Error", {}).get("Code")
+        if code in ("404", "NoSuchKey", "NotFound"):
+            raise JobFailed(f"{uri}: the job reported this output but it is not in S3") from None
+        raise
+    return target
+
+
+# ------------------------------------------------------------------------------------ waiting
+
+
+def clock_text(seconds: float) -> str:
+    seconds = int(seconds)
+    return f"{seconds // 60:d}m{seconds % 60:02d}s"
+
+
+def wait_for(
+    describe: Callable[[], dict[str, Any]],
+    kind: str,
+    name: str,
+    status_key: str,
+    poll_s: float = 30.0,
+    say: Callable[[str], None] = print,
+    sleep: Callable[[float], None] = time.sleep,
+    heartbeat_s: float = 120.0,
+) -> dict[str, Any]:
+    """Poll until the job ends; print each status transition with the elapsed time.
+
+    Completed -> the last description; Failed/Stopped -> JobFailed with FailureReason.
+    """
+    started = time.monotonic()
+    last_state, last_said = None, started
+    while True:
+        desc = describe()
+        status = desc[status_key]
+        secondary = desc.get("SecondaryStatus")
+        now = time.monotonic()
+        state = (status, secondary)
+        if state != last_state:
+            detail = f" / {secondary}" if secondary and secondary != status else ""
+            transitions = desc.get("SecondaryStatusTransitions") or []
+            message = transitions[-1].get("StatusMessage") if transitions else None
+            counters = desc.get("TrainingJobStatusCounters")
+            if counters:
+                message = ", ".join(f"{k} {v}" for k, v in counters.items() if v)
+            say(f"  [{clock_text(now - started)}] {kind} {name}: {status}{detail}" + (f" ({message})" if message else ""))
+            last_state, last_said = state, now
+        elif now - last_said >= heartbeat_s:
+            say(f"  [{clock_text(now - started)}] {kind} {name}: still {status}")
+            last_said = now
+        if status == TERMINAL_OK:
+            return desc
+        if status in TERMINAL_BAD:
+            reason = desc.get("FailureReason") or "no reason given"
+            raise JobFailed(f"{kind} {name} {status.lower()} after {clock_text(now - started)}: {reason}")
+        sleep(poll_s)

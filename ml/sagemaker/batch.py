@@ -1,0 +1,201 @@
+"""`python -m ml score --backend sagemaker`: score a raw CSV with SageMaker Batch Transform.
+
+    raw CSV (streamed in chunks) -> encoded rows (the shared encoder, no header, no label)
+    -> S3 -> transform job on a SageMaker model made from the bundle's model.tar.gz
+    -> <input>.out (one score per line) -> joined back to the input rows: the same output
+    as `ml score --backend local` (input columns + churn_probability + will_churn).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+
+from ml import evaluate as ev
+from ml import raw_schema as rs
+from ml.atomic import atomic_file
+from ml.bundle import Bundle
+from ml.config import CostMatrix
+from ml.dataset import DataValidationError, parse_raw
+from ml.encoding import format_csv
+from ml.features import encode_frame, labels
+from ml.sagemaker import tf_outputs
+from ml.sagemaker.aws import (
+    Aws,
+    JobFailed,
+    clock_text,
+    download,
+    image_uri,
+    sha256_of,
+    upload_if_changed,
+    wait_for,
+)
+from ml.sagemaker.publish import upload_model
+from ml.sagemaker.settings import (
+    ARTIFACT_PREFIX,
+    DATA_PREFIX,
+    DEFAULT,
+    SageMakerSettings,
+)
+from ml.sagemaker.tf_outputs import SetupError
+from ml.scoring import OPTIONAL_FOR_SCORING, OUTPUT_COLUMNS, chunks
+
+INPUT_NAME = "input.csv"
+
+
+@dataclass(frozen=True)
+class Encoded:
+    path: Path
+    rows: int
+    labels: np.ndarray | None
+
+
+def encode_file(source: Path, schema: dict[str, Any], target: Path) -> Encoded:
+    """The raw CSV as the container's text/csv, chunk by chunk; validation names the bad line."""
+    rows, seen_labels = 0, []
+    with open(target, "w", encoding="ascii", newline="") as out:
+        for header, lines, first in chunks(source):
+            frame = parse_raw(header + b"".join(lines), origin=str(source), optional=OPTIONAL_FOR_SCORING, first_line=first)
+            out.write(format_csv(encode_frame(frame, schema)))
+            rows += len(frame)
+            if rs.LABEL in frame:
+                seen_labels.append(labels(frame))
+    return Encoded(target, rows, np.concatenate(seen_labels) if seen_labels else None)
+
+
+def ensure_model(aws: Aws, bucket: str, bundle: Bundle, role_arn: str, image: str) -> tuple[str, str]:
+    """A SageMaker model for the bundle's archive (named after its hash; reused when it exists)."""
+    url, _ = upload_model(aws.s3, bucket, bundle)
+    name = f"churn-batch-{url.rsplit('/', 2)[-2][:12]}"
+    try:
+        aws.sm.describe_model(ModelName=name)
+    except ClientError as err:
+        if err.response.get("Error", {}).get("Code") not in ("ValidationException", "ResourceNotFound"):
+            raise
+        aws.sm.create_model(
+            ModelName=name,
+            ExecutionRoleArn=role_arn,
+            PrimaryContainer={"Image": image, "ModelDataUrl": url, "Mode": "SingleModel"},
+            EnableNetworkIsolation=True,
+        )
+    return name, url
+
+
+def transform_request(job_name: str, model_name: str, input_uri: str, output_uri: str, sm: SageMakerSettings) -> dict[str, Any]:
+    return {
+        "TransformJobName": job_name,
+        "ModelName": model_name,
+        "BatchStrategy": "MultiRecord",
+        "MaxPayloadInMB": 6,
+        "TransformInput": {
+            "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": input_uri}},
+            "ContentType": "text/csv",
+            "SplitType": "Line",
+            "CompressionType": "None",
+        },
+        "TransformOutput": {"S3OutputPath": output_uri, "Accept": "text/csv", "AssembleWith": "Line"},
+        "TransformResources": {"InstanceType": sm.transform_instance_type, "InstanceCount": sm.transform_instance_count},
+    }
+
+
+def read_scores(path: Path, expected: int) -> np.ndarray:
+    text = path.read_text(encoding="utf-8")
+    values = [v for line in text.splitlines() for v in line.split(",") if v.strip()]
+    if len(values) != expected:
+        raise JobFailed(f"transform output has {len(values)} scores for {expected} input rows")
+    return np.array([float(v) for v in values])
+
+
+def join(source: Path, scores: np.ndarray, cutoff: float, target: Path) -> None:
+    """Input rows untouched + the two score columns, written atomically (as ml.scoring does)."""
+    position = 0
+    with atomic_file(target, "w", encoding="utf-8", newline="") as out:
+        writer = csv.writer(out, lineterminator="\n")
+        for index, (header, lines, _first) in enumerate(chunks(source)):
+            text_rows = csv.reader(io.StringIO((header + b"".join(lines)).decode("utf-8-sig")))
+            head = next(text_rows)
+            if index == 0:
+                writer.writerow([*head, *OUTPUT_COLUMNS])
+            for row in text_rows:
+                if not row:
+                    continue
+                score = float(scores[position])
+                writer.writerow([*row, repr(score), score >= cutoff])
+                position += 1
+    if position != len(scores):
+        raise JobFailed(f"joined {position} input rows to {len(scores)} scores")
+
+
+def score(
+    aws: Aws,
+    bundle: Bundle,
+    source: Path,
+    target: Path,
+    bucket: str,
+    role_arn: str,
+    sm: SageMakerSettings = DEFAULT,
+    say: Callable[[str], None] = print,
+    sleep: Callable[[float], None] = time.sleep,
+) -> dict[str, Any]:
+    schema = bundle.schema()
+    cutoff = float(schema["decision"]["cutoff"])
+    with tempfile.TemporaryDirectory() as tmp:
+        encoded = encode_file(Path(source), schema, Path(tmp) / INPUT_NAME)
+        if encoded.rows == 0:
+            raise DataValidationError(f"{source}: no rows to score")
+        digest = sha256_of(encoded.path)[:16]
+        input_prefix = f"{DATA_PREFIX}transform/{digest}/"
+        uploaded = upload_if_changed(aws.s3, bucket, input_prefix + INPUT_NAME, encoded.path)
+        say(f"input     {encoded.rows} rows -> s3://{bucket}/{input_prefix}{INPUT_NAME} ({'uploaded' if uploaded else 'unchanged'})")
+        model_name, _url = ensure_model(aws, bucket, bundle, role_arn, image_uri(aws.region))
+        job_name = f"churn-batch-{time.strftime('%Y%m%d-%H%M%S')}-{digest[:8]}"
+        output_uri = f"s3://{bucket}/{ARTIFACT_PREFIX}transform/{job_name}/"
+        aws.sm.create_transform_job(**transform_request(job_name, model_name, f"s3://{bucket}/{input_prefix}", output_uri, sm))
+        say(f"transform job {job_name}: model {model_name}, {sm.transform_instance_count} x {sm.transform_instance_type}")
+        wait_for(lambda: aws.sm.describe_transform_job(TransformJobName=job_name), "transform job", job_name, "TransformJobStatus", sm.poll_s, say, sleep)
+        out_path = download(aws.s3, f"{output_uri}{INPUT_NAME}.out", Path(tmp) / f"{INPUT_NAME}.out")
+        scores = read_scores(out_path, encoded.rows)
+    join(Path(source), scores, cutoff, Path(target))
+    return {"rows": encoded.rows, "cutoff": cutoff, "scores": scores, "labels": encoded.labels, "job": job_name}
+
+
+def main(args) -> int:
+    bundle = Bundle(args.model)
+    started = time.perf_counter()
+    try:
+        bucket = tf_outputs.resolve("data_bucket", args.bucket)
+        role = tf_outputs.resolve("sagemaker_role_arn", args.role_arn)
+        result = score(Aws.create(), bundle, args.input, args.output, bucket, role)
+    except (DataValidationError, SetupError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except FileNotFoundError as err:
+        print(f"error: {err.filename}: no such file", file=sys.stderr)
+        return 2
+    except NoCredentialsError:
+        print("error: no AWS credentials (set AWS_PROFILE or run `aws configure`)", file=sys.stderr)
+        return 2
+    except JobFailed as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    except (ClientError, BotoCoreError) as err:
+        print(f"error: AWS: {err}", file=sys.stderr)
+        return 1
+    flagged = int((result["scores"] >= result["cutoff"]).sum())
+    print(f"{args.output}: {result['rows']} rows scored by {result['job']}, {flagged} flagged to churn at cutoff {result['cutoff']:.2f} ({clock_text(time.perf_counter() - started)})")
+    if result["labels"] is not None:
+        costs = CostMatrix(**bundle.schema()["decision"]["costs"])
+        m = ev.split_metrics(result["labels"], result["scores"], result["cutoff"], costs)
+        auc = "n/a" if m["auc"] is None else f"{m['auc']:.4f}"
+        print(f"labels present: AUC {auc}, cost ${m['cost']:,.0f} (${m['cost_per_1000']:,.0f} per 1,000; doing nothing ${m['do_nothing_cost_per_1000']:,.0f})")
+    return 0

@@ -1,0 +1,96 @@
+"""The Terraform handoff: build/model.auto.tfvars.json from a bundle and its S3 artifact.
+
+Terraform reads these variables (terraform/variables.tf validates them): model_data_url,
+image_uri, decision_cutoff, feature_schema_path, lambda_zip_path, lambda_zip_sha256.
+The Lambda zip is built here, from the same bundle, so the hash is always that of the
+zip whose path is passed. Paths are absolute: Terraform runs with -chdir=terraform.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from ml.atomic import atomic_file
+from ml.bundle import SCHEMA_FILE, Bundle
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGER = ROOT / "scripts" / "package_lambda.py"
+TFVARS_NAME = "model.auto.tfvars.json"
+ZIP_NAME = "invoker.zip"
+
+# The same rules as terraform/variables.tf (a test checks they still agree), so a bad value
+# fails here, at the end of a training run, not later in `terraform plan`.
+MODEL_DATA_URL = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/(.+/)?model\.tar\.gz$")
+IMAGE_URI = re.compile(r"^[0-9]{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/[a-z0-9._/-]+(:[A-Za-z0-9._-]+|@sha256:[a-f0-9]{64})$")
+ZIP_SHA256 = re.compile(r"^[A-Za-z0-9+/]{43}=$")
+
+
+def default_paths(bundle_dir: Path) -> tuple[Path, Path]:
+    """build/model -> (build/model.auto.tfvars.json, build/invoker.zip), beside the bundle."""
+    parent = Path(bundle_dir).resolve().parent
+    return parent / TFVARS_NAME, parent / ZIP_NAME
+
+
+def _packager():
+    spec = importlib.util.spec_from_file_location("churn_package_lambda", PACKAGER)
+    if spec is None or spec.loader is None:
+        raise FileNotFoundError(PACKAGER)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def build_lambda_zip(bundle_dir: Path, zip_path: Path) -> str:
+    """Build the invoker zip with scripts/package_lambda.py; returns its base64 SHA-256."""
+    _size, digest = _packager().package(Path(bundle_dir), Path(zip_path))
+    return digest
+
+
+def tfvars(bundle_dir: Path, model_data_url: str, image_uri: str, zip_path: Path, zip_sha256: str) -> dict[str, Any]:
+    bundle = Bundle(Path(bundle_dir))
+    cutoff = float(bundle.schema()["decision"]["cutoff"])
+    values = {
+        "model_data_url": model_data_url,
+        "image_uri": image_uri,
+        "decision_cutoff": cutoff,
+        "feature_schema_path": str((Path(bundle_dir) / SCHEMA_FILE).resolve()),
+        "lambda_zip_path": str(Path(zip_path).resolve()),
+        "lambda_zip_sha256": zip_sha256,
+    }
+    check(values)
+    return values
+
+
+def check(values: dict[str, Any]) -> None:
+    problems = []
+    if not MODEL_DATA_URL.match(values["model_data_url"]):
+        problems.append(f"model_data_url {values['model_data_url']!r} is not an S3 URL ending in /model.tar.gz")
+    if not IMAGE_URI.match(values["image_uri"]):
+        problems.append(f"image_uri {values['image_uri']!r} is not an ECR image URI")
+    if not 0 < values["decision_cutoff"] < 1:
+        problems.append(f"decision_cutoff {values['decision_cutoff']} is not strictly between 0 and 1")
+    if not ZIP_SHA256.match(values["lambda_zip_sha256"]):
+        problems.append("lambda_zip_sha256 is not a base64 SHA-256")
+    if problems:
+        raise ValueError("; ".join(problems))
+
+
+def write_tfvars(
+    bundle_dir: Path,
+    model_data_url: str,
+    image_uri: str,
+    tfvars_path: Path | None = None,
+    zip_path: Path | None = None,
+) -> tuple[Path, dict[str, Any]]:
+    """Build the Lambda zip, then write the tfvars file atomically; returns (path, values)."""
+    default_tfvars, default_zip = default_paths(bundle_dir)
+    tfvars_path, zip_path = Path(tfvars_path or default_tfvars), Path(zip_path or default_zip)
+    digest = build_lambda_zip(bundle_dir, zip_path)
+    values = tfvars(bundle_dir, model_data_url, image_uri, zip_path, digest)
+    with atomic_file(tfvars_path, "w", encoding="utf-8") as handle:
+        handle.write(json.dumps(values, indent=2) + "\n")
+    return tfvars_path, values

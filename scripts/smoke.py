@@ -1,0 +1,98 @@
+"""Smoke test of a deployed stack: POST the bundle's example churner to <api-url>/predict.
+
+    python scripts/smoke.py --api-url URL [--model build/model]
+
+Passes (exit 0) when the answer holds a churn probability in [0, 1]; otherwise exits 1
+with what went wrong. A serverless endpoint's first call may time out while it starts
+cold: 502/503/504 answers are retried a few times.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+RETRY_STATUSES = (502, 503, 504)
+
+
+class SmokeFailed(RuntimeError):
+    pass
+
+
+def example(model_dir: Path, name: str = "churner") -> dict:
+    path = model_dir / "feature_schema.json"
+    try:
+        schema = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise SmokeFailed(f"{path}: cannot read the bundle's feature schema ({err})") from None
+    try:
+        return schema["examples"][name]
+    except KeyError:
+        raise SmokeFailed(f"{path}: no examples.{name} record") from None
+
+
+def post(url: str, record: dict, timeout: float) -> tuple[int, bytes]:
+    request = urllib.request.Request(url, data=json.dumps(record).encode(), method="POST", headers={"Content-Type": "application/json", "Accept": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as answer:
+            return answer.status, answer.read()
+    except urllib.error.HTTPError as err:
+        return err.code, err.read()
+
+
+def check(status: int, body: bytes) -> dict:
+    if status != 200:
+        raise SmokeFailed(f"HTTP {status}: {body[:300].decode('utf-8', 'replace')}")
+    try:
+        answer = json.loads(body)
+        prediction = answer["predictions"][0]
+        probability = prediction["churn_probability"]
+    except (ValueError, KeyError, IndexError, TypeError):
+        raise SmokeFailed(f"unexpected answer: {body[:300].decode('utf-8', 'replace')}") from None
+    if isinstance(probability, bool) or not isinstance(probability, (int, float)) or not 0.0 <= probability <= 1.0:
+        raise SmokeFailed(f"churn_probability {probability!r} is not a number in [0, 1]")
+    return {"probability": float(probability), "will_churn": prediction.get("will_churn"), "cutoff": answer.get("cutoff")}
+
+
+def smoke(api_url: str, model_dir: Path, attempts: int = 4, timeout: float = 35.0, backoff: float = 5.0, say=print) -> dict:
+    if not api_url or api_url == "null" or not api_url.startswith(("http://", "https://")):
+        raise SmokeFailed(f"no API URL ({api_url!r}): deploy a model first (`make deploy`, or `make publish` then `make apply`)")
+    url = api_url.rstrip("/") + "/predict"
+    record = example(model_dir)
+    for attempt in range(1, attempts + 1):
+        try:
+            status, body = post(url, record, timeout)
+        except (urllib.error.URLError, TimeoutError, OSError) as err:
+            status, body = None, str(getattr(err, "reason", err)).encode()
+        if status in RETRY_STATUSES or status is None:
+            if attempt < attempts:
+                say(f"  attempt {attempt}: {'HTTP %d' % status if status else body.decode()} (cold start?), retrying in {backoff:.0f}s")
+                time.sleep(backoff)
+                continue
+            raise SmokeFailed(f"{url}: {'HTTP %d' % status if status else body.decode()} after {attempts} attempts")
+        return check(status, body)
+    raise AssertionError("unreachable")
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--api-url", required=True, help="base URL of the HTTP API (terraform output api_url)")
+    p.add_argument("--model", type=Path, default=Path("build/model"))
+    p.add_argument("--attempts", type=int, default=4)
+    args = p.parse_args(argv)
+    try:
+        result = smoke(args.api_url, args.model, args.attempts)
+    except SmokeFailed as err:
+        print(f"smoke: FAILED: {err}", file=sys.stderr)
+        return 1
+    print(f"smoke: OK: example churner -> churn_probability {result['probability']:.4f}, will_churn {result['will_churn']} (cutoff {result['cutoff']})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

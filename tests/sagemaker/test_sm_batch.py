@@ -1,0 +1,109 @@
+"""Batch Transform: the CreateTransformJob/CreateModel requests and the join of the job's output."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from sm_fixtures import BUCKET, ROLE, capture
+
+from ml.bundle import Bundle
+from ml.dataset import to_csv_bytes
+from ml.sagemaker import batch
+from ml.sagemaker.aws import JobFailed
+from ml.sagemaker.settings import DEFAULT
+from ml.scoring import score_file
+from ml.synthetic import generate
+from ml.train import predict
+
+FAST = DEFAULT.replace(poll_s=0)
+
+
+@pytest.fixture
+def raw_csv(tmp_path):
+    path = tmp_path / "customers.csv"
+    path.write_bytes(to_csv_bytes(generate(57, seed=5)))
+    return path
+
+
+def fake_transform(aws, booster, corrupt: bool = False):
+    """After CreateTransformJob, write what the container would: one score per input line."""
+    requests = capture(aws.sm, "CreateTransformJob")
+
+    def after(**_):
+        req = requests[-1]
+        source = req["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri"][5:].split("/", 1)[1]
+        body = aws.s3.get_object(Bucket=BUCKET, Key=source + "input.csv")["Body"].read().decode()
+        x = np.loadtxt(io.StringIO(body), delimiter=",", ndmin=2)
+        scores = predict(booster, x)
+        if corrupt:
+            scores = scores[:-1]
+        out = req["TransformOutput"]["S3OutputPath"][5:].split("/", 1)[1] + "input.csv.out"
+        aws.s3.put_object(Bucket=BUCKET, Key=out, Body="".join(f"{float(s)!r}\n" for s in scores).encode())
+
+    aws.sm.meta.events.register("after-call.sagemaker.CreateTransformJob", after)
+    return requests
+
+
+def test_transform_request_and_joined_output(aws, local_bundle, raw_csv, tmp_path):
+    bundle = Bundle(local_bundle)
+    requests = fake_transform(aws, bundle.booster())
+    models = capture(aws.sm, "CreateModel")
+    result = batch.score(aws, bundle, raw_csv, tmp_path / "scored.csv", BUCKET, ROLE, FAST, say=lambda s: None, sleep=lambda s: None)
+
+    req = requests[0]
+    assert req["ModelName"] == models[0]["ModelName"]
+    assert req["TransformInput"]["ContentType"] == "text/csv"
+    assert req["TransformInput"]["SplitType"] == "Line"
+    assert req["TransformInput"]["DataSource"]["S3DataSource"]["S3DataType"] == "S3Prefix"
+    assert req["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri"].startswith(f"s3://{BUCKET}/data/transform/")
+    assert req["TransformOutput"]["S3OutputPath"].startswith(f"s3://{BUCKET}/models/transform/")
+    assert req["TransformOutput"]["Accept"] == "text/csv" and req["TransformOutput"]["AssembleWith"] == "Line"
+    assert req["TransformResources"] == {"InstanceType": DEFAULT.transform_instance_type, "InstanceCount": 1}
+    container = models[0]["PrimaryContainer"]
+    assert container["ModelDataUrl"].startswith(f"s3://{BUCKET}/models/") and container["ModelDataUrl"].endswith("/model.tar.gz")
+    assert container["Image"].endswith("/sagemaker-xgboost:3.0-5")
+    assert models[0]["ExecutionRoleArn"] == ROLE
+
+    # The encoded input: no header, no label, the model's width.
+    key = req["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri"][5:].split("/", 1)[1] + "input.csv"
+    lines = aws.s3.get_object(Bucket=BUCKET, Key=key)["Body"].read().decode().splitlines()
+    assert len(lines) == 57 and {len(l.split(",")) for l in lines} == {len(bundle.schema()["columns"])}
+
+    # Exactly what local scoring writes for the same file.
+    score_file(bundle, raw_csv, tmp_path / "local.csv")
+    assert (tmp_path / "scored.csv").read_bytes() == (tmp_path / "local.csv").read_bytes()
+    assert result["rows"] == 57 and result["labels"] is not None
+
+
+def test_second_run_reuses_model_and_input(aws, local_bundle, raw_csv, tmp_path):
+    bundle = Bundle(local_bundle)
+    fake_transform(aws, bundle.booster())
+    models = capture(aws.sm, "CreateModel")
+    puts = []
+    aws.s3.meta.events.register("before-call.s3.PutObject", lambda params, **kw: puts.append(params["url_path"]))
+    for name in ("a.csv", "b.csv"):
+        batch.score(aws, bundle, raw_csv, tmp_path / name, BUCKET, ROLE, FAST, say=lambda s: None, sleep=lambda s: None)
+    assert len(models) == 1
+    uploads = [p for p in puts if "/data/transform/" in p or p.endswith("model.tar.gz")]
+    assert len(uploads) == 2  # input and model once each (the .out files are the fake job's)
+
+
+def test_output_row_count_mismatch_fails_and_writes_nothing(aws, local_bundle, raw_csv, tmp_path):
+    bundle = Bundle(local_bundle)
+    fake_transform(aws, bundle.booster(), corrupt=True)
+    with pytest.raises(JobFailed, match="56 scores for 57 input rows"):
+        batch.score(aws, bundle, raw_csv, tmp_path / "scored.csv", BUCKET, ROLE, FAST, say=lambda s: None, sleep=lambda s: None)
+    assert not (tmp_path / "scored.csv").exists()
+
+
+def test_failed_transform_job_raises_with_reason(aws, local_bundle, raw_csv, tmp_path):
+    from botocore.awsrequest import AWSResponse
+
+    def describe(**_):
+        return AWSResponse("https://sagemaker", 200, {}, None), {"TransformJobName": "j", "TransformJobStatus": "Failed", "FailureReason": "AlgorithmError: bad input"}
+
+    aws.sm.meta.events.register("before-call.sagemaker.DescribeTransformJob", describe)
+    with pytest.raises(JobFailed, match="AlgorithmError: bad input"):
+        batch.score(aws, Bundle(local_bundle), raw_csv, tmp_path / "scored.csv", BUCKET, ROLE, FAST, say=lambda s: None, sleep=lambda s: None)
