@@ -10,7 +10,7 @@ PY         := $(BIN)/python
 CHECKOV    := .venv-checkov/bin/checkov
 
 DATA       ?= url            # url (the lab's dataset, synthetic when offline) | PATH | URL | synthetic
-PRESET     ?= tuned          # tuned | notebook (the lab's recipe)
+PRESET     ?= default        # default | notebook (the lab's recipe)
 BACKEND    ?= local          # local | sagemaker
 MODEL      ?= build/model
 HOST       ?= 127.0.0.1

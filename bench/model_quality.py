@@ -65,7 +65,7 @@ def main() -> int:
     parser.add_argument("--data", default="synthetic")
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--presets", nargs="+", default=["notebook", "tuned"])
+    parser.add_argument("--presets", nargs="+", default=["notebook", "default"])
     args = parser.parse_args()
     frame, provenance = load(args.data)
     results = {}

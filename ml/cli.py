@@ -24,7 +24,7 @@ def _parser() -> argparse.ArgumentParser:
     train = sub.add_parser("train", help="data -> features -> split -> train -> evaluate -> bundle")
     _data_args(train)
     train.add_argument("--out", type=Path, default=Path("build/model"))
-    train.add_argument("--preset", choices=sorted(PRESETS), default="tuned")
+    train.add_argument("--preset", choices=sorted(PRESETS), default="default")
     train.add_argument("--backend", choices=("local", "sagemaker"), default="local")
     train.add_argument("--tune", action="store_true", help="SageMaker hyperparameter tuning job")
     train.add_argument("--instance-count", type=int, default=1, help="SageMaker training instances")

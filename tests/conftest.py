@@ -18,10 +18,10 @@ os.environ.setdefault("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
 def bundle_dir(tmp_path_factory) -> Path:
     """A real bundle: the default pipeline on 1,500 synthetic customers."""
     from ml import pipeline
-    from ml.config import TUNED
+    from ml.config import DEFAULT
 
     out = tmp_path_factory.mktemp("bundle") / "model"
-    pipeline.run(TUNED, "synthetic", out, rows=1500, seed=11)
+    pipeline.run(DEFAULT, "synthetic", out, rows=1500, seed=11)
     return out
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from ml import raw_schema as rs
-from ml.config import NOTEBOOK, TUNED
+from ml.config import NOTEBOOK, DEFAULT
 from ml.dataset import parse_raw, to_csv_bytes
 from ml.encoding import EncodingError, FeatureEncoder, format_csv
 from ml.features import build_schema, encode_frame
@@ -24,7 +24,7 @@ def test_notebook_recipe_has_69_columns_in_the_labs_order():
     assert not any("Charge" in n or "Phone" in n for n in names)
 
 
-@pytest.mark.parametrize("settings", [NOTEBOOK, TUNED], ids=["notebook", "tuned"])
+@pytest.mark.parametrize("settings", [NOTEBOOK, DEFAULT], ids=["notebook", "default"])
 def test_parity_on_every_row_of_every_split(synthetic_frame, settings):
     schema = build_schema(settings.derived_features)
     encoder = FeatureEncoder(schema)

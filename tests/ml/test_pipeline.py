@@ -15,14 +15,14 @@ import xgboost as xgb
 from ml import pipeline
 from ml import raw_schema as rs
 from ml.bundle import Bundle, load_archive, write_bundle
-from ml.config import TUNED, NOTEBOOK
+from ml.config import DEFAULT, NOTEBOOK
 from ml.dataset import Provenance
 from ml.encoding import FeatureEncoder
 from ml.features import encode_frame
 from ml.split import split_frame
 
 ROOT = Path(__file__).resolve().parents[2]
-FAST = TUNED.replace(cv_folds=3)
+FAST = DEFAULT.replace(cv_folds=3)
 
 
 def test_bundle_layout_and_contents(bundle_dir):

@@ -45,9 +45,9 @@ def aws():
 @pytest.fixture(scope="session")
 def small_settings():
     """The default preset, smaller: 2 CV folds, 20 rounds (seconds, not minutes)."""
-    from ml.config import TUNED
+    from ml.config import DEFAULT
 
-    return TUNED.replace(cv_folds=2, hyperparameters=dataclasses.replace(TUNED.hyperparameters, num_round=20))
+    return DEFAULT.replace(cv_folds=2, hyperparameters=dataclasses.replace(DEFAULT.hyperparameters, num_round=20))
 
 
 @pytest.fixture(scope="session")

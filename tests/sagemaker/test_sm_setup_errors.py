@@ -61,7 +61,7 @@ def test_flag_then_environment_win(monkeypatch, tmp_path):
 
 
 def _train_args(**over):
-    base = dict(data="synthetic", rows=300, seed=1, out=None, preset="tuned", backend="sagemaker", tune=False, instance_count=1, bucket=None, role_arn=None)
+    base = dict(data="synthetic", rows=300, seed=1, out=None, preset="default", backend="sagemaker", tune=False, instance_count=1, bucket=None, role_arn=None)
     return argparse.Namespace(**{**base, **over})
 
 
