@@ -21,6 +21,7 @@ def atomic_file(path: Path, mode: str = "w", **open_kwargs) -> Iterator:
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; artifacts are meant to be read
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -41,6 +42,7 @@ def atomic_dir(path: Path) -> Iterator[Path]:
     if not path.exists() and old.exists():  # a run killed between the two renames below
         os.replace(old, path)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    os.chmod(tmp, 0o755)  # mkdtemp makes 0700
     try:
         yield tmp
     except BaseException:

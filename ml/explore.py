@@ -10,8 +10,6 @@ built next to its destination and renamed into place only when complete.
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -20,6 +18,7 @@ import pandas as pd
 from matplotlib.ticker import MaxNLocator
 
 from ml import raw_schema as rs
+from ml.atomic import atomic_dir
 from ml.plots import esc, fmt, img, new_figure, page, save_figure, table, write_text_atomic
 
 # Every numeric raw column, charges included (the heat map is where they are shown to be redundant).
@@ -275,33 +274,9 @@ def write_report(
         raise ValueError(f"frame lacks the raw columns {missing}")
     if frame.empty:
         raise ValueError("cannot report on an empty dataset")
-    out = Path(out_dir)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=out.parent))
-    try:
+    with atomic_dir(Path(out_dir)) as tmp:
         _build(frame, tmp, title, provenance)
-        os.chmod(tmp, 0o755)
-        _swap_into_place(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out / "index.html"
-
-
-def _swap_into_place(new: Path, out: Path) -> None:
-    """Rename ``new`` to ``out``; an old ``out`` is moved aside first and removed after."""
-    if not out.exists():
-        os.rename(new, out)
-        return
-    old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
-    os.rename(out, old / "report")
-    try:
-        os.rename(new, out)
-    except BaseException:
-        os.rename(old / "report", out)
-        shutil.rmtree(old, ignore_errors=True)
-        raise
-    shutil.rmtree(old, ignore_errors=True)
+    return Path(out_dir) / "index.html"
 
 
 def main(args) -> int:
