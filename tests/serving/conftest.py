@@ -1,0 +1,194 @@
+"""Fixtures of the serving tests: a model bundle, the invoker handler module, a live model server.
+
+``serving_bundle`` is the project's ``bundle_dir`` fixture (tests/conftest.py, a real
+trained bundle) when it exists, else a small bundle made here: the real feature schema
+(``build_schema(True)``) with decision/examples sections and a booster trained for a few
+rounds on random data of the schema's width.
+"""
+
+from __future__ import annotations
+
+import importlib
+import io
+import json
+import os
+import socket
+import subprocess
+import sys
+import tarfile
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+INVOKER_DIR = ROOT / "functions" / "invoker"
+
+CHURNER = {
+    "State": "NJ",
+    "Account Length": 137,
+    "Area Code": 415,
+    "Phone": "358-1921",
+    "Int'l Plan": "yes",
+    "VMail Plan": "no",
+    "VMail Message": 0,
+    "Day Mins": 311.7,
+    "Day Calls": 114,
+    "Day Charge": 52.99,
+    "Eve Mins": 280.1,
+    "Eve Calls": 90,
+    "Eve Charge": 23.81,
+    "Night Mins": 242.4,
+    "Night Calls": 104,
+    "Night Charge": 10.91,
+    "Intl Mins": 14.2,
+    "Intl Calls": 2,
+    "Intl Charge": 3.83,
+    "CustServ Calls": 4,
+}
+LOYAL = {
+    "State": "OH",
+    "Account Length": 107,
+    "Area Code": "415",
+    "Phone": "371-7191",
+    "Int'l Plan": "no",
+    "VMail Plan": "yes",
+    "VMail Message": 26,
+    "Day Mins": 161.6,
+    "Day Calls": 123,
+    "Day Charge": 27.47,
+    "Eve Mins": 195.5,
+    "Eve Calls": 103,
+    "Eve Charge": 16.62,
+    "Night Mins": 254.4,
+    "Night Calls": 103,
+    "Night Charge": 11.45,
+    "Intl Mins": 13.7,
+    "Intl Calls": 3,
+    "Intl Charge": 3.7,
+    "CustServ Calls": 1,
+}
+
+
+def make_bundle(out: Path, cutoff: float = 0.31) -> Path:
+    import numpy as np
+    import xgboost as xgb
+
+    from ml.features import build_schema
+
+    schema = build_schema(True)
+    schema["decision"] = {
+        "cutoff": cutoff,
+        "method": "test fixture",
+        "costs": {"tn": 0, "fp": 100, "tp": 100, "fn": 500},
+    }
+    schema["examples"] = {"churner": CHURNER, "loyal": LOYAL}
+    width = len(schema["columns"])
+    rng = np.random.default_rng(7)
+    x = rng.random((400, width)) * 100
+    y = (x[:, 0] + x[:, 3] * 0.5 + rng.normal(0, 20, 400) > 75).astype(float)
+    booster = xgb.train(
+        {"objective": "binary:logistic", "max_depth": 4, "eta": 0.3, "nthread": 1, "seed": 1},
+        xgb.DMatrix(x, label=y),
+        num_boost_round=12,
+    )
+    out.mkdir(parents=True, exist_ok=True)
+    raw = bytes(booster.save_raw("ubj"))
+    with tarfile.open(out / "model.tar.gz", "w:gz") as archive:
+        info = tarfile.TarInfo("xgboost-model")
+        info.size = len(raw)
+        archive.addfile(info, io.BytesIO(raw))
+    (out / "feature_schema.json").write_text(json.dumps(schema, indent=2), encoding="utf-8")
+    (out / "metrics.json").write_text(json.dumps({"note": "serving test fixture"}), encoding="utf-8")
+    return out
+
+
+@pytest.fixture(scope="session")
+def serving_bundle(request, tmp_path_factory) -> Path:
+    try:
+        return Path(request.getfixturevalue("bundle_dir"))
+    except pytest.FixtureLookupError:
+        return make_bundle(tmp_path_factory.mktemp("bundle") / "model")
+
+
+@pytest.fixture(scope="session")
+def schema(serving_bundle) -> dict:
+    return json.loads((serving_bundle / "feature_schema.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="session")
+def booster(serving_bundle):
+    from ml.serve import load_booster
+
+    return load_booster(serving_bundle)
+
+
+@pytest.fixture(scope="session")
+def invoker():
+    """functions/invoker/handler.py, imported as the Lambda runtime does (its folder on sys.path)."""
+    if str(INVOKER_DIR) not in sys.path:
+        sys.path.insert(0, str(INVOKER_DIR))
+    return importlib.import_module("handler")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_http(url: str, proc: subprocess.Popen | None = None, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"process exited with {proc.returncode} before {url} answered")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.1)
+    raise TimeoutError(url)
+
+
+def stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture(scope="session")
+def model_server(serving_bundle, tmp_path_factory):
+    """``python -m ml serve`` on a free loopback port; yields its base URL."""
+    port = free_port()
+    log = open(tmp_path_factory.mktemp("serve") / "serve.log", "wb")  # noqa: SIM115
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "ml",
+            "serve",
+            "--model",
+            str(serving_bundle),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_http(url + "/ping", proc)
+        yield url
+    finally:
+        stop(proc)
+        log.close()

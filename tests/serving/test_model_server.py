@@ -1,0 +1,236 @@
+"""The model server against the SageMaker XGBoost container contract, over real HTTP on loopback."""
+
+from __future__ import annotations
+
+import http.client
+import io
+import json
+import tarfile
+from urllib.parse import urlsplit
+
+import boto3
+import numpy as np
+import pytest
+import xgboost as xgb
+from botocore.config import Config
+
+from ml.serve import RequestError, Scorer, load_booster
+
+
+def post(url: str, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
+    parts = urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+    try:
+        conn.request("POST", path, body=body, headers=headers)
+        response = conn.getresponse()
+        return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
+    finally:
+        conn.close()
+
+
+@pytest.fixture(scope="module")
+def rows(booster) -> np.ndarray:
+    rng = np.random.default_rng(3)
+    x = rng.random((5, booster.num_features())) * 50
+    x[:, -10:] = rng.integers(0, 2, (5, 10))
+    return np.round(x, 3)
+
+
+def as_csv(x: np.ndarray) -> bytes:
+    return "".join(",".join(repr(float(v)) for v in row) + "\n" for row in x).encode()
+
+
+def expected(booster, x: np.ndarray) -> list[float]:
+    """What the container computes: a DMatrix of the float64 CSV values, every tree."""
+    return [float(s) for s in booster.predict(xgb.DMatrix(x), iteration_range=(0, 0))]
+
+
+def csv_answer(scores) -> bytes:
+    return "".join(repr(s) + "\n" for s in scores).encode()
+
+
+def test_ping(model_server):
+    parts = urlsplit(model_server)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+    conn.request("GET", "/ping")
+    assert conn.getresponse().status == 200
+
+
+@pytest.mark.parametrize("accept", [None, "text/csv", "*/*", "text/csv; charset=utf-8"])
+@pytest.mark.parametrize("content_type", ["text/csv", "text/csv; charset=utf-8", "TEXT/CSV"])
+def test_csv_bytes_exactly_as_the_container(model_server, booster, rows, accept, content_type):
+    headers = {"Content-Type": content_type, **({"Accept": accept} if accept else {})}
+    status, got_headers, body = post(model_server, "/invocations", as_csv(rows), headers)
+    assert status == 200
+    assert body == csv_answer(expected(booster, rows))
+    assert got_headers["content-type"].startswith("text/csv")
+
+
+def test_json_answer(model_server, booster, rows):
+    status, headers, body = post(
+        model_server, "/invocations", as_csv(rows[:3]), {"Content-Type": "text/csv", "Accept": "application/json"}
+    )
+    assert status == 200 and headers["content-type"] == "application/json"
+    scores = expected(booster, rows[:3])
+    assert body == json.dumps({"predictions": [{"score": s} for s in scores]}).encode()
+    assert body.startswith(b'{"predictions": [{"score": ')
+
+
+def test_missing_values_and_crlf(model_server, booster, rows):
+    x = rows[:2].copy()
+    x[0, 1] = np.nan
+    text = as_csv(x).decode().replace("nan", "").replace("\n", "\r\n").encode()
+    status, _, body = post(model_server, "/invocations", text, {"Content-Type": "text/csv"})
+    assert status == 200
+    assert body == csv_answer(expected(booster, x))
+
+
+def test_libsvm(model_server, booster):
+    width = booster.num_features()
+    x = np.full((2, width), np.nan)
+    x[0, [0, 3, width - 1]] = [1.5, 2.0, 1.0]
+    x[1, [1]] = [7.25]
+    body = f"1 0:1.5 3:2 {width - 1}:1\n0 1:7.25\n".encode()
+    for content_type in ("text/libsvm", "text/x-libsvm"):
+        status, _, answer = post(model_server, "/invocations", body, {"Content-Type": content_type})
+        assert status == 200
+        assert answer == csv_answer(expected(booster, x))
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "status", "words"),
+    [
+        (b"1,2", "application/json", 415, [b"application/json"]),
+        (b"1,2", "application/x-www-form-urlencoded", 415, [b"not supported"]),
+        (None, "text/csv", 415, [b"header"]),  # header row
+        (b"", "text/csv", 400, [b"empty"]),
+        (b"  \n", "text/csv", 400, [b"empty"]),
+        ("extra", "text/csv", 400, [b"more than"]),
+        ("fewer", "text/csv", 400, [b"fewer than"]),
+        ("word", "text/csv", 400, [b"row 2, column 3", b"abc"]),
+        ("ragged", "text/csv", 400, [b"row 2 has"]),
+        (b"\xff\xfe,1", "text/csv", 400, [b"UTF-8"]),
+        (b"0:1 x:2", "text/libsvm", 400, [b"libsvm"]),
+        (b"0:1 100000:2", "text/libsvm", 400, [b"feature index"]),
+    ],
+)
+def test_refusals(model_server, booster, rows, body, content_type, status, words):
+    width = booster.num_features()
+    good = as_csv(rows[:1]).strip()
+    variants = {
+        None: (",".join(f"f{i}" for i in range(width)) + "\n").encode() + good,
+        "extra": good + b",1",
+        "fewer": good.rsplit(b",", 1)[0],
+        "word": good + b"\n" + b"1,2,abc," + b",".join([b"0"] * (width - 3)),
+        "ragged": good + b"\n" + good + b",1",
+    }
+    payload = variants.get(body, body)
+    got, _, answer = post(model_server, "/invocations", payload, {"Content-Type": content_type})
+    assert got == status, answer
+    for word in words:
+        assert word in answer
+    assert b"Traceback" not in answer
+
+
+def test_accept_not_supported_is_406(model_server, rows):
+    status, _, _ = post(
+        model_server, "/invocations", as_csv(rows[:1]), {"Content-Type": "text/csv", "Accept": "text/html"}
+    )
+    assert status == 406
+
+
+def test_unknown_path_and_method(model_server):
+    assert post(model_server, "/nope", b"", {})[0] == 404
+    parts = urlsplit(model_server)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+    conn.request("GET", "/invocations")
+    assert conn.getresponse().status == 405
+
+
+def test_large_request(model_server, booster):
+    x = np.round(np.random.default_rng(5).random((10_000, booster.num_features())) * 100, 2)
+    status, _, body = post(model_server, "/invocations", as_csv(x), {"Content-Type": "text/csv"})
+    assert status == 200
+    assert body == csv_answer(expected(booster, x))
+
+
+# -- the SageMaker runtime API path, through an unmodified boto3 client --------------------
+def runtime(url: str | None = None):
+    return boto3.client(
+        "sagemaker-runtime",
+        endpoint_url=url,
+        region_name="us-east-1",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+        config=Config(retries={"mode": "standard", "total_max_attempts": 1}),
+    )
+
+
+def test_runtime_api_same_bytes(model_server, rows):
+    direct = post(model_server, "/invocations", as_csv(rows), {"Content-Type": "text/csv", "Accept": "text/csv"})[2]
+    answer = runtime(model_server).invoke_endpoint(
+        EndpointName="churn-xgboost", ContentType="text/csv", Accept="text/csv", Body=as_csv(rows)
+    )
+    assert answer["Body"].read() == direct
+    assert answer["ContentType"] == "text/csv"
+    as_json = runtime(model_server).invoke_endpoint(
+        EndpointName="churn-xgboost", ContentType="text/csv", Accept="application/json", Body=as_csv(rows)
+    )
+    assert (
+        as_json["Body"].read()
+        == post(model_server, "/invocations", as_csv(rows), {"Content-Type": "text/csv", "Accept": "application/json"})[
+            2
+        ]
+    )
+
+
+def test_runtime_api_via_environment(model_server, rows, monkeypatch):
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME", model_server)
+    answer = runtime().invoke_endpoint(EndpointName="churn", ContentType="text/csv", Body=as_csv(rows[:1]))
+    assert answer["Body"].read().count(b"\n") == 1
+
+
+def test_runtime_api_errors_are_model_errors(model_server):
+    client = runtime(model_server)
+    with pytest.raises(client.exceptions.ModelError) as raised:
+        client.invoke_endpoint(EndpointName="churn", ContentType="text/csv", Body=b"1,2,3")
+    error = raised.value.response
+    assert error["ResponseMetadata"]["HTTPStatusCode"] == 424
+    assert error["OriginalStatusCode"] == 400 and "fewer than" in error["OriginalMessage"]
+    with pytest.raises(client.exceptions.ModelError) as raised:
+        client.invoke_endpoint(EndpointName="churn", ContentType="application/json", Body=b"{}")
+    assert raised.value.response["OriginalStatusCode"] == 415
+
+
+# -- in process: loading and parsing ---------------------------------------------------------
+def _tarball(path, members: dict[str, bytes]) -> None:
+    with tarfile.open(path / "model.tar.gz", "w:gz") as archive:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+
+
+def test_load_refuses_anything_but_one_xgboost_model(tmp_path, booster):
+    raw = bytes(booster.save_raw("ubj"))
+    _tarball(tmp_path, {"xgboost-model": raw})
+    assert load_booster(tmp_path).num_features() == booster.num_features()
+    for members in (
+        {"xgboost-model": raw, "feature_schema.json": b"{}"},
+        {"model/xgboost-model": raw},
+        {"../xgboost-model": raw},
+    ):
+        _tarball(tmp_path, members)
+        with pytest.raises(ValueError, match="exactly one file"):
+            load_booster(tmp_path)
+
+
+def test_in_process_scorer_matches_predict(booster, rows):
+    scorer = Scorer(booster)
+    body, kind = scorer.score(as_csv(rows), "text/csv", None)
+    assert kind == "text/csv" and body == csv_answer(expected(booster, rows))
+    one = as_csv(rows[:1])
+    assert scorer.parse_csv(one).dtype == np.float64
+    with pytest.raises(RequestError) as raised:
+        scorer.parse_csv(b"1,,2\n3,4")
+    assert raised.value.status == 400
