@@ -21,6 +21,7 @@ REGION     ?= us-east-1
 NAME       ?= churn
 TFVARS     := build/model.auto.tfvars.json
 TF         := terraform -chdir=terraform
+APPROVE    := $(if $(AUTO_APPROVE),-auto-approve)
 TF_VARS    := -var region=$(strip $(REGION)) -var name_prefix=$(strip $(NAME)) $(if $(wildcard $(TFVARS)),-var-file=$(abspath $(TFVARS)))
 
 # Offline provider mirror when the machine has one (scripts/tf_cli_config.sh decides).
@@ -92,13 +93,15 @@ init: build/terraform.rc ## terraform init (offline mirror when present)
 plan: init ## terraform plan with build/model.auto.tfvars.json when present
 	$(TF) plan -input=false $(TF_VARS)
 
-apply: init ## terraform apply with build/model.auto.tfvars.json when present
-	$(TF) apply -input=false $(TF_VARS)
+apply: init ## terraform apply with build/model.auto.tfvars.json when present (AUTO_APPROVE=1 skips the prompt)
+	$(TF) apply -input=false $(APPROVE) $(TF_VARS)
 
-destroy: init ## Remove every AWS resource, the endpoint first
+destroy: init ## Remove every AWS resource, the endpoint first (its meter stops there), then the rest
 	$(PY) scripts/aws_cost.py destroy
-	$(TF) destroy -input=false -target=module.endpoint $(TF_VARS)
-	$(TF) destroy -input=false $(TF_VARS)
+	$(TF) destroy -input=false $(APPROVE) -target=module.endpoint $(TF_VARS)
+	# The data bucket holds training data: allow deleting a non-empty bucket, then destroy all.
+	$(TF) apply -input=false -auto-approve -target=module.data_bucket -var force_destroy=true $(TF_VARS)
+	$(TF) destroy -input=false $(APPROVE) -var force_destroy=true $(TF_VARS)
 
 smoke: install ## POST an example customer to the deployed API and check a probability comes back
 	$(PY) scripts/smoke.py --api-url "$$($(TF) output -raw api_url)" --model $(MODEL)
@@ -109,8 +112,9 @@ publish: install ## Upload a locally trained bundle to the data bucket; write bu
 evaluate-endpoint: install ## Score the test split through the deployed endpoint; print the metrics
 	$(PY) -m ml.sagemaker.endpoint_eval --model $(MODEL)
 
-deploy: install ## apply (buckets, roles) -> train on SageMaker (writes tfvars + Lambda zip) -> apply (endpoint, API, site) -> smoke
+deploy: install ## apply (buckets, role) -> train on SageMaker (writes tfvars + Lambda zip) -> apply (endpoint, API, site) -> smoke
 	$(PY) scripts/aws_cost.py deploy $(if $(TUNE),--tune)
+	rm -f $(TFVARS)  # stage 1 must not deploy a stale model
 	$(MAKE) apply
 	$(MAKE) train BACKEND=sagemaker
 	$(MAKE) apply

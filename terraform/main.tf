@@ -1,0 +1,71 @@
+locals {
+  # Before training there is no model: create only what training needs.
+  deploy  = var.model_data_url != null
+  web_dir = var.web_dir != null ? var.web_dir : "${path.module}/../web"
+}
+
+module "data_bucket" {
+  source = "./modules/data_bucket"
+
+  bucket_prefix = "${var.name_prefix}-data-"
+  force_destroy = var.force_destroy
+}
+
+module "website" {
+  source = "./modules/website"
+
+  bucket_prefix       = "${var.name_prefix}-web-"
+  web_dir             = local.web_dir
+  upload              = local.deploy
+  api_url             = local.deploy ? module.http_api[0].api_url : null
+  feature_schema_path = var.feature_schema_path
+}
+
+module "endpoint" {
+  source = "./modules/endpoint"
+
+  name_prefix         = var.name_prefix
+  data_bucket_arn     = module.data_bucket.bucket_arn
+  data_bucket_name    = module.data_bucket.bucket_name
+  model_data_url      = var.model_data_url
+  image_uri           = var.image_uri
+  mode                = var.endpoint_mode
+  enable_data_capture = var.enable_data_capture
+
+  serverless_memory_mb       = var.serverless_memory_mb
+  serverless_max_concurrency = var.serverless_max_concurrency
+
+  instance_type             = var.instance_type
+  instance_count            = var.instance_count
+  autoscaling_max_instances = var.autoscaling_max_instances
+}
+
+module "invoker" {
+  source = "./modules/invoker"
+  count  = local.deploy ? 1 : 0
+
+  function_name      = "${var.name_prefix}-invoker"
+  zip_path           = var.lambda_zip_path
+  zip_sha256         = var.lambda_zip_sha256
+  handler            = var.lambda_handler
+  endpoint_name      = module.endpoint.endpoint_name
+  endpoint_arn       = module.endpoint.endpoint_arn
+  decision_cutoff    = var.decision_cutoff
+  allowed_origin     = module.website.origin
+  timeout_s          = var.lambda_timeout_s
+  memory_mb          = var.lambda_memory_mb
+  log_retention_days = var.log_retention_days
+}
+
+module "http_api" {
+  source = "./modules/http_api"
+  count  = local.deploy ? 1 : 0
+
+  name                   = "${var.name_prefix}-api"
+  lambda_function_name   = module.invoker[0].function_name
+  lambda_invoke_arn      = module.invoker[0].invoke_arn
+  allow_origins          = [module.website.origin]
+  throttling_rate_limit  = var.throttle_rate_limit
+  throttling_burst_limit = var.throttle_burst_limit
+  log_retention_days     = var.log_retention_days
+}

@@ -1,0 +1,49 @@
+output "role_arn" {
+  description = "ARN of the SageMaker execution role (endpoint and training jobs)."
+  value       = aws_iam_role.this.arn
+}
+
+output "role_name" {
+  description = "Name of the SageMaker execution role."
+  value       = aws_iam_role.this.name
+}
+
+output "image_uri" {
+  description = "Inference image used by the model."
+  value       = local.image
+}
+
+output "model_name" {
+  description = "Name of the SageMaker model (null before a model exists)."
+  value       = one(aws_sagemaker_model.this[*].name)
+}
+
+output "endpoint_configuration_name" {
+  description = "Name of the endpoint configuration (null before a model exists)."
+  value       = one(aws_sagemaker_endpoint_configuration.this[*].name)
+}
+
+output "endpoint_name" {
+  description = "Name of the SageMaker endpoint (null before a model exists)."
+  value       = one(aws_sagemaker_endpoint.this[*].name)
+}
+
+output "endpoint_arn" {
+  description = "ARN of the SageMaker endpoint (null before a model exists)."
+  value       = one(aws_sagemaker_endpoint.this[*].arn)
+}
+
+output "production_variants" {
+  description = "Production variants of the endpoint configuration (empty before a model exists)."
+  value       = flatten(aws_sagemaker_endpoint_configuration.this[*].production_variants)
+}
+
+output "training_data_s3_prefix" {
+  description = "S3 URL prefix under which training jobs read their data."
+  value       = "s3://${var.data_bucket_name}/${var.training_data_prefix}"
+}
+
+output "artifact_s3_prefix" {
+  description = "S3 URL prefix under which training jobs write model artifacts."
+  value       = "s3://${var.data_bucket_name}/${var.artifact_prefix}"
+}

@@ -1,0 +1,54 @@
+output "api_url" {
+  description = "Base URL of the HTTP API (POST api_url + \"/predict\"); null before a model exists."
+  value       = one(module.http_api[*].api_url)
+}
+
+output "predict_url" {
+  description = "Full URL of the prediction route; null before a model exists."
+  value       = local.deploy ? "${module.http_api[0].api_url}/predict" : null
+}
+
+output "website_url" {
+  description = "URL of the web page (its objects are uploaded once a model exists)."
+  value       = module.website.website_url
+}
+
+output "website_bucket" {
+  description = "Name of the website bucket."
+  value       = module.website.bucket_name
+}
+
+output "endpoint_name" {
+  description = "Name of the SageMaker endpoint; null before a model exists."
+  value       = module.endpoint.endpoint_name
+}
+
+output "data_bucket" {
+  description = "Name of the private data bucket (training data under data/, artifacts under models/)."
+  value       = module.data_bucket.bucket_name
+}
+
+output "sagemaker_role_arn" {
+  description = "ARN of the SageMaker execution role (training jobs and the endpoint)."
+  value       = module.endpoint.role_arn
+}
+
+output "lambda_name" {
+  description = "Name of the Lambda invoker; null before a model exists."
+  value       = one(module.invoker[*].function_name)
+}
+
+output "training_data_s3_prefix" {
+  description = "S3 URL prefix where training data goes (the role may read it)."
+  value       = module.endpoint.training_data_s3_prefix
+}
+
+output "artifact_s3_prefix" {
+  description = "S3 URL prefix where training writes model artifacts (the role may read and write it)."
+  value       = module.endpoint.artifact_s3_prefix
+}
+
+output "model_name" {
+  description = "Name of the SageMaker model (changes with each new artifact); null before a model exists."
+  value       = module.endpoint.model_name
+}

@@ -1,0 +1,321 @@
+# Each module on its own: the properties that are easy to get wrong.
+
+mock_provider "aws" {
+  source = "./tests/mocks"
+}
+
+run "data_bucket_is_private_encrypted_versioned" {
+  module {
+    source = "./modules/data_bucket"
+  }
+
+  variables {
+    bucket_prefix = "churn-data-"
+  }
+
+  assert {
+    condition = alltrue([
+      aws_s3_bucket_public_access_block.this.block_public_acls,
+      aws_s3_bucket_public_access_block.this.block_public_policy,
+      aws_s3_bucket_public_access_block.this.ignore_public_acls,
+      aws_s3_bucket_public_access_block.this.restrict_public_buckets,
+    ])
+    error_message = "The data bucket must block every kind of public access."
+  }
+
+  assert {
+    condition     = one(aws_s3_bucket_versioning.this.versioning_configuration).status == "Enabled"
+    error_message = "The data bucket must be versioned."
+  }
+
+  assert {
+    condition     = one(one(aws_s3_bucket_server_side_encryption_configuration.this.rule).apply_server_side_encryption_by_default).sse_algorithm == "aws:kms"
+    error_message = "The data bucket must be encrypted with SSE-KMS."
+  }
+
+  assert {
+    condition = anytrue([
+      for s in data.aws_iam_policy_document.this.statement :
+      s.effect == "Deny" && contains(s.actions, "s3:*") && anytrue([
+        for c in s.condition : c.variable == "aws:SecureTransport" && contains(c.values, "false")
+      ])
+    ])
+    error_message = "The bucket policy must deny requests not made over TLS."
+  }
+
+  assert {
+    condition = (
+      one(aws_s3_bucket_lifecycle_configuration.this.rule).noncurrent_version_expiration[0].noncurrent_days == 30 &&
+      one(aws_s3_bucket_lifecycle_configuration.this.rule).abort_incomplete_multipart_upload[0].days_after_initiation == 7
+    )
+    error_message = "Old versions must expire and incomplete uploads be aborted."
+  }
+}
+
+run "website_is_public_read_only" {
+  module {
+    source = "./modules/website"
+  }
+
+  variables {
+    bucket_prefix       = "churn-web-"
+    web_dir             = "tests/fixtures/web"
+    api_url             = "https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com"
+    feature_schema_path = "tests/fixtures/feature_schema.json"
+  }
+
+  assert {
+    condition = (
+      aws_s3_bucket_public_access_block.this.block_public_acls &&
+      aws_s3_bucket_public_access_block.this.ignore_public_acls &&
+      !aws_s3_bucket_public_access_block.this.block_public_policy &&
+      !aws_s3_bucket_public_access_block.this.restrict_public_buckets
+    )
+    error_message = "Only the policy-related public access blocks may be relaxed."
+  }
+
+  assert {
+    condition = alltrue([
+      for s in data.aws_iam_policy_document.this.statement :
+      s.effect == "Deny" || (toset(s.actions) == toset(["s3:GetObject"]) && alltrue([for r in s.resources : endswith(r, "/*")]))
+    ])
+    error_message = "The public statement may only allow s3:GetObject on objects."
+  }
+
+  assert {
+    condition     = aws_s3_object.site["index.html"].content_type == "text/html; charset=utf-8" && aws_s3_object.site["style.css"].content_type == "text/css; charset=utf-8" && aws_s3_object.site["app.js"].content_type == "text/javascript; charset=utf-8"
+    error_message = "Content types must follow the file extension."
+  }
+
+  assert {
+    condition     = aws_s3_object.site["index.html"].etag == filemd5("tests/fixtures/web/index.html")
+    error_message = "The etag must track the file content so a change re-uploads it."
+  }
+
+  assert {
+    condition     = !contains(keys(aws_s3_object.site), "config.js") && startswith(aws_s3_object.config[0].content, "window.CHURN_CONFIG = {")
+    error_message = "config.js must be generated, never copied from web_dir."
+  }
+
+  assert {
+    condition     = jsondecode(trimsuffix(trimprefix(aws_s3_object.config[0].content, "window.CHURN_CONFIG = "), ";")).schema.decision.cutoff == 0.3
+    error_message = "config.js must embed the feature schema."
+  }
+}
+
+run "invoker_may_only_invoke_its_endpoint" {
+  module {
+    source = "./modules/invoker"
+  }
+
+  variables {
+    function_name   = "churn-invoker"
+    zip_path        = "/tmp/invoker.zip"
+    zip_sha256      = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
+    endpoint_name   = "churn-endpoint"
+    endpoint_arn    = "arn:aws:sagemaker:us-east-1:123456789012:endpoint/churn-endpoint"
+    decision_cutoff = 0.42
+    allowed_origin  = "http://site.example"
+  }
+
+  assert {
+    condition = toset(flatten([
+      for s in data.aws_iam_policy_document.this.statement : [for a in s.actions : a if startswith(a, "sagemaker:")]
+    ])) == toset(["sagemaker:InvokeEndpoint"])
+    error_message = "The only SageMaker action of the Lambda must be InvokeEndpoint."
+  }
+
+  assert {
+    condition = alltrue([
+      for s in data.aws_iam_policy_document.this.statement :
+      toset(s.resources) == toset(["arn:aws:sagemaker:us-east-1:123456789012:endpoint/churn-endpoint"])
+      if anytrue([for a in s.actions : startswith(a, "sagemaker:")])
+    ])
+    error_message = "InvokeEndpoint must be granted on exactly the endpoint's ARN."
+  }
+
+  assert {
+    condition = alltrue(flatten([
+      for s in data.aws_iam_policy_document.this.statement : [for r in s.resources : r != "*"]
+    ]))
+    error_message = "No statement of the Lambda policy may use Resource *."
+  }
+
+  assert {
+    condition     = aws_lambda_function.this.environment[0].variables == tomap({ ENDPOINT_NAME = "churn-endpoint", DECISION_CUTOFF = "0.42", ALLOWED_ORIGIN = "http://site.example" })
+    error_message = "The Lambda environment must hold ENDPOINT_NAME, DECISION_CUTOFF and ALLOWED_ORIGIN."
+  }
+
+  assert {
+    condition     = aws_lambda_function.this.source_code_hash == "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=" && aws_lambda_function.this.handler == "handler.handler" && startswith(aws_lambda_function.this.runtime, "python3.1")
+    error_message = "Code hash, handler and runtime must come from the variables."
+  }
+
+  assert {
+    condition     = aws_cloudwatch_log_group.this.name == "/aws/lambda/churn-invoker" && aws_cloudwatch_log_group.this.retention_in_days == 14
+    error_message = "The Lambda must log to its own log group with a retention."
+  }
+}
+
+run "http_api_cors_throttling_permission" {
+  module {
+    source = "./modules/http_api"
+  }
+
+  variables {
+    name                   = "churn-api"
+    lambda_function_name   = "churn-invoker"
+    lambda_invoke_arn      = "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:123456789012:function:churn-invoker/invocations"
+    allow_origins          = ["http://site.example"]
+    throttling_rate_limit  = 7
+    throttling_burst_limit = 11
+  }
+
+  assert {
+    condition     = toset(aws_apigatewayv2_api.this.cors_configuration[0].allow_origins) == toset(["http://site.example"])
+    error_message = "CORS must allow the website's origin only."
+  }
+
+  assert {
+    condition     = toset(aws_apigatewayv2_api.this.cors_configuration[0].allow_methods) == toset(["POST", "OPTIONS"]) && toset(aws_apigatewayv2_api.this.cors_configuration[0].allow_headers) == toset(["content-type"])
+    error_message = "CORS must allow POST/OPTIONS and the content-type header."
+  }
+
+  assert {
+    condition     = aws_apigatewayv2_stage.this.default_route_settings[0].throttling_rate_limit == 7 && aws_apigatewayv2_stage.this.default_route_settings[0].throttling_burst_limit == 11
+    error_message = "The stage must be throttled with the given limits."
+  }
+
+  assert {
+    condition     = aws_apigatewayv2_stage.this.name == "$default" && aws_apigatewayv2_stage.this.auto_deploy
+    error_message = "The $default stage must auto-deploy."
+  }
+
+  assert {
+    condition     = length(aws_apigatewayv2_stage.this.access_log_settings) == 1 && aws_cloudwatch_log_group.this.retention_in_days == 14
+    error_message = "Access logs must go to a log group with a retention."
+  }
+
+  assert {
+    condition     = aws_apigatewayv2_integration.this.integration_type == "AWS_PROXY" && aws_apigatewayv2_integration.this.payload_format_version == "2.0"
+    error_message = "The route must be a Lambda proxy integration with payload 2.0."
+  }
+
+  assert {
+    condition     = aws_apigatewayv2_route.this.route_key == "POST /predict"
+    error_message = "The route must be POST /predict."
+  }
+
+  assert {
+    condition     = startswith(aws_lambda_permission.this.source_arn, "${aws_apigatewayv2_api.this.execution_arn}/") && aws_lambda_permission.this.principal == "apigateway.amazonaws.com"
+    error_message = "The Lambda permission must be scoped to this API's execution ARN."
+  }
+}
+
+run "endpoint_role_least_privilege" {
+  module {
+    source = "./modules/endpoint"
+  }
+
+  variables {
+    name_prefix      = "churn"
+    data_bucket_arn  = "arn:aws:s3:::churn-data"
+    data_bucket_name = "churn-data"
+    model_data_url   = "s3://churn-data/models/run-1/model.tar.gz"
+  }
+
+  assert {
+    condition = toset(flatten([
+      for s in data.aws_iam_policy_document.this.statement : s.resources if contains(s.actions, "s3:GetObject")
+    ])) == toset(["arn:aws:s3:::churn-data/data/*", "arn:aws:s3:::churn-data/models/*", "arn:aws:s3:::churn-data/models/run-1/model.tar.gz"])
+    error_message = "The role may read the training data, the artifacts and the model object only."
+  }
+
+  assert {
+    condition = alltrue([
+      for s in data.aws_iam_policy_document.this.statement :
+      toset(s.resources) == toset(["arn:aws:ecr:us-east-1:683313688378:repository/sagemaker-xgboost"])
+      if contains(s.actions, "ecr:BatchGetImage")
+    ])
+    error_message = "Image pulls must be limited to the image's repository."
+  }
+
+  assert {
+    condition = alltrue(flatten([
+      for s in data.aws_iam_policy_document.this.statement : [
+        for r in s.resources : r != "*" || toset(s.actions) == toset(["ecr:GetAuthorizationToken"]) || toset(s.actions) == toset(["cloudwatch:PutMetricData"])
+      ]
+    ]))
+    error_message = "Resource * is only allowed for ecr:GetAuthorizationToken and cloudwatch:PutMetricData."
+  }
+
+  assert {
+    condition     = aws_sagemaker_endpoint_configuration.this[0].name_prefix == "churn-" && aws_sagemaker_endpoint.this[0].name == "churn-endpoint"
+    error_message = "The endpoint configuration must use name_prefix (rolled with create_before_destroy)."
+  }
+
+  assert {
+    condition     = aws_sagemaker_model.this[0].enable_network_isolation && aws_sagemaker_model.this[0].primary_container[0].model_data_url == "s3://churn-data/models/run-1/model.tar.gz"
+    error_message = "The model must serve the artifact in network isolation."
+  }
+
+  assert {
+    condition     = length(aws_appautoscaling_target.this) == 0 && length(aws_appautoscaling_policy.this) == 0
+    error_message = "Serverless mode has no autoscaling resources."
+  }
+}
+
+run "endpoint_realtime_autoscaling_and_capture" {
+  module {
+    source = "./modules/endpoint"
+  }
+
+  variables {
+    name_prefix               = "churn"
+    data_bucket_arn           = "arn:aws:s3:::churn-data"
+    data_bucket_name          = "churn-data"
+    model_data_url            = "s3://churn-data/models/run-1/model.tar.gz"
+    mode                      = "realtime"
+    instance_count            = 1
+    autoscaling_max_instances = 3
+    enable_data_capture       = true
+  }
+
+  assert {
+    condition     = aws_appautoscaling_target.this[0].max_capacity == 3 && aws_appautoscaling_target.this[0].resource_id == "endpoint/churn-endpoint/variant/AllTraffic"
+    error_message = "Autoscaling must target the endpoint's variant up to autoscaling_max_instances."
+  }
+
+  assert {
+    condition     = aws_appautoscaling_policy.this[0].target_tracking_scaling_policy_configuration[0].predefined_metric_specification[0].predefined_metric_type == "SageMakerVariantInvocationsPerInstance"
+    error_message = "Autoscaling must track invocations per instance."
+  }
+
+  assert {
+    condition     = aws_sagemaker_endpoint_configuration.this[0].data_capture_config[0].destination_s3_uri == "s3://churn-data/capture/"
+    error_message = "Data capture must write to the data bucket."
+  }
+
+  assert {
+    condition     = contains(flatten([for s in data.aws_iam_policy_document.this.statement : s.resources if contains(s.actions, "s3:PutObject")]), "arn:aws:s3:::churn-data/capture/*")
+    error_message = "The role must be allowed to write captured data."
+  }
+}
+
+run "endpoint_rejects_capture_in_serverless_mode" {
+  command = plan
+
+  module {
+    source = "./modules/endpoint"
+  }
+
+  variables {
+    name_prefix         = "churn"
+    data_bucket_arn     = "arn:aws:s3:::churn-data"
+    data_bucket_name    = "churn-data"
+    model_data_url      = "s3://churn-data/models/run-1/model.tar.gz"
+    enable_data_capture = true
+  }
+
+  expect_failures = [aws_sagemaker_endpoint_configuration.this]
+}

@@ -1,0 +1,46 @@
+# Before a model exists: only the two buckets and the SageMaker role.
+
+mock_provider "aws" {
+  source = "./tests/mocks"
+}
+
+variables {
+  web_dir = "tests/fixtures/web"
+}
+
+run "no_model_creates_buckets_and_role_only" {
+  assert {
+    condition     = output.endpoint_name == null && output.lambda_name == null && output.api_url == null
+    error_message = "Without model_data_url there must be no endpoint, Lambda or API."
+  }
+
+  assert {
+    condition     = length(module.invoker) == 0 && length(module.http_api) == 0
+    error_message = "The invoker and HTTP API modules must not be instantiated without a model."
+  }
+
+  assert {
+    condition     = module.endpoint.model_name == null && module.endpoint.endpoint_configuration_name == null
+    error_message = "No SageMaker model or endpoint configuration without a model."
+  }
+
+  assert {
+    condition     = length(module.website.uploaded_keys) == 0 && module.website.config_js == null
+    error_message = "The website bucket must stay empty until a model exists."
+  }
+
+  assert {
+    condition     = output.data_bucket != null && output.website_bucket != null
+    error_message = "Both buckets must be created before training."
+  }
+
+  assert {
+    condition     = startswith(output.sagemaker_role_arn, "arn:aws:iam::")
+    error_message = "The SageMaker role must exist before training."
+  }
+
+  assert {
+    condition     = output.training_data_s3_prefix == "s3://${output.data_bucket}/data/" && output.artifact_s3_prefix == "s3://${output.data_bucket}/models/"
+    error_message = "Training prefixes must point into the data bucket."
+  }
+}

@@ -1,0 +1,130 @@
+# With a model: the whole stack, wired together.
+
+mock_provider "aws" {
+  source = "./tests/mocks"
+}
+
+variables {
+  web_dir             = "tests/fixtures/web"
+  model_data_url      = "s3://churn-bucket-20250101000000000000000001/models/run-1/model.tar.gz"
+  feature_schema_path = "tests/fixtures/feature_schema.json"
+  lambda_zip_path     = "/tmp/invoker.zip"
+  lambda_zip_sha256   = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
+  decision_cutoff     = 0.3
+}
+
+run "serverless_stack" {
+  assert {
+    condition     = output.endpoint_name == "churn-endpoint"
+    error_message = "The endpoint must be named after name_prefix."
+  }
+
+  assert {
+    condition     = module.invoker[0].environment.ENDPOINT_NAME == module.endpoint.endpoint_name
+    error_message = "The Lambda's ENDPOINT_NAME must be the endpoint's name."
+  }
+
+  assert {
+    condition     = module.invoker[0].environment.DECISION_CUTOFF == "0.3"
+    error_message = "The Lambda's DECISION_CUTOFF must be decision_cutoff."
+  }
+
+  assert {
+    condition     = module.invoker[0].environment.ALLOWED_ORIGIN == output.website_url
+    error_message = "The Lambda's ALLOWED_ORIGIN must be the website's origin."
+  }
+
+  assert {
+    condition     = output.lambda_name == "churn-invoker"
+    error_message = "lambda_name must be the invoker's name."
+  }
+
+  assert {
+    condition     = output.api_url == "https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com" && output.predict_url == "${output.api_url}/predict"
+    error_message = "api_url must be the API's base URL and predict_url its /predict route."
+  }
+
+  assert {
+    condition     = output.website_url == "http://churn-bucket-20250101000000000000000001.s3-website-us-east-1.amazonaws.com"
+    error_message = "website_url must be the S3 website endpoint over http."
+  }
+
+  assert {
+    condition     = module.http_api[0].route_key == "POST /predict"
+    error_message = "The API must route POST /predict."
+  }
+
+  assert {
+    condition     = module.http_api[0].lambda_permission_source_arn == "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/*/POST/predict"
+    error_message = "The Lambda permission must be scoped to this API's POST /predict."
+  }
+
+  assert {
+    condition = module.website.config_js == format("window.CHURN_CONFIG = %s;", jsonencode({
+      apiUrl = "https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com"
+      schema = jsondecode(file("tests/fixtures/feature_schema.json"))
+    }))
+    error_message = "config.js must be exactly window.CHURN_CONFIG = {apiUrl, schema};"
+  }
+
+  assert {
+    condition     = join(",", module.website.uploaded_keys) == "app.js,index.html,style.css,config.js"
+    error_message = "Every web file must be uploaded once, and config.js generated (the local config.js skipped)."
+  }
+
+  assert {
+    condition     = length(module.endpoint.production_variants) == 1 && module.endpoint.production_variants[0].serverless_config[0].memory_size_in_mb == 2048 && module.endpoint.production_variants[0].serverless_config[0].max_concurrency == 5
+    error_message = "Serverless mode must give one variant with 2048 MB and concurrency 5."
+  }
+
+  assert {
+    condition     = module.endpoint.production_variants[0].instance_type == null && module.endpoint.production_variants[0].initial_instance_count == null
+    error_message = "A serverless variant has no instance type or count."
+  }
+
+  assert {
+    condition     = module.endpoint.image_uri == "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:3.0-5"
+    error_message = "Without image_uri the prebuilt sagemaker-xgboost:3.0-5 image is used."
+  }
+
+  assert {
+    condition     = can(regex("^churn-model-[0-9a-f]{8}$", module.endpoint.model_name))
+    error_message = "The model name must be derived from the artifact."
+  }
+}
+
+run "new_artifact_renames_model" {
+  variables {
+    model_data_url = "s3://churn-bucket-20250101000000000000000001/models/run-2/model.tar.gz"
+  }
+
+  assert {
+    condition     = output.model_name != run.serverless_stack.model_name && can(regex("^churn-model-[0-9a-f]{8}$", output.model_name))
+    error_message = "A new artifact must give a new model name."
+  }
+}
+
+run "realtime_stack" {
+  variables {
+    endpoint_mode       = "realtime"
+    instance_type       = "ml.m5.xlarge"
+    instance_count      = 2
+    enable_data_capture = true
+    image_uri           = "246618743249.dkr.ecr.us-west-2.amazonaws.com/sagemaker-xgboost:3.0-5"
+  }
+
+  assert {
+    condition     = module.endpoint.production_variants[0].instance_type == "ml.m5.xlarge" && module.endpoint.production_variants[0].initial_instance_count == 2
+    error_message = "Realtime mode must use instance_type and instance_count."
+  }
+
+  assert {
+    condition     = length(module.endpoint.production_variants[0].serverless_config) == 0
+    error_message = "A realtime variant has no serverless_config."
+  }
+
+  assert {
+    condition     = module.endpoint.image_uri == "246618743249.dkr.ecr.us-west-2.amazonaws.com/sagemaker-xgboost:3.0-5"
+    error_message = "image_uri must override the prebuilt image."
+  }
+}

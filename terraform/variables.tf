@@ -1,0 +1,274 @@
+################################################################################
+# General
+################################################################################
+
+variable "region" {
+  description = "AWS region of every resource."
+  type        = string
+  default     = "us-east-1"
+
+  validation {
+    condition     = can(regex("^[a-z]{2}(-gov)?-[a-z]+-[0-9]$", var.region))
+    error_message = "region must look like us-east-1."
+  }
+}
+
+variable "name_prefix" {
+  description = "Prefix of every resource name: lowercase letters, digits and dashes, starting with a letter, 2 to 16 characters."
+  type        = string
+  default     = "churn"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{0,14}[a-z0-9]$", var.name_prefix))
+    error_message = "name_prefix must be 2-16 characters of a-z, 0-9 and '-', start with a letter and not end with '-'."
+  }
+}
+
+variable "tags" {
+  description = "Extra tags for every resource (added to Project and ManagedBy)."
+  type        = map(string)
+  default     = {}
+}
+
+variable "aws_endpoint_url" {
+  description = "Tests only: send every AWS API call to this URL (a moto server) and skip the credential and account checks. Null for real AWS."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.aws_endpoint_url == null || can(regex("^https?://[^/]+/?$", var.aws_endpoint_url))
+    error_message = "aws_endpoint_url must be an http(s) URL such as http://127.0.0.1:5000."
+  }
+}
+
+variable "force_destroy" {
+  description = "Let `terraform destroy` delete the data bucket while it still holds training data and model artifacts."
+  type        = bool
+  default     = false
+}
+
+variable "log_retention_days" {
+  description = "Retention of the Lambda and API access log groups, days (a value CloudWatch Logs accepts)."
+  type        = number
+  default     = 14
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
+    error_message = "log_retention_days must be one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653."
+  }
+}
+
+################################################################################
+# Model handoff (build/model.auto.tfvars.json, written by the Makefile)
+################################################################################
+
+variable "model_data_url" {
+  description = "S3 URL of the trained model.tar.gz. Null (before training) creates only the two buckets and the SageMaker role."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.model_data_url == null || can(regex("^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/(.+/)?model\\.tar\\.gz$", var.model_data_url))
+    error_message = "model_data_url must be an S3 URL ending in /model.tar.gz, e.g. s3://bucket/models/run-1/model.tar.gz."
+  }
+}
+
+variable "image_uri" {
+  description = "Inference image (ECR URI). Null uses the prebuilt SageMaker XGBoost 3.0-5 image of the region."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.image_uri == null || can(regex("^[0-9]{12}\\.dkr\\.ecr\\.[a-z0-9-]+\\.amazonaws\\.com(\\.cn)?/[a-z0-9._/-]+(:[A-Za-z0-9._-]+|@sha256:[a-f0-9]{64})$", var.image_uri))
+    error_message = "image_uri must be an ECR image URI: <account>.dkr.ecr.<region>.amazonaws.com/<repository>:<tag>."
+  }
+}
+
+variable "decision_cutoff" {
+  description = "Churn probability at or above which the API answers will_churn = true (chosen by evaluation)."
+  type        = number
+  default     = 0.5
+
+  validation {
+    condition     = var.decision_cutoff > 0 && var.decision_cutoff < 1
+    error_message = "decision_cutoff must be strictly between 0 and 1."
+  }
+}
+
+variable "feature_schema_path" {
+  description = "Path of feature_schema.json (embedded in the website's config.js). Required when model_data_url is set."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.feature_schema_path == null || can(jsondecode(file(var.feature_schema_path)))
+    error_message = "feature_schema_path must name a readable JSON file."
+  }
+}
+
+variable "lambda_zip_path" {
+  description = "Path of the invoker's deployment zip (built outside Terraform). Required when model_data_url is set."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.lambda_zip_path == null || can(regex("\\.zip$", var.lambda_zip_path))
+    error_message = "lambda_zip_path must name a .zip file."
+  }
+}
+
+variable "lambda_zip_sha256" {
+  description = "Base64-encoded SHA-256 of the zip (as `openssl dgst -sha256 -binary | base64` prints it). Required with lambda_zip_path."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.lambda_zip_sha256 == null || can(regex("^[A-Za-z0-9+/]{43}=$", var.lambda_zip_sha256))
+    error_message = "lambda_zip_sha256 must be a base64-encoded SHA-256 (44 characters ending in '=')."
+  }
+}
+
+################################################################################
+# Endpoint
+################################################################################
+
+variable "endpoint_mode" {
+  description = "\"serverless\" (pay per request, cold starts) or \"realtime\" (always-on instances with autoscaling)."
+  type        = string
+  default     = "serverless"
+
+  validation {
+    condition     = contains(["serverless", "realtime"], var.endpoint_mode)
+    error_message = "endpoint_mode must be \"serverless\" or \"realtime\"."
+  }
+}
+
+variable "serverless_memory_mb" {
+  description = "Memory of the serverless endpoint, MB: 1024, 2048, 3072, 4096, 5120 or 6144."
+  type        = number
+  default     = 2048
+
+  validation {
+    condition     = contains([1024, 2048, 3072, 4096, 5120, 6144], var.serverless_memory_mb)
+    error_message = "serverless_memory_mb must be one of 1024, 2048, 3072, 4096, 5120, 6144."
+  }
+}
+
+variable "serverless_max_concurrency" {
+  description = "Maximum concurrent invocations of the serverless endpoint (1-200)."
+  type        = number
+  default     = 5
+
+  validation {
+    condition     = var.serverless_max_concurrency >= 1 && var.serverless_max_concurrency <= 200 && floor(var.serverless_max_concurrency) == var.serverless_max_concurrency
+    error_message = "serverless_max_concurrency must be a whole number from 1 to 200."
+  }
+}
+
+variable "instance_type" {
+  description = "Instance type of the realtime endpoint."
+  type        = string
+  default     = "ml.m5.large"
+
+  validation {
+    condition     = can(regex("^ml\\.[a-z0-9]+\\.[a-z0-9]+$", var.instance_type))
+    error_message = "instance_type must be a SageMaker instance type such as ml.m5.large or ml.m5.xlarge."
+  }
+}
+
+variable "instance_count" {
+  description = "Initial (and minimum) instance count of the realtime endpoint."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.instance_count >= 1 && floor(var.instance_count) == var.instance_count
+    error_message = "instance_count must be a whole number of at least 1."
+  }
+}
+
+variable "autoscaling_max_instances" {
+  description = "Maximum instance count of the realtime endpoint under target-tracking autoscaling."
+  type        = number
+  default     = 2
+
+  validation {
+    condition     = var.autoscaling_max_instances >= 1 && floor(var.autoscaling_max_instances) == var.autoscaling_max_instances
+    error_message = "autoscaling_max_instances must be a whole number of at least 1."
+  }
+}
+
+variable "enable_data_capture" {
+  description = "Capture endpoint requests and responses to the data bucket (realtime mode only)."
+  type        = bool
+  default     = false
+}
+
+################################################################################
+# Lambda invoker and HTTP API
+################################################################################
+
+variable "lambda_handler" {
+  description = "Handler of the invoker inside its zip (module.function)."
+  type        = string
+  default     = "handler.handler"
+
+  validation {
+    condition     = can(regex("^[A-Za-z_][A-Za-z0-9_./]*\\.[A-Za-z_][A-Za-z0-9_]*$", var.lambda_handler))
+    error_message = "lambda_handler must look like module.function (e.g. handler.handler)."
+  }
+}
+
+variable "lambda_timeout_s" {
+  description = "Timeout of the invoker, seconds (the HTTP API gives up after 30)."
+  type        = number
+  default     = 15
+
+  validation {
+    condition     = var.lambda_timeout_s >= 1 && var.lambda_timeout_s <= 29
+    error_message = "lambda_timeout_s must be between 1 and 29 seconds (HTTP API integrations time out at 30)."
+  }
+}
+
+variable "lambda_memory_mb" {
+  description = "Memory of the invoker, MB."
+  type        = number
+  default     = 256
+
+  validation {
+    condition     = var.lambda_memory_mb >= 128 && var.lambda_memory_mb <= 10240 && floor(var.lambda_memory_mb) == var.lambda_memory_mb
+    error_message = "lambda_memory_mb must be a whole number from 128 to 10240."
+  }
+}
+
+variable "throttle_rate_limit" {
+  description = "Steady-state request rate limit of the HTTP API, requests per second."
+  type        = number
+  default     = 5
+
+  validation {
+    condition     = var.throttle_rate_limit > 0 && var.throttle_rate_limit <= 10000
+    error_message = "throttle_rate_limit must be above 0 and at most 10000."
+  }
+}
+
+variable "throttle_burst_limit" {
+  description = "Burst limit of the HTTP API, requests."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.throttle_burst_limit >= 1 && var.throttle_burst_limit <= 5000 && floor(var.throttle_burst_limit) == var.throttle_burst_limit
+    error_message = "throttle_burst_limit must be a whole number from 1 to 5000."
+  }
+}
+
+################################################################################
+# Website
+################################################################################
+
+variable "web_dir" {
+  description = "Directory of the web page files. Null means ../web next to this directory; pass an absolute path otherwise."
+  type        = string
+  default     = null
+}

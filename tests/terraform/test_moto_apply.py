@@ -1,0 +1,365 @@
+"""Applies the whole stack against a moto server, checks it with boto3, then destroys it.
+
+Flow (what `make` does against AWS, offline): apply with no model (buckets + role
+only) -> upload model.tar.gz to the data bucket -> apply with the model handoff
+variables (same keys as build/model.auto.tfvars.json) -> check every output and
+resource -> destroy -> check that nothing is left.
+
+moto quirk handled here: moto evaluates bucket-policy conditions without any request
+context, so the data bucket's "deny unless aws:SecureTransport" statement denies every
+object call, TLS or not. The test deletes the policy to upload the model; the second
+apply puts it back (and the test checks it is there).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import json
+import logging
+import socket
+import tarfile
+import warnings
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from tf_helpers import ROOT, TF_DIR, init_copy, run_tf
+
+pytestmark = [pytest.mark.terraform, pytest.mark.integration]
+
+PREFIX = "tfit"
+REGION = "us-east-1"
+CUTOFF = 0.3
+FALLBACK_SCHEMA = {"fields": {}, "decision": {"cutoff": CUTOFF}}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def model_tarball(bundle: Path | None) -> bytes:
+    """The bundle's real model.tar.gz, else a tarball holding one file named xgboost-model."""
+    if bundle is not None and (bundle / "model.tar.gz").exists():
+        return (bundle / "model.tar.gz").read_bytes()
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        data = b"not a real booster; moto never loads it"
+        info = tarfile.TarInfo("xgboost-model")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+def lambda_zip(path: Path) -> str:
+    """Write a tiny deployment zip; return its base64 SHA-256 (Lambda's CodeSha256)."""
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("handler.py", "def handler(event, context):\n    return {'statusCode': 200}\n")
+    return base64.b64encode(hashlib.sha256(path.read_bytes()).digest()).decode()
+
+
+def web_dir() -> Path:
+    real = ROOT / "web"
+    return real if (real / "index.html").exists() else TF_DIR / "tests" / "fixtures" / "web"
+
+
+class Stack:
+    """Holds the moto server, boto3 clients, terraform work dir and what each stage saw."""
+
+    def __init__(self, workdir: Path, env: dict[str, str], url: str):
+        import boto3
+
+        self.workdir, self.env, self.url = workdir, env, url
+        session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION)
+        self.client = lambda name: session.client(name, endpoint_url=url)
+        self.stage1_outputs: dict = {}
+        self.stage1_inventory: dict = {}
+        self.outputs: dict = {}
+        self.model_data_url = ""
+        self.schema: dict = {}
+        self.destroyed = False
+
+    def terraform(self, *args: str, timeout: float = 600):
+        return run_tf([*args, "-no-color"], self.workdir, self.env, timeout=timeout)
+
+    def apply(self, *var_files: Path) -> dict:
+        self.terraform("apply", "-auto-approve", "-input=false", *(f"-var-file={f}" for f in var_files))
+        out = json.loads(run_tf(["output", "-json"], self.workdir, self.env).stdout)
+        return {k: v["value"] for k, v in out.items()}
+
+    def inventory(self) -> dict:
+        """Everything of ours that exists in moto, by kind."""
+        s3, lam, sm = self.client("s3"), self.client("lambda"), self.client("sagemaker")
+        api, iam, logs = self.client("apigatewayv2"), self.client("iam"), self.client("logs")
+        return {
+            "buckets": sorted(b["Name"] for b in s3.list_buckets()["Buckets"] if b["Name"].startswith(PREFIX)),
+            "roles": sorted(r["RoleName"] for r in iam.list_roles()["Roles"] if r["RoleName"].startswith(PREFIX)),
+            "functions": [f["FunctionName"] for f in lam.list_functions()["Functions"] if f["FunctionName"].startswith(PREFIX)],
+            "models": [m["ModelName"] for m in sm.list_models()["Models"] if m["ModelName"].startswith(PREFIX)],
+            "endpoint_configs": [
+                c["EndpointConfigName"] for c in sm.list_endpoint_configs()["EndpointConfigs"]
+                if c["EndpointConfigName"].startswith(PREFIX)
+            ],
+            "endpoints": [e["EndpointName"] for e in sm.list_endpoints()["Endpoints"] if e["EndpointName"].startswith(PREFIX)],
+            "apis": [a["Name"] for a in api.get_apis()["Items"] if a["Name"].startswith(PREFIX)],
+            "log_groups": [
+                g["logGroupName"] for g in logs.describe_log_groups()["logGroups"] if PREFIX in g["logGroupName"]
+            ],
+        }
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory, tf_env, request):
+    pytest.importorskip("moto.server")
+    from moto.server import ThreadedMotoServer
+
+    tmp = tmp_path_factory.mktemp("moto_apply")
+    workdir = init_copy(tmp / "terraform", tf_env)
+
+    # The real bundle when the ML side can build one; the stack does not depend on it.
+    bundle = None
+    try:
+        bundle = request.getfixturevalue("bundle_dir")
+    except Exception as exc:  # noqa: BLE001 - any failure of the ML side only changes the inputs
+        warnings.warn(f"bundle_dir unavailable ({exc!r}); using a stand-in model and schema", stacklevel=1)
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one log line per request otherwise
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    url = f"http://127.0.0.1:{port}"
+    env = dict(tf_env, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_REGION=REGION)
+    st = Stack(workdir, env, url)
+
+    base_vars = tmp / "moto.tfvars.json"
+    base_vars.write_text(json.dumps({
+        "aws_endpoint_url": url,
+        "name_prefix": PREFIX,
+        "force_destroy": True,
+        "web_dir": str(web_dir()),
+    }))
+    try:
+        # Stage 1: no model yet.
+        st.stage1_outputs = st.apply(base_vars)
+        st.stage1_inventory = st.inventory()
+
+        # Training's output lands in the data bucket (see the module docstring for the policy dance).
+        s3 = st.client("s3")
+        bucket = st.stage1_outputs["data_bucket"]
+        s3.delete_bucket_policy(Bucket=bucket)
+        s3.put_object(Bucket=bucket, Key="models/run-1/model.tar.gz", Body=model_tarball(bundle))
+        st.model_data_url = f"s3://{bucket}/models/run-1/model.tar.gz"
+
+        schema_path = bundle / "feature_schema.json" if bundle is not None else None
+        if schema_path is None or not schema_path.exists():
+            schema_path = tmp / "feature_schema.json"
+            schema_path.write_text(json.dumps(FALLBACK_SCHEMA))
+        st.schema = json.loads(schema_path.read_text())
+
+        zip_path = tmp / "invoker.zip"
+        model_vars = tmp / "model.auto.tfvars.json"  # the Makefile's handoff keys
+        model_vars.write_text(json.dumps({
+            "model_data_url": st.model_data_url,
+            "image_uri": None,
+            "decision_cutoff": CUTOFF,
+            "feature_schema_path": str(schema_path),
+            "lambda_zip_path": str(zip_path),
+            "lambda_zip_sha256": lambda_zip(zip_path),
+        }))
+
+        # Stage 2: everything.
+        st.outputs = st.apply(base_vars, model_vars)
+        st.var_files = (base_vars, model_vars)
+        yield st
+    finally:
+        if not st.destroyed:
+            run_tf(["destroy", "-auto-approve", "-input=false", "-no-color",
+                    f"-var-file={base_vars}"] + ([f"-var-file={tmp / 'model.auto.tfvars.json'}"]
+                                                 if (tmp / "model.auto.tfvars.json").exists() else []),
+                   workdir, env, check=False)
+        server.stop()
+
+
+# --------------------------------------------------------------------------- stage 1
+
+
+def test_stage1_creates_buckets_and_role_only(stack):
+    inv = stack.stage1_inventory
+    assert len(inv["buckets"]) == 2
+    assert inv["roles"] == [f"{PREFIX}-sagemaker"]
+    assert not any(inv[k] for k in ("functions", "models", "endpoint_configs", "endpoints", "apis", "log_groups")), inv
+    out = stack.stage1_outputs
+    # `terraform output -json` leaves null outputs out.
+    assert out.get("api_url") is None and out.get("endpoint_name") is None and out.get("lambda_name") is None
+    assert out["data_bucket"] in inv["buckets"] and out["website_bucket"] in inv["buckets"]
+
+
+# --------------------------------------------------------------------------- outputs
+
+
+def test_outputs(stack):
+    out = stack.outputs
+    iam, api = stack.client("iam"), stack.client("apigatewayv2")
+    assert out["endpoint_name"] == f"{PREFIX}-endpoint"
+    assert out["lambda_name"] == f"{PREFIX}-invoker"
+    assert out["data_bucket"] == stack.stage1_outputs["data_bucket"]
+    assert out["sagemaker_role_arn"] == iam.get_role(RoleName=f"{PREFIX}-sagemaker")["Role"]["Arn"]
+    (the_api,) = [a for a in api.get_apis()["Items"] if a["Name"] == f"{PREFIX}-api"]
+    assert out["api_url"] == the_api["ApiEndpoint"].rstrip("/")
+    assert out["predict_url"] == out["api_url"] + "/predict"
+    assert out["website_url"] == f"http://{out['website_bucket']}.s3-website-{REGION}.amazonaws.com"
+
+
+# --------------------------------------------------------------------------- buckets
+
+
+def test_data_bucket_private_encrypted_versioned_tls_only(stack):
+    s3, bucket = stack.client("s3"), stack.outputs["data_bucket"]
+    pab = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
+    assert pab == dict.fromkeys(
+        ["BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets"], True
+    )
+    rule = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"][0]
+    assert rule["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms"
+    assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
+    (lc,) = s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
+    assert lc["NoncurrentVersionExpiration"]["NoncurrentDays"] > 0
+    assert lc["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"] > 0
+    policy = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])  # restored by stage 2
+    (deny,) = [s for s in policy["Statement"] if s["Effect"] == "Deny"]
+    assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert not [s for s in policy["Statement"] if s["Effect"] == "Allow"]
+
+
+def test_website_bucket_public_read_and_files(stack):
+    s3, bucket = stack.client("s3"), stack.outputs["website_bucket"]
+    pab = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
+    assert pab["BlockPublicAcls"] and pab["IgnorePublicAcls"]
+    assert not pab["BlockPublicPolicy"] and not pab["RestrictPublicBuckets"]
+    policy = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])
+    for st in policy["Statement"]:
+        if st["Effect"] == "Allow":
+            assert st["Action"] == "s3:GetObject" and st["Resource"].endswith("/*"), st
+    assert s3.get_bucket_website(Bucket=bucket)["IndexDocument"]["Suffix"] == "index.html"
+
+    site = web_dir()
+    expected = {p.relative_to(site).as_posix() for p in site.rglob("*") if p.is_file()} | {"config.js"}
+    keys = {o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])}
+    assert keys == expected
+    assert s3.head_object(Bucket=bucket, Key="index.html")["ContentType"].startswith("text/html")
+
+
+def test_config_js(stack):
+    s3 = stack.client("s3")
+    body = s3.get_object(Bucket=stack.outputs["website_bucket"], Key="config.js")["Body"].read().decode()
+    prefix, suffix = "window.CHURN_CONFIG = ", ";"
+    assert body.startswith(prefix) and body.endswith(suffix) and "\n" not in body
+    config = json.loads(body[len(prefix):-len(suffix)])
+    assert config == {"apiUrl": stack.outputs["api_url"], "schema": stack.schema}
+
+
+# --------------------------------------------------------------------------- endpoint
+
+
+def test_sagemaker_model_endpoint(stack):
+    sm = stack.client("sagemaker")
+    ep = sm.describe_endpoint(EndpointName=stack.outputs["endpoint_name"])
+    assert ep["EndpointStatus"] == "InService"
+    cfg = sm.describe_endpoint_config(EndpointConfigName=ep["EndpointConfigName"])
+    assert ep["EndpointConfigName"].startswith(f"{PREFIX}-")
+    (variant,) = cfg["ProductionVariants"]
+    assert variant["ServerlessConfig"]["MemorySizeInMB"] == 2048
+    assert variant["ServerlessConfig"]["MaxConcurrency"] == 5
+    model = sm.describe_model(ModelName=variant["ModelName"])
+    assert model["PrimaryContainer"]["ModelDataUrl"] == stack.model_data_url
+    assert model["PrimaryContainer"]["Image"] == f"683313688378.dkr.ecr.{REGION}.amazonaws.com/sagemaker-xgboost:3.0-5"
+    assert model["ExecutionRoleArn"] == stack.outputs["sagemaker_role_arn"]
+
+    iam = stack.client("iam")
+    doc = iam.get_role_policy(RoleName=f"{PREFIX}-sagemaker", PolicyName=f"{PREFIX}-sagemaker")["PolicyDocument"]
+    doc = json.loads(doc) if isinstance(doc, str) else doc
+    reads = [s for s in doc["Statement"] if "s3:GetObject" in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])]
+    resources = {r for s in reads for r in ([s["Resource"]] if isinstance(s["Resource"], str) else s["Resource"])}
+    assert "arn:aws:s3:::" + stack.model_data_url.removeprefix("s3://") in resources
+
+
+# --------------------------------------------------------------------------- lambda
+
+
+def as_list(value) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+def test_lambda_function_env_and_policy(stack):
+    lam, sm, iam = stack.client("lambda"), stack.client("sagemaker"), stack.client("iam")
+    fn = lam.get_function(FunctionName=stack.outputs["lambda_name"])["Configuration"]
+    assert fn["Runtime"].startswith("python3.1")
+    assert fn["Handler"] == "handler.handler"
+    assert fn["Environment"]["Variables"] == {
+        "ENDPOINT_NAME": stack.outputs["endpoint_name"],
+        "DECISION_CUTOFF": str(CUTOFF),
+        "ALLOWED_ORIGIN": stack.outputs["website_url"],
+    }
+
+    endpoint_arn = sm.describe_endpoint(EndpointName=stack.outputs["endpoint_name"])["EndpointArn"]
+    role = fn["Role"].rsplit("/", 1)[-1]
+    names = iam.list_role_policies(RoleName=role)["PolicyNames"]
+    statements = []
+    for name in names:
+        doc = iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"]
+        statements += (json.loads(doc) if isinstance(doc, str) else doc)["Statement"]
+    sm_statements = [s for s in statements if any(a.startswith("sagemaker:") for a in as_list(s["Action"]))]
+    assert [as_list(s["Action"]) for s in sm_statements] == [["sagemaker:InvokeEndpoint"]]
+    assert [as_list(s["Resource"]) for s in sm_statements] == [[endpoint_arn]]
+    assert iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"] == []
+
+    logs = stack.client("logs")
+    (group,) = logs.describe_log_groups(logGroupNamePrefix=f"/aws/lambda/{PREFIX}-invoker")["logGroups"]
+    assert group["retentionInDays"] == 14
+
+    permission = json.loads(lam.get_policy(FunctionName=stack.outputs["lambda_name"])["Policy"])
+    (stmt,) = permission["Statement"]
+    assert stmt["Principal"] == {"Service": "apigateway.amazonaws.com"}
+    api_id = stack.outputs["api_url"].split("//", 1)[1].split(".", 1)[0]
+    assert f":{api_id}/" in stmt["Condition"]["ArnLike"]["AWS:SourceArn"]
+
+
+# --------------------------------------------------------------------------- http api
+
+
+def test_http_api_route_cors_throttling(stack):
+    api = stack.client("apigatewayv2")
+    (the_api,) = [a for a in api.get_apis()["Items"] if a["Name"] == f"{PREFIX}-api"]
+    assert the_api["ProtocolType"] == "HTTP"
+    cors = the_api["CorsConfiguration"]
+    assert cors["AllowOrigins"] == [stack.outputs["website_url"]]
+    assert sorted(cors["AllowMethods"]) == ["OPTIONS", "POST"]
+    assert [h.lower() for h in cors["AllowHeaders"]] == ["content-type"]
+
+    (route,) = api.get_routes(ApiId=the_api["ApiId"])["Items"]
+    assert route["RouteKey"] == "POST /predict"
+    integration_id = route["Target"].removeprefix("integrations/")
+    integ = api.get_integration(ApiId=the_api["ApiId"], IntegrationId=integration_id)
+    assert integ["IntegrationType"] == "AWS_PROXY"
+    assert integ["PayloadFormatVersion"] == "2.0"
+    assert stack.outputs["lambda_name"] in integ["IntegrationUri"]
+
+    (stage,) = api.get_stages(ApiId=the_api["ApiId"])["Items"]
+    assert stage["StageName"] == "$default" and stage["AutoDeploy"]
+    assert stage["DefaultRouteSettings"]["ThrottlingRateLimit"] > 0
+    assert stage["DefaultRouteSettings"]["ThrottlingBurstLimit"] > 0
+    assert stage["AccessLogSettings"]["DestinationArn"].endswith(f"/aws/apigateway/{PREFIX}-api")
+
+
+# --------------------------------------------------------------------------- destroy (last)
+
+
+def test_destroy_leaves_nothing(stack):
+    stack.terraform("destroy", "-auto-approve", "-input=false", *(f"-var-file={f}" for f in stack.var_files))
+    stack.destroyed = True
+    leftovers = {k: v for k, v in stack.inventory().items() if v}
+    assert leftovers == {}
