@@ -114,7 +114,6 @@ evaluate-endpoint: install ## Score the test split through the deployed endpoint
 
 deploy: install ## apply (buckets, role) -> train on SageMaker (writes tfvars + Lambda zip) -> apply (endpoint, API, site) -> smoke
 	$(PY) scripts/aws_cost.py deploy $(if $(TUNE),--tune)
-	rm -f $(TFVARS)  # stage 1 must not deploy a stale model
 	$(MAKE) apply
 	$(MAKE) train BACKEND=sagemaker
 	$(MAKE) apply
