@@ -63,6 +63,16 @@ def score_file(bundle: Bundle, source: Path, target: Path) -> dict[str, object]:
     return {"rows": len(scores), "cutoff": cutoff, "scores": scores, "labels": np.concatenate(all_labels) if all_labels else None}
 
 
+def print_label_metrics(result: dict[str, object], schema: dict[str, object]) -> None:
+    """With labels in the input: AUC and cost at the bundle's cutoff."""
+    if result["labels"] is None:
+        return
+    costs = CostMatrix(**schema["decision"]["costs"])
+    m = ev.split_metrics(result["labels"], result["scores"], result["cutoff"], costs)
+    auc = "n/a" if m["auc"] is None else f"{m['auc']:.4f}"
+    print(f"labels present: AUC {auc}, cost ${m['cost']:,.0f} (${m['cost_per_1000']:,.0f} per 1,000; doing nothing ${m['do_nothing_cost_per_1000']:,.0f})")
+
+
 def main(args) -> int:
     bundle = Bundle(args.model)
     try:
@@ -75,9 +85,5 @@ def main(args) -> int:
         return 2
     flagged = int((result["scores"] >= result["cutoff"]).sum())
     print(f"{args.output}: {result['rows']} rows scored, {flagged} flagged to churn at cutoff {result['cutoff']:.2f}")
-    if result["labels"] is not None:
-        costs = CostMatrix(**bundle.schema()["decision"]["costs"])
-        m = ev.split_metrics(result["labels"], result["scores"], result["cutoff"], costs)
-        auc = "n/a" if m["auc"] is None else f"{m['auc']:.4f}"
-        print(f"labels present: AUC {auc}, cost ${m['cost']:,.0f} (${m['cost_per_1000']:,.0f} per 1,000; doing nothing ${m['do_nothing_cost_per_1000']:,.0f})")
+    print_label_metrics(result, bundle.schema())
     return 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,9 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
 from ml.config import SAGEMAKER_XGBOOST_VERSION
+from ml.dataset import DataValidationError
 from ml.sagemaker.tf_outputs import SetupError
 
 DEFAULT_REGION = "us-east-1"
@@ -217,3 +219,21 @@ def wait_for(
             reason = desc.get("FailureReason") or "no reason given"
             raise JobFailed(f"{kind} {name} {status.lower()} after {clock_text(now - started)}: {reason}")
         sleep(poll_s)
+
+
+def run_cli(action: Callable[[], int]) -> int:
+    """Run a command's body: bad setup or input exits 2, AWS or job failures 1, one line each."""
+    try:
+        return action()
+    except NoCredentialsError:
+        message, code = "no AWS credentials (set AWS_PROFILE or run `aws configure`)", 2
+    except FileNotFoundError as err:
+        message, code = f"{err.filename}: no such file", 2
+    except (SetupError, DataValidationError, ValueError, OSError) as err:
+        message, code = str(err), 2
+    except JobFailed as err:
+        message, code = str(err), 1
+    except (ClientError, BotoCoreError) as err:
+        message, code = f"AWS: {err}", 1
+    print(f"error: {message}", file=sys.stderr)
+    return code

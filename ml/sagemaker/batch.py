@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import io
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -19,18 +18,17 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+from botocore.exceptions import ClientError
 
-from ml import evaluate as ev
 from ml import raw_schema as rs
 from ml.atomic import atomic_file
 from ml.bundle import Bundle
-from ml.config import CostMatrix
 from ml.dataset import DataValidationError, parse_raw
 from ml.encoding import format_csv
 from ml.features import encode_frame, labels
 from ml.sagemaker import tf_outputs
 from ml.sagemaker.aws import (
+    run_cli,
     Aws,
     JobFailed,
     clock_text,
@@ -47,8 +45,7 @@ from ml.sagemaker.settings import (
     DEFAULT,
     SageMakerSettings,
 )
-from ml.sagemaker.tf_outputs import SetupError
-from ml.scoring import OPTIONAL_FOR_SCORING, OUTPUT_COLUMNS, chunks
+from ml.scoring import OPTIONAL_FOR_SCORING, OUTPUT_COLUMNS, chunks, print_label_metrics
 
 INPUT_NAME = "input.csv"
 
@@ -172,30 +169,14 @@ def score(
 def main(args) -> int:
     bundle = Bundle(args.model)
     started = time.perf_counter()
-    try:
+
+    def run() -> int:
         bucket = tf_outputs.resolve("data_bucket", args.bucket)
         role = tf_outputs.resolve("sagemaker_role_arn", args.role_arn)
         result = score(Aws.create(), bundle, args.input, args.output, bucket, role)
-    except (DataValidationError, SetupError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    except FileNotFoundError as err:
-        print(f"error: {err.filename}: no such file", file=sys.stderr)
-        return 2
-    except NoCredentialsError:
-        print("error: no AWS credentials (set AWS_PROFILE or run `aws configure`)", file=sys.stderr)
-        return 2
-    except JobFailed as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
-    except (ClientError, BotoCoreError) as err:
-        print(f"error: AWS: {err}", file=sys.stderr)
-        return 1
-    flagged = int((result["scores"] >= result["cutoff"]).sum())
-    print(f"{args.output}: {result['rows']} rows scored by {result['job']}, {flagged} flagged to churn at cutoff {result['cutoff']:.2f} ({clock_text(time.perf_counter() - started)})")
-    if result["labels"] is not None:
-        costs = CostMatrix(**bundle.schema()["decision"]["costs"])
-        m = ev.split_metrics(result["labels"], result["scores"], result["cutoff"], costs)
-        auc = "n/a" if m["auc"] is None else f"{m['auc']:.4f}"
-        print(f"labels present: AUC {auc}, cost ${m['cost']:,.0f} (${m['cost_per_1000']:,.0f} per 1,000; doing nothing ${m['do_nothing_cost_per_1000']:,.0f})")
-    return 0
+        flagged = int((result["scores"] >= result["cutoff"]).sum())
+        print(f"{args.output}: {result['rows']} rows scored by {result['job']}, {flagged} flagged to churn at cutoff {result['cutoff']:.2f} ({clock_text(time.perf_counter() - started)})")
+        print_label_metrics(result, bundle.schema())
+        return 0
+
+    return run_cli(run)

@@ -16,16 +16,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
 from ml import evaluate as ev
 from ml.bundle import Bundle
 from ml.config import CostMatrix
-from ml.dataset import DataValidationError, load
+from ml.dataset import load
 from ml.encoding import format_csv
 from ml.features import encode_frame, labels
 from ml.sagemaker import tf_outputs
-from ml.sagemaker.aws import Aws
+from ml.sagemaker.aws import Aws, run_cli
 from ml.sagemaker.tf_outputs import SetupError
 from ml.split import split_frame
 from ml.train import predict
@@ -113,23 +112,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--batch-rows", type=int, default=BATCH_ROWS)
     p.add_argument("--tolerance", type=float, default=TOLERANCE, help="largest accepted score difference")
     args = p.parse_args(argv)
-    try:
+
+    def run() -> int:
         endpoint = tf_outputs.resolve("endpoint_name", args.endpoint_name)
         result = evaluate(Aws.create(args.region).runtime, endpoint, Bundle(args.model), args.batch_rows)
-    except (SetupError, DataValidationError, ValueError, OSError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    except NoCredentialsError:
-        print("error: no AWS credentials (set AWS_PROFILE or run `aws configure`)", file=sys.stderr)
-        return 2
-    except (ClientError, BotoCoreError) as err:
-        print(f"error: endpoint: {err}", file=sys.stderr)
-        return 1
-    print(report(endpoint, result))
-    if result["max_abs_diff"] > args.tolerance:
-        print(f"error: the endpoint's scores differ from the bundle's by more than {args.tolerance:g}: is it serving this bundle's model?", file=sys.stderr)
-        return 1
-    return 0
+        print(report(endpoint, result))
+        if result["max_abs_diff"] > args.tolerance:
+            print(f"error: the endpoint's scores differ from the bundle's by more than {args.tolerance:g}: is it serving this bundle's model?", file=sys.stderr)
+            return 1
+        return 0
+
+    return run_cli(run)
 
 
 if __name__ == "__main__":

@@ -12,11 +12,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
 from ml.bundle import MODEL_ARCHIVE, Bundle, load_archive
 from ml.sagemaker import handoff, tf_outputs
-from ml.sagemaker.aws import Aws, image_uri, sha256_of, upload_if_changed
+from ml.sagemaker.aws import Aws, image_uri, run_cli, sha256_of, upload_if_changed
 from ml.sagemaker.settings import ARTIFACT_PREFIX
 from ml.sagemaker.tf_outputs import SetupError
 
@@ -50,22 +49,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--tfvars", type=Path, help="output (default: model.auto.tfvars.json beside the bundle)")
     p.add_argument("--zip", type=Path, help="Lambda zip to build (default: invoker.zip beside the bundle)")
     args = p.parse_args(argv)
-    try:
+
+    def run() -> int:
         bucket = tf_outputs.resolve("data_bucket", args.bucket)
         url, uploaded, path, values = publish(Aws.create(args.region), Bundle(args.model), bucket, args.tfvars, args.zip)
-    except (SetupError, ValueError, OSError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    except NoCredentialsError:
-        print("error: no AWS credentials (set AWS_PROFILE or run `aws configure`)", file=sys.stderr)
-        return 2
-    except (ClientError, BotoCoreError) as err:
-        print(f"error: AWS: {err}", file=sys.stderr)
-        return 1
-    print(f"model     {url} ({'uploaded' if uploaded else 'already there'})")
-    print(f"cutoff    {values['decision_cutoff']:.2f}, image {values['image_uri']}")
-    print(f"tfvars    {path} (Lambda zip {values['lambda_zip_path']})")
-    return 0
+        print(f"model     {url} ({'uploaded' if uploaded else 'already there'})")
+        print(f"cutoff    {values['decision_cutoff']:.2f}, image {values['image_uri']}")
+        print(f"tfvars    {path} (Lambda zip {values['lambda_zip_path']})")
+        return 0
+
+    return run_cli(run)
 
 
 if __name__ == "__main__":

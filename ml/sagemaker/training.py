@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import dataclasses
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -19,15 +18,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
 from ml.bundle import load_archive
 from ml.config import PRESETS, Hyperparameters, Settings
-from ml.dataset import DataValidationError, load
+from ml.dataset import load
 from ml.encoding import format_csv
 from ml.pipeline import Prepared, build, cutoff_from, prepare, summary
 from ml.sagemaker import handoff, tf_outputs
 from ml.sagemaker.aws import (
+    run_cli,
     Aws,
     JobFailed,
     clock_text,
@@ -43,7 +42,6 @@ from ml.sagemaker.settings import (
     DEFAULT,
     SageMakerSettings,
 )
-from ml.sagemaker.tf_outputs import SetupError
 from ml.train import predict
 
 
@@ -251,26 +249,17 @@ def train(
 def main(args) -> int:
     settings = PRESETS[args.preset]
     started = time.perf_counter()
-    try:
+
+    def run() -> int:
         sm = DEFAULT.replace(instance_count=args.instance_count)
         bucket = tf_outputs.resolve("data_bucket", args.bucket)
         role = tf_outputs.resolve("sagemaker_role_arn", args.role_arn)
         frame, provenance = load(args.data, args.rows, args.seed)
         prep = prepare(settings, frame, provenance)
         result = train(Aws.create(), prep, settings, bucket, role, args.out, sm, tune=args.tune)
-    except (DataValidationError, SetupError, ValueError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    except NoCredentialsError:
-        print("error: no AWS credentials (set AWS_PROFILE or run `aws configure`)", file=sys.stderr)
-        return 2
-    except JobFailed as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
-    except (ClientError, BotoCoreError) as err:
-        print(f"error: AWS: {err}", file=sys.stderr)
-        return 1
-    print(summary(result.metrics))
-    print(f"model     {result.model_data_url}")
-    print(f"bundle    {args.out}/ and {result.tfvars_path} in {clock_text(time.perf_counter() - started)}")
-    return 0
+        print(summary(result.metrics))
+        print(f"model     {result.model_data_url}")
+        print(f"bundle    {args.out}/ and {result.tfvars_path} in {clock_text(time.perf_counter() - started)}")
+        return 0
+
+    return run_cli(run)
