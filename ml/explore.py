@@ -19,7 +19,8 @@ from matplotlib.ticker import MaxNLocator
 
 from ml import raw_schema as rs
 from ml.atomic import atomic_dir
-from ml.plots import esc, fmt, img, new_figure, page, save_figure, table, write_text_atomic
+from ml.html import esc, fmt, img, page, table, write_text_atomic
+from ml.plots import new_figure, save_figure
 
 # Every numeric raw column, charges included (the heat map is where they are shown to be redundant).
 NUMERIC_ALL = tuple(c for c in rs.FEATURE_FIELDS if rs.RAW_FIELDS[c][0] in ("int", "float"))

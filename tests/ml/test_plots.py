@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ml import plots
+from ml import html, plots
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -89,10 +89,10 @@ def test_model_report_html_shows_metrics_and_images(tmp_path: Path, bundle_dir: 
     text = index.read_text(encoding="utf-8")
     assert "<title>Model &amp; co</title>" in text
     test = metrics["evaluation"]["test"]
-    assert f"<b>{plots.fmt(metrics['cutoff']['value'])}</b>, chosen on out-of-fold" in text
-    assert plots.fmt(test["auc"]) in text and f"${test['cost_per_1000']:,.0f}" in text
+    assert f"<b>{html.fmt(metrics['cutoff']['value'])}</b>, chosen on out-of-fold" in text
+    assert html.fmt(test["auc"]) in text and f"${test['cost_per_1000']:,.0f}" in text
     for key in ("tn", "fp", "fn", "tp"):
-        assert f">{key.upper()} {plots.fmt(test['confusion_at_cutoff'][key])}<" in text
+        assert f">{key.upper()} {html.fmt(test['confusion_at_cutoff'][key])}<" in text
     assert '<img src="cm%20test.png" alt="Confusion &lt;test&gt;"' in text
     assert "<script>" not in text
     assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in text
@@ -111,4 +111,4 @@ def test_model_report_html_refuses_missing_images(tmp_path: Path, bundle_dir: Pa
      (True, "True"), (float("nan"), "nan"), ("text", "text")],
 )
 def test_fmt(value, shown) -> None:
-    assert plots.fmt(value) == shown
+    assert html.fmt(value) == shown
