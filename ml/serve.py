@@ -33,8 +33,9 @@ from typing import Any
 import numpy as np
 import xgboost as xgb
 
+from ml.bundle import MODEL_ARCHIVE, load_archive
+
 LOG = logging.getLogger("ml.serve")
-MODEL_MEMBER = "xgboost-model"
 MAX_BODY_BYTES = 6 * 1024 * 1024  # SageMaker real-time payload limit
 _RUNTIME_PATH = re.compile(r"^/endpoints/([A-Za-z0-9](?:-*[A-Za-z0-9])*)/invocations$")
 _CSV_TYPES = frozenset({"text/csv"})
@@ -50,23 +51,9 @@ class RequestError(Exception):
 
 
 def load_booster(model_dir: str | Path) -> xgb.Booster:
-    """The booster inside ``<model_dir>/model.tar.gz``, read in memory (nothing extracted).
-
-    The archive must hold exactly one regular file, ``xgboost-model``: that is what the
-    container accepts (it loads every top-level file as a model).
-    """
-    path = Path(model_dir) / "model.tar.gz"
-    with tarfile.open(path, "r:*") as archive:
-        members = archive.getmembers()
-        names = [m.name for m in members]
-        if len(members) != 1 or members[0].name not in (MODEL_MEMBER, f"./{MODEL_MEMBER}") or not members[0].isfile():
-            raise ValueError(f"{path} must hold exactly one file '{MODEL_MEMBER}', found {names}")
-        if members[0].size > 2 * 1024**3:
-            raise ValueError(f"{path}: '{MODEL_MEMBER}' is implausibly large ({members[0].size} bytes)")
-        raw = archive.extractfile(members[0]).read()  # type: ignore[union-attr]
-    booster = xgb.Booster()
-    booster.load_model(bytearray(raw))
-    booster.set_param("nthread", 1)
+    """The bundle's booster (``ml.bundle.load_archive`` refuses what the container would)."""
+    booster = load_archive(Path(model_dir) / MODEL_ARCHIVE)
+    booster.set_param("nthread", 1)  # one request, one core: the event loop owns the process
     return booster
 
 
