@@ -1,0 +1,120 @@
+/* Customer churn check: builds the form from the model's feature schema and calls POST /predict.
+ * No dependencies and no build step: classic scripts sharing window.Churn, loaded in order by
+ * index.html (core, form, batch, app). window.CHURN_CONFIG comes from config.js (written by
+ * Terraform, or served by `python -m ml stack` locally): {apiUrl, schema}.
+ *
+ * This file goes first: config, the DOM/format helpers every script uses, and the /predict client. */
+(function (C) {
+  "use strict";
+
+  var STATUS_TEXT = {
+    400: "the input was rejected",
+    404: "the API has no /predict route",
+    413: "the request is too large",
+    415: "the content type was not accepted",
+    429: "too many requests, try again shortly",
+    500: "internal error",
+    502: "the model failed",
+    503: "the model is unavailable",
+    504: "the model did not answer in time"
+  };
+  var TIMEOUT_MS = 30000;
+
+  var config = window.CHURN_CONFIG;
+  var schema = config && config.schema;
+  var apiUrl = config && typeof config.apiUrl === "string" ? config.apiUrl.replace(/\/+$/, "") : "";
+
+  // ---------------------------------------------------------------- helpers
+
+  function $(id) { return document.getElementById(id); }
+
+  function el(tag, attrs, children) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (key) {
+      var value = attrs[key];
+      if (value === undefined || value === null || value === false) return;
+      if (key === "text") node.textContent = value;
+      else if (key === "className") node.className = value;
+      else node.setAttribute(key, value === true ? "" : String(value));
+    });
+    (children || []).forEach(function (child) {
+      if (child !== null && child !== undefined) node.appendChild(typeof child === "string" ? document.createTextNode(child) : child);
+    });
+    return node;
+  }
+
+  function fmtNumber(n) { return Number(n).toLocaleString("en-US", { maximumFractionDigits: 2 }); }
+  function fmtPct(p) { return (p * 100).toFixed(1) + "%"; }
+  function fmtMoney(x) { return x.toLocaleString("en-US", { style: "currency", currency: "USD", minimumFractionDigits: 2, maximumFractionDigits: 2 }); }
+
+  // ---------------------------------------------------------------- API
+
+  // An error whose message is written for the user (as opposed to a bug in the page).
+  function ApiError(message, detail) { this.message = message; this.detail = detail || ""; }
+
+  // POST a body to /predict; resolves with {predictions, ...}, rejects with an ApiError.
+  function callApi(body, contentType) {
+    var url = apiUrl + "/predict";
+    var controller = typeof AbortController === "function" ? new AbortController() : null;
+    var timer = controller ? setTimeout(function () { controller.abort(); }, TIMEOUT_MS) : null;
+    return fetch(url, {
+      method: "POST",
+      headers: { "Content-Type": contentType },
+      body: body,
+      signal: controller ? controller.signal : undefined
+    }).then(function (response) {
+      return response.text().catch(function () {
+        throw new ApiError("The connection to the prediction API at " + apiUrl + " broke off.", "Try again in a moment.");
+      }).then(function (text) {
+        var data = null;
+        try { data = JSON.parse(text); } catch (e) { data = null; }
+        if (!response.ok) {
+          var what = STATUS_TEXT[response.status] || (response.status >= 500 ? "server error" : "request error");
+          var detail = data && typeof data.error === "string" ? data.error
+            : data && typeof data.message === "string" ? data.message
+            : text && text.length < 300 && !/^\s*</.test(text) ? text.trim() : response.statusText;
+          throw new ApiError("The prediction API answered " + response.status + ": " + what + ".", detail);
+        }
+        if (!data || !Array.isArray(data.predictions)) {
+          throw new ApiError("The prediction API answered with something that is not a prediction.", text.slice(0, 200));
+        }
+        return data;
+      });
+    }, function (err) {
+      if (err && err.name === "AbortError") {
+        throw new ApiError("The prediction API at " + apiUrl + " did not answer within " + TIMEOUT_MS / 1000 + " seconds.", "Try again in a moment.");
+      }
+      throw new ApiError("Cannot reach the prediction API at " + apiUrl + ".",
+        "Check your network connection and that the API is running (locally: python -m ml stack).");
+    }).finally(function () { if (timer) clearTimeout(timer); });
+  }
+
+  function errorBox(err, heading) {
+    var message = err instanceof ApiError ? err.message : "Something went wrong in the page: " + (err && err.message);
+    var box = el("div", { className: "notice notice-error", role: "alert" }, [
+      el("p", { className: "notice-title", text: heading }),
+      el("p", { className: "api-message", text: message })
+    ]);
+    if (err instanceof ApiError && err.detail) box.appendChild(el("p", { className: "api-detail", text: err.detail }));
+    return box;
+  }
+
+  // The API's cutoff when it sends one, else the one the page was deployed with.
+  function cutoffOf(data) {
+    if (data && typeof data.cutoff === "number") return data.cutoff;
+    return schema.decision && typeof schema.decision.cutoff === "number" ? schema.decision.cutoff : null;
+  }
+
+  C.config = config;
+  C.schema = schema;
+  C.apiUrl = apiUrl;
+  C.$ = $;
+  C.el = el;
+  C.fmtNumber = fmtNumber;
+  C.fmtPct = fmtPct;
+  C.fmtMoney = fmtMoney;
+  C.ApiError = ApiError;
+  C.callApi = callApi;
+  C.errorBox = errorBox;
+  C.cutoffOf = cutoffOf;
+})(window.Churn = window.Churn || {});
