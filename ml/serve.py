@@ -377,6 +377,8 @@ def create_app(model_dir: str | Path) -> ModelApp:
 def main(args) -> int:
     import uvicorn
 
+    from ml.onewrite import HTTP_PROTOCOL
+
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     try:
         app = create_app(args.model)
@@ -388,7 +390,7 @@ def main(args) -> int:
         host=args.host,
         port=args.port,
         loop="uvloop",
-        http="httptools",
+        http=HTTP_PROTOCOL,  # httptools, each response in one write
         lifespan="off",
         access_log=False,
         log_level="warning",

@@ -33,9 +33,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from ml.onewrite import HTTP_PROTOCOL
+
 ROOT = Path(__file__).resolve().parents[1]
 WEB_DIR = ROOT / "web"
 INVOKER_DIR = ROOT / "functions" / "invoker"
+OPENAPI = ROOT / "docs" / "openapi.json"  # the API's contract, served at /openapi.json
 ENDPOINT_NAME = "churn-local"
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
 LOG = logging.getLogger("ml.stack")
@@ -93,6 +96,9 @@ class Adapter:
             config = {"apiUrl": f"http://{host}", "schema": self.schema}
             body = f"window.CHURN_CONFIG = {json.dumps(config)};\n".encode()
             return await _send(send, 200, body, "text/javascript; charset=utf-8", [(b"cache-control", b"no-store")])
+        if path == "/openapi.json":
+            body = OPENAPI.read_bytes()
+            return await _send(send, 200, b"" if method == "HEAD" else body, "application/json", length=len(body))
         return await self._static(path, method, send)
 
     async def _static(self, path: str, method: str, send) -> None:
@@ -304,7 +310,7 @@ def main(args) -> int:
         os.environ.update(handler_environment(model_dir, model_url, origin))
         workers = max(1, int(os.environ.get("STACK_WORKERS", "2")))
         options = {
-            "host": args.host, "port": args.port, "loop": "uvloop", "http": "httptools", "lifespan": "off",
+            "host": args.host, "port": args.port, "loop": "uvloop", "http": HTTP_PROTOCOL, "lifespan": "off",
             "access_log": False, "log_level": "warning", "log_config": None, "timeout_keep_alive": 65,
             "backlog": 2048,
         }  # fmt: skip
