@@ -1,6 +1,6 @@
-"""Helpers of ``bench/run.py``: processes on loopback, wrk runs, CPU accounting, medians.
+"""Helpers of the ``make bench`` sections: processes on loopback, wrk runs, CPU accounting, medians.
 
-Nothing here knows what is measured; ``bench/run.py`` decides that.
+Nothing here knows what is measured; ``bench/run.py`` and its section modules decide that.
 """
 
 from __future__ import annotations
@@ -22,11 +22,21 @@ ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable
 LUA_POST = ROOT / "bench" / "lua" / "post.lua"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+OUT = ROOT / "build" / "bench"  # every section's scratch: bodies, bundles, logs, the zip
+MODEL = OUT / "model"  # the bundle the serving sections load; the pipeline section builds it
 
 
 def load() -> float:
     """The 1-minute load average: other jobs on the machine make every figure noisier."""
     return round(os.getloadavg()[0], 2)
+
+
+def log(message: str) -> None:
+    print(
+        f"[bench {time.strftime('%H:%M:%S')} load {load():.2f}] {message}",
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 def median(values):

@@ -1,0 +1,126 @@
+"""Model server figures: single-row load at 1 and 16 connections, one 10,000-row request.
+
+Each is set beside the in-process limit (the same parse + predict in this process, no HTTP),
+so the table shows what HTTP costs rather than a bare number.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import time
+from pathlib import Path
+
+from bench import harness as h
+from bench.harness import MODEL, OUT, log
+
+
+def single_row_body() -> Path:
+    from ml.encoding import FeatureEncoder, format_csv
+
+    schema = json.loads((MODEL / "feature_schema.json").read_text())
+    encoder = FeatureEncoder(schema)
+    row = OUT / "row.csv"
+    row.write_text(format_csv([encoder.encode(schema["examples"]["churner"])]))
+    record = OUT / "record.json"
+    record.write_text(json.dumps(schema["examples"]["churner"]))
+    return row
+
+
+def in_process_rate(fn, seconds: float = 1.5) -> tuple[float, float]:
+    """Calls per second of ``fn`` in a loop on this thread, and CPU ms per call."""
+    for _ in range(50):
+        fn()
+    n, started, cpu = 0, time.perf_counter(), time.process_time()
+    while time.perf_counter() - started < seconds:
+        fn()
+        n += 1
+    wall, used = time.perf_counter() - started, time.process_time() - cpu
+    return n / wall, used * 1000 / n
+
+
+def bench_model(repeats: int, seconds: float) -> dict:
+    from ml.scorer import Scorer
+
+    row = single_row_body()
+    scorer = Scorer.from_dir(MODEL)
+    body = row.read_bytes()
+    limit, limit_cpu = in_process_rate(lambda: scorer.predict(scorer.parse_csv(body)))
+    port = h.free_port()
+    proc = h.start(
+        h.pinned(
+            [h.PY, "-m", "ml", "serve", "--model", str(MODEL), "--port", str(port)], 0
+        ),
+        OUT / "logs" / "serve.log",
+    )
+    url = f"http://127.0.0.1:{port}"
+    out = {
+        "in_process_rps": round(limit),
+        "in_process_cpu_ms": round(limit_cpu, 4),
+        "cores": "server core 0, wrk core 1",
+    }
+    try:
+        h.wait_200(url + "/ping", proc)
+        for c in (1, 16):
+            r = h.wrk_repeated(
+                url + "/invocations",
+                row,
+                "text/csv",
+                c,
+                seconds,
+                repeats,
+                cpu=1,
+                pids={"model_server": [proc.pid]},
+            )
+            r["ratio_to_in_process"] = round(r["rps"] / limit, 3)
+            out[f"c{c}"] = r
+            log(
+                f"model server c={c}: {r['rps']:.0f} req/s p99 {r['p99_ms']:.1f} ms other {r['other_cpu_pct']}%"
+            )
+        out["batch"] = bench_batch(scorer, port, repeats)
+    finally:
+        h.stop(proc)
+    return out
+
+
+def bench_batch(scorer, port: int, repeats: int, rows: int = 10_000) -> dict:
+    """One 10,000-row CSV request, timed at the client, versus parse + predict in this process."""
+    from ml.encoding import format_csv
+    from ml.features import encode_frame
+    from ml.synthetic import generate
+
+    schema = json.loads((MODEL / "feature_schema.json").read_text())
+    matrix = encode_frame(generate(rows, seed=5), schema)
+    body = format_csv(matrix.tolist()).encode()
+    in_process, server = [], []
+    for _ in range(repeats + 2):
+        t = time.perf_counter()
+        scores = scorer.predict(scorer.parse_csv(body))
+        in_process.append(time.perf_counter() - t)
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    loads = []
+    for i in range(repeats + 2):
+        loads.append(h.load())
+        t = time.perf_counter()
+        conn.request("POST", "/invocations", body, {"Content-Type": "text/csv"})
+        response = conn.getresponse()
+        answer = response.read()
+        server.append(time.perf_counter() - t)
+        assert response.status == 200 and answer.count(b"\n") == len(scores), (
+            response.status,
+            answer[:200],
+        )
+    conn.close()
+    ms_in, ms_server = (
+        h.median(in_process[2:]) * 1000,
+        h.median(server[2:]) * 1000,
+    )  # the first two warm up
+    log(f"batch: server {ms_server:.1f} ms, in-process {ms_in:.1f} ms")
+    return {
+        "rows": rows,
+        "body_bytes": len(body),
+        "server_ms": round(ms_server, 1),
+        "in_process_ms": round(ms_in, 1),
+        "ratio": round(ms_server / ms_in, 2),
+        "load": loads,
+    }

@@ -1,0 +1,119 @@
+"""The ``make bench`` table and the targets each figure is judged against (``build/bench.json``)."""
+
+from __future__ import annotations
+
+TARGETS = {  # name: (description, test)
+    "model_c16": (
+        "≥ 2,000 req/s, p99 ≤ 20 ms",
+        lambda r: r["rps"] >= 2000 and r["p99_ms"] <= 20,
+    ),
+    "batch": ("≤ 1.5× in-process", lambda r: r["ratio"] <= 1.5),
+    "stack_c16": (
+        "≥ 300 req/s, p99 ≤ 50 ms",
+        lambda r: r["rps"] >= 300 and r["p99_ms"] <= 50,
+    ),
+    "demo_train_serve": ("≤ 15 s", lambda r: r["seconds"] <= 15),
+    "demo_serve": ("≤ 15 s", lambda r: r["seconds"] <= 15),
+    "zip": ("≤ 50 KB", lambda r: r["bytes"] <= 50_000),
+}
+
+
+def verdicts(results: dict) -> dict:
+    found = {
+        "model_c16": results.get("model", {}).get("c16"),
+        "batch": results.get("model", {}).get("batch"),
+        "stack_c16": results.get("stack", {}).get("c16"),
+        "demo_train_serve": results.get("demo", {}).get("train_serve"),
+        "demo_serve": results.get("demo", {}).get("serve"),
+        "zip": results.get("package"),
+    }
+    return {
+        k: ("met" if TARGETS[k][1](v) else "MISSED")
+        for k, v in found.items()
+        if v is not None
+    }
+
+
+def table(results: dict) -> str:
+    v = verdicts(results)
+    rows: list[tuple[str, str, str, str]] = []
+
+    def serving(label, r, key):
+        cpu = ", ".join(f"{k} {x:.2f}" for k, x in r["cpu_ms_per_request"].items())
+        rows.append((
+            label,
+            f"{r['rps']:,.0f} req/s, p50 {r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms, {r['errors']} errors",
+            f"{r['ratio_to_in_process']:.0%} of the limit; CPU ms/req: {cpu}; other processes {r['other_cpu_pct']:.0f}% CPU",
+            f"{TARGETS[key][0]}: {v[key]}" if key in v else "",
+        ))  # fmt: skip
+
+    if "model" in results:
+        m = results["model"]
+        rows.append(
+            (
+                "model server in-process limit",
+                f"{m['in_process_rps']:,} rows/s (parse + predict, 1 row)",
+                "one core",
+                "",
+            )
+        )
+        serving("model server, 1 connection", m["c1"], "")
+        serving("model server, 16 connections", m["c16"], "model_c16")
+        b = m["batch"]
+        rows.append((
+            f"10,000-row request ({b['body_bytes'] / 1e6:.1f} MB)",
+            f"{b['server_ms']:.0f} ms at the client",
+            f"in-process parse + predict {b['in_process_ms']:.0f} ms: {b['ratio']:.2f}×",
+            f"{TARGETS['batch'][0]}: {v['batch']}",
+        ))  # fmt: skip
+    if "stack" in results:
+        s = results["stack"]
+        rows.append((
+            "stack CPU limit (in-process)",
+            f"{s['cpu_limit_rps']:,} req/s on {results['machine']['cpus']} cores",
+            (f"handler in a loop {s['handler_cpu_ms']:.2f} CPU ms/call ({s['handler_loop_rps']:,} calls/s on one "
+             f"thread) + model server {s['model_server_cpu_ms']:.2f} ms"),
+            "",
+        ))  # fmt: skip
+        for c in (1, 4, 16):
+            serving(
+                f"stack POST /predict, {c} conn.",
+                s[f"c{c}"],
+                "stack_c16" if c == 16 else "",
+            )
+    if "pipeline" in results:
+        for name, p in results["pipeline"].items():
+            sec = p["seconds"]
+            rows.append((
+                f"pipeline, {name} ({p['rows']:,} rows)",
+                f"{sec['total']:.1f} s total",
+                (f"import {sec['import']:.1f}, data {sec['data']:.2f}, train {sec['train']:.1f}, evaluate "
+                 f"{sec['evaluate']:.2f}, bundle {sec['bundle']:.1f} s; load avg {min(p['load']):.1f}-{max(p['load']):.1f}"),
+                "",
+            ))  # fmt: skip
+    if "demo" in results:
+        d = results["demo"]
+        for key, label in (
+            ("train_serve", "make demo (train + serve), warm"),
+            ("serve", "make serve (existing bundle)"),
+        ):
+            loads = [r["load"] for r in d[key]["runs"]]
+            rows.append((label, f"{d[key]['seconds']:.1f} s to the page", f"load {min(loads):.1f}-{max(loads):.1f}",
+                         f"{TARGETS['demo_' + key][0]}: {v['demo_' + key]}"))  # fmt: skip
+    if "package" in results:
+        p = results["package"]
+        rows.append(
+            (
+                "Lambda zip",
+                f"{p['bytes']:,} bytes",
+                "",
+                f"{TARGETS['zip'][0]}: {v['zip']}",
+            )
+        )
+        rows.append(("handler cold import", f"{p['import_ms']:.0f} ms (median of {p['runs']})",
+                     f"whole `python -I` process {p['process_ms']:.0f} ms", ""))  # fmt: skip
+    head = ("figure", "median", "context", "target")
+    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(4)]
+    line = lambda r: "| " + " | ".join(c.ljust(w) for c, w in zip(r, widths)) + " |"
+    sep = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
+    return "\n".join([line(head), sep, *map(line, rows)])
