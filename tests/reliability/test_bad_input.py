@@ -11,6 +11,7 @@ one's time (``deadline``).
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
 
 import pytest
@@ -73,7 +74,10 @@ def call_app(
         "headers": headers,
         "query_string": b"",
     }
-    asyncio.run(app(scope, receive, send))
+    # A loop of its own in a thread of its own: another test's loop (Playwright's sync API
+    # keeps one running in the main thread for the session) must not be in the way.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, app(scope, receive, send)).result()
     start = next(m for m in sent if m["type"] == "http.response.start")
     return start["status"], b"".join(
         m.get("body", b"") for m in sent if m["type"] == "http.response.body"

@@ -8,15 +8,16 @@ rounds on random data of the schema's width.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
-import io
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
-import tarfile
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -44,45 +45,10 @@ LOYAL = {
 }
 
 
-def make_bundle(out: Path, cutoff: float = 0.31) -> Path:
-    import numpy as np
-    import xgboost as xgb
-
-    from ml.features import build_schema
-
-    schema = build_schema(True)
-    schema["decision"] = {
-        "cutoff": cutoff,
-        "method": "test fixture",
-        "costs": {"tn": 0, "fp": 100, "tp": 100, "fn": 500},
-    }
-    schema["examples"] = {"churner": CHURNER, "loyal": LOYAL}
-    width = len(schema["columns"])
-    rng = np.random.default_rng(7)
-    x = rng.random((400, width)) * 100
-    y = (x[:, 0] + x[:, 3] * 0.5 + rng.normal(0, 20, 400) > 75).astype(float)
-    booster = xgb.train(
-        {"objective": "binary:logistic", "max_depth": 4, "eta": 0.3, "nthread": 1, "seed": 1},
-        xgb.DMatrix(x, label=y),
-        num_boost_round=12,
-    )
-    out.mkdir(parents=True, exist_ok=True)
-    raw = bytes(booster.save_raw("ubj"))
-    with tarfile.open(out / "model.tar.gz", "w:gz") as archive:
-        info = tarfile.TarInfo("xgboost-model")
-        info.size = len(raw)
-        archive.addfile(info, io.BytesIO(raw))
-    (out / "feature_schema.json").write_text(json.dumps(schema, indent=2), encoding="utf-8")
-    (out / "metrics.json").write_text(json.dumps({"note": "serving test fixture"}), encoding="utf-8")
-    return out
-
-
 @pytest.fixture(scope="session")
-def serving_bundle(request, tmp_path_factory) -> Path:
-    try:
-        return Path(request.getfixturevalue("bundle_dir"))
-    except pytest.FixtureLookupError:
-        return make_bundle(tmp_path_factory.mktemp("bundle") / "model")
+def serving_bundle(bundle_dir) -> Path:
+    """The project's real bundle (tests/conftest.py)."""
+    return Path(bundle_dir)
 
 
 @pytest.fixture(scope="session")
@@ -165,3 +131,37 @@ def model_server(serving_bundle, tmp_path_factory):
     finally:
         stop(proc)
         log.close()
+
+
+@contextlib.contextmanager
+def start_stack(bundle: Path, log_dir: Path, env: dict[str, str] | None = None):
+    """``python -m ml stack`` on free loopback ports; yields a dict (base URL, process, model port/pid, log).
+
+    ``env`` reaches the handler: it reads its timeouts (``INVOKE_*``) from there.
+    """
+    port, model_port = free_port(), free_port()
+    log_path = log_dir / "stack.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "ml", "stack", "--model", str(bundle), "--host", "127.0.0.1",
+             "--port", str(port), "--model-port", str(model_port)],
+            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
+        )  # fmt: skip
+        base = f"http://127.0.0.1:{port}"
+        try:
+            wait_http(base + "/config.js", proc, timeout=120)
+            pid = int(re.search(r"model server pid (\d+)", log_path.read_text()).group(1))
+            yield {"base": base, "proc": proc, "model_port": model_port, "model_pid": pid, "log": log_path, "bundle": bundle}
+        finally:
+            stop(proc)
+
+
+def http(url: str, data: bytes | None = None, headers=None, method: str | None = None, timeout: float = 30):
+    """(status, headers, body bytes) of one request; HTTP errors are answers, not exceptions."""
+    req = urllib.request.Request(url, data=data, headers=headers or {}, method=method)
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as err:
+        return err.code, dict(err.headers), err.read()

@@ -9,8 +9,6 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -18,56 +16,19 @@ import xgboost as xgb
 
 from ml.encoding import FeatureEncoder
 
-from .conftest import CHURNER, LOYAL, ROOT, free_port, stop, wait_http
+from .conftest import CHURNER, LOYAL, ROOT, free_port, http, start_stack, stop, wait_http
 
 pytestmark = pytest.mark.integration
 
 
-def request(url: str, data=None, headers=None, method=None, timeout=30):
-    req = urllib.request.Request(url, data=data, headers=headers or {}, method=method)
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as response:
-            return response.status, dict(response.headers), response.read()
-    except urllib.error.HTTPError as err:
-        return err.code, dict(err.headers), err.read()
-
-
 @pytest.fixture(scope="module")
 def stack(serving_bundle, tmp_path_factory):
-    port, model_port = free_port(), free_port()
-    log_path = tmp_path_factory.mktemp("stack") / "stack.log"
-    log = open(log_path, "wb")  # noqa: SIM115
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "ml",
-            "stack",
-            "--model",
-            str(serving_bundle),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--model-port",
-            str(model_port),
-        ],
-        cwd=ROOT,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_http(base + "/config.js", proc, timeout=120)
-        yield {"base": base, "proc": proc, "log": log_path, "model_port": model_port, "bundle": serving_bundle}
-    finally:
-        stop(proc)
-        log.close()
+    with start_stack(serving_bundle, tmp_path_factory.mktemp("stack")) as started:
+        yield started
 
 
 def predict(base: str, payload) -> tuple[int, dict]:
-    status, _, body = request(base + "/predict", json.dumps(payload).encode(), {"Content-Type": "application/json"})
+    status, _, body = http(base + "/predict", json.dumps(payload).encode(), {"Content-Type": "application/json"})
     return status, json.loads(body)
 
 
@@ -87,29 +48,29 @@ def test_predictions_equal_in_process_booster(stack, booster, schema):
 
 
 def test_page_and_config(stack, schema):
-    status, headers, body = request(stack["base"] + "/")
+    status, headers, body = http(stack["base"] + "/")
     assert status == 200 and headers["content-type"].startswith("text/html")
     assert body == (ROOT / "web" / "index.html").read_bytes()
-    status, headers, body = request(stack["base"] + "/config.js")
+    status, headers, body = http(stack["base"] + "/config.js")
     assert status == 200 and "javascript" in headers["content-type"]
     match = re.fullmatch(r"window\.CHURN_CONFIG = (\{.*\});\n", body.decode(), re.DOTALL)
     assert match
     config = json.loads(match.group(1))
     assert config == {"apiUrl": stack["base"], "schema": schema}
-    assert request(stack["base"] + "/../pyproject.toml")[0] == 404
-    assert request(stack["base"] + "/nothing-here.js")[0] == 404
+    assert http(stack["base"] + "/../pyproject.toml")[0] == 404
+    assert http(stack["base"] + "/nothing-here.js")[0] == 404
 
 
 def test_errors_and_preflight_through_the_adapter(stack):
     status, answer = predict(stack["base"], {**CHURNER, "State": "QQ"})
     assert status == 400 and "State" in answer["error"]
-    status, headers, _ = request(
+    status, headers, _ = http(
         stack["base"] + "/predict",
         method="OPTIONS",
         headers={"Origin": stack["base"], "Access-Control-Request-Method": "POST"},
     )
     assert status == 204 and headers["access-control-allow-origin"] == stack["base"]
-    status, _, _ = request(stack["base"] + "/predict", b"x", {"Content-Type": "text/plain"})
+    status, _, _ = http(stack["base"] + "/predict", b"x", {"Content-Type": "text/plain"})
     assert status == 415
 
 
