@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import html
 import re
-import struct
 import sys
 import types
 from pathlib import Path
@@ -12,21 +11,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from pngcheck import PNG_SIGNATURE, assert_png
 
 from ml import explore
 from ml import raw_schema as rs
-
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-
-
-def assert_png(path: Path) -> None:
-    data = path.read_bytes()
-    assert data[:8] == PNG_SIGNATURE, f"{path.name} is not a PNG"
-    assert data[12:16] == b"IHDR"
-    width, height = struct.unpack(">II", data[16:24])
-    assert width > 50 and height > 50
-    assert data[-8:-4] == b"IEND", f"{path.name} is truncated"
-
 
 def random_frame(rows: int = 240, seed: int = 0) -> pd.DataFrame:
     """The 21 raw columns with random but plausible values (charges are minutes times the rate)."""

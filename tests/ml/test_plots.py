@@ -2,26 +2,14 @@
 
 from __future__ import annotations
 
-import struct
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
+from pngcheck import assert_png
 
 from ml import html, plots
-
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-
-
-def assert_png(path: Path) -> None:
-    data = path.read_bytes()
-    assert data[:8] == PNG_SIGNATURE, f"{path.name} is not a PNG"
-    assert data[12:16] == b"IHDR"
-    width, height = struct.unpack(">II", data[16:24])
-    assert width > 50 and height > 50
-    assert data[-8:-4] == b"IEND", f"{path.name} is truncated"
-
 
 def scored(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
