@@ -16,7 +16,7 @@ import xgboost as xgb
 
 from ml.encoding import FeatureEncoder
 
-from .conftest import CHURNER, LOYAL, ROOT, free_port, http, start_stack, stop, wait_http
+from .conftest import CHURNER, LOYAL, ROOT, http, start_stack, stop, wait_http
 
 pytestmark = pytest.mark.integration
 
@@ -103,32 +103,8 @@ def test_model_server_restart(stack):
 
 
 def test_sigterm_stops_both(serving_bundle, tmp_path):
-    port, model_port = free_port(), free_port()
-    log = tmp_path / "stack.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "ml",
-                "stack",
-                "--model",
-                str(serving_bundle),
-                "--port",
-                str(port),
-                "--model-port",
-                str(model_port),
-            ],
-            cwd=ROOT,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-        try:
-            wait_http(f"http://127.0.0.1:{port}/config.js", proc, timeout=120)
-            pid = int(re.search(r"model server pid (\d+)", log.read_text()).group(1))
-            proc.send_signal(signal.SIGTERM)
-            assert proc.wait(timeout=30) == 0
-            assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text().lower()
-        finally:
-            stop(proc)
+    with start_stack(serving_bundle, tmp_path) as started:
+        started["proc"].send_signal(signal.SIGTERM)
+        assert started["proc"].wait(timeout=30) == 0
+        pid = started["model_pid"]
+        assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text().lower()
