@@ -50,8 +50,7 @@ def main() -> int:
     fit_on = (
         "train+validation" if settings.final_fit_on_train_and_validation else "train"
     )
-    metrics = pipeline.evaluate(booster, prep, settings, cutoff, held_out, fit_on)
-    test_scores = metrics.pop("_test_scores")
+    metrics, test_scores = pipeline.evaluate(booster, prep, settings, cutoff, held_out, fit_on)
     schema = pipeline.finish_schema(prep.schema, metrics, prep, test_scores)
     times["evaluate"] = time.perf_counter() - t
 

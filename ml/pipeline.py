@@ -78,7 +78,8 @@ def train_local(prep: Prepared, settings: Settings) -> tuple[xgb.Booster, Cutoff
     return booster, cutoff, held_out
 
 
-def evaluate(booster: xgb.Booster, prep: Prepared, settings: Settings, cutoff: Cutoff, held_out: dict[str, np.ndarray], fit_on: str) -> dict[str, Any]:
+def evaluate(booster: xgb.Booster, prep: Prepared, settings: Settings, cutoff: Cutoff, held_out: dict[str, np.ndarray], fit_on: str) -> tuple[dict[str, Any], np.ndarray]:
+    """metrics.json's content, and the test split's scores (for the plots and the examples)."""
     grid = ev.cutoff_grid(settings.cutoff_grid)
     test_scores = train.predict(booster, prep.x["test"])
     y_tv = np.concatenate([prep.y["train"], prep.y["validation"]])
@@ -89,7 +90,7 @@ def evaluate(booster: xgb.Booster, prep: Prepared, settings: Settings, cutoff: C
     evaluation["test"] = ev.split_metrics(prep.y["test"], test_scores, cutoff.value, settings.costs)
     curves = {"cutoffs": grid.tolist(), cutoff.method: cutoff.curve.tolist()}
     curves["test"] = ev.cost_curve(prep.y["test"], test_scores, grid, settings.costs).tolist()
-    return {
+    metrics = {
         "data": prep.provenance.as_dict(),
         "split": {"fractions": list(settings.split), "seed": settings.seed, "rows": {k: len(v) for k, v in prep.parts.items()}},
         "preset": settings.preset,
@@ -101,8 +102,8 @@ def evaluate(booster: xgb.Booster, prep: Prepared, settings: Settings, cutoff: C
         "evaluation": evaluation,
         "cost_curve": curves,
         "importance": train.importance(booster, [c["name"] for c in prep.schema["columns"]]),
-        "_test_scores": test_scores,  # popped before writing: used for plots and examples
     }
+    return metrics, test_scores
 
 
 def examples(prep: Prepared, test_scores: np.ndarray) -> dict[str, dict[str, Any]]:
@@ -147,8 +148,7 @@ def report_writer(metrics: dict[str, Any], test_scores: np.ndarray, prep: Prepar
 
 
 def build(booster, prep, settings, cutoff, held_out, fit_on, out_dir: Path) -> tuple[Bundle, dict[str, Any]]:
-    metrics = evaluate(booster, prep, settings, cutoff, held_out, fit_on)
-    test_scores = metrics.pop("_test_scores")
+    metrics, test_scores = evaluate(booster, prep, settings, cutoff, held_out, fit_on)
     schema = finish_schema(prep.schema, metrics, prep, test_scores)
     bundle = write_bundle(out_dir, booster, schema, metrics, report_writer(metrics, test_scores, prep, held_out))
     return bundle, metrics
