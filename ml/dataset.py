@@ -55,12 +55,12 @@ def load(source: str = "url", rows: int = 3333, seed: int = 42, quiet: bool = Fa
             print(f"could not reach {url} ({reason}); using synthetic data instead ({rows} rows, seed {seed})", file=sys.stderr)
             return _synthetic(rows, seed, note=f"fallback: {url} unreachable")
         raw = _unzip(payload, url) if payload[:2] == b"PK" else payload
-        return parse_raw(raw, origin=url), Provenance(url, _sha256(raw), _count(raw))
+        return _parsed(raw, url)
     path = Path(source)
     if not path.is_file():
         raise DataValidationError(f"{source}: no such file (expected a path, a URL, 'url' or 'synthetic')")
     raw = path.read_bytes()
-    return parse_raw(raw, origin=str(path)), Provenance(str(path), _sha256(raw), _count(raw))
+    return _parsed(raw, str(path))
 
 
 def _synthetic(rows: int, seed: int, note: str) -> tuple[pd.DataFrame, Provenance]:
@@ -75,8 +75,9 @@ def _sha256(raw: bytes) -> str:
     return hashlib.sha256(raw).hexdigest()
 
 
-def _count(raw: bytes) -> int:
-    return max(raw.count(b"\n") - 1 + (not raw.endswith(b"\n")), 0)
+def _parsed(raw: bytes, origin: str) -> tuple[pd.DataFrame, Provenance]:
+    frame = parse_raw(raw, origin=origin)
+    return frame, Provenance(origin, _sha256(raw), len(frame))
 
 
 def download(url: str, quiet: bool = False, timeout: float = 15.0) -> bytes:
