@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ml import stack
+from ml.serving import local_stack as stack
 
 
 def main() -> int:

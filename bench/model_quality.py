@@ -18,11 +18,12 @@ import time
 import numpy as np
 from sklearn.model_selection import StratifiedKFold
 
-from ml import evaluate as ev
-from ml import pipeline, train
+from ml.model import evaluate as ev
+from ml.model import pipeline
+from ml.model import train
 from ml.config import PRESETS
-from ml.dataset import load
-from ml.features import build_schema, encode_frame, labels
+from ml.data.dataset import load
+from ml.features.schema import build_schema, encode_frame, labels
 
 
 def outer_folds(settings, frame, provenance, folds: int, repeat: int):

@@ -16,7 +16,7 @@ from bench.harness import MODEL, OUT, log
 
 
 def single_row_body() -> Path:
-    from ml.encoding import FeatureEncoder, format_csv
+    from ml.features.encoder import FeatureEncoder, format_csv
 
     schema = json.loads((MODEL / "feature_schema.json").read_text())
     encoder = FeatureEncoder(schema)
@@ -40,7 +40,7 @@ def in_process_rate(fn, seconds: float = 1.5) -> tuple[float, float]:
 
 
 def bench_model(repeats: int, seconds: float) -> dict:
-    from ml.scorer import Scorer
+    from ml.serving.invocations import Scorer
 
     row = single_row_body()
     scorer = Scorer.from_dir(MODEL)
@@ -85,9 +85,9 @@ def bench_model(repeats: int, seconds: float) -> dict:
 
 def bench_batch(scorer, port: int, repeats: int, rows: int = 10_000) -> dict:
     """One 10,000-row CSV request, timed at the client, versus parse + predict in this process."""
-    from ml.encoding import format_csv
-    from ml.features import encode_frame
-    from ml.synthetic import generate
+    from ml.features.encoder import format_csv
+    from ml.features.schema import encode_frame
+    from ml.data.synthetic import generate
 
     schema = json.loads((MODEL / "feature_schema.json").read_text())
     matrix = encode_frame(generate(rows, seed=5), schema)

@@ -4,7 +4,7 @@
 
 Prints one JSON object: import, data (load + validate), train (features, split, CV for the
 cutoff, final fit), evaluate (metrics, curves), bundle (archive, schema, metrics, report
-plots, atomic swap) and total. The stages are ``ml.pipeline``'s own functions, called in
+plots, atomic swap) and total. The stages are ``ml.model.pipeline``'s own functions, called in
 the same order as ``pipeline.run``.
 """
 
@@ -21,10 +21,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ml import pipeline
-from ml.bundle import write_bundle
+from ml.model import pipeline
+from ml.model.bundle import write_bundle
 from ml.config import PRESETS
-from ml.dataset import load
+from ml.data.dataset import load
 
 
 def main() -> int:

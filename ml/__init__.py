@@ -1,7 +1,7 @@
 """Customer churn with XGBoost: data, features, training, cost-aware evaluation, serving.
 
 Kept import-free on purpose: the Lambda zip ships ``ml/__init__.py`` and
-``ml/encoding.py`` / ``ml/raw_schema.py`` only, and imports them in a cold start.
+``ml/features/encoder.py`` / ``ml/data/raw_schema.py`` only, and imports them in a cold start.
 """
 
 __version__ = "0.1.0"

@@ -62,11 +62,11 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     # Imports are per command: `serve` must not pay for pandas/matplotlib, nor `data` for xgboost.
     if args.command == "data":
-        from ml import dataset
+        from ml.data import dataset
 
         return dataset.main(args)
     if args.command == "report":
-        from ml import explore
+        from ml.report import explore
 
         return explore.main(args)
     if args.command == "train":
@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
             from ml.sagemaker import training
 
             return training.main(args)
-        from ml import pipeline
+        from ml.model import pipeline
 
         return pipeline.main(args)
     if args.command == "score":
@@ -82,15 +82,15 @@ def main(argv: list[str] | None = None) -> int:
             from ml.sagemaker import batch
 
             return batch.main(args)
-        from ml import scoring
+        from ml.model import batch_score as scoring
 
         return scoring.main(args)
     if args.command == "serve":
-        from ml import serve
+        from ml.serving import model_server as serve
 
         return serve.main(args)
     if args.command == "stack":
-        from ml import stack
+        from ml.serving import local_stack as stack
 
         return stack.main(args)
     return 2

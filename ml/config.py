@@ -62,7 +62,7 @@ class Settings:
     # Train / validation / test fractions and the lab's shuffle seed.
     split: tuple[float, float, float] = (0.7, 0.2, 0.1)
     seed: int = 1729
-    # Engineered features on top of the lab's 69 columns (see ml.features.DERIVED).
+    # Engineered features on top of the lab's 69 columns (see ml.features.schema.DERIVED).
     derived_features: bool = True
     # "validation": cutoff minimising cost on the validation split (model fit on train).
     # "cv": cutoff minimising cost on out-of-fold predictions over train+validation.

@@ -17,7 +17,7 @@ os.environ.setdefault("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
 @pytest.fixture(scope="session")
 def bundle_dir(tmp_path_factory) -> Path:
     """A real bundle: the default pipeline on 1,500 synthetic customers."""
-    from ml import pipeline
+    from ml.model import pipeline
     from ml.config import DEFAULT
 
     out = tmp_path_factory.mktemp("bundle") / "model"
@@ -27,6 +27,6 @@ def bundle_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def synthetic_frame():
-    from ml.synthetic import generate
+    from ml.data.synthetic import generate
 
     return generate(1500, seed=11)

@@ -1,6 +1,6 @@
 """Invoker Lambda: ``POST /predict`` (API Gateway HTTP API payload 2.0, or REST 1.0) -> endpoint.
 
-Standard library + boto3 only (both in the Lambda runtime); ``ml/encoding.py`` and
+Standard library + boto3 only (both in the Lambda runtime); ``ml/features/encoder.py`` and
 ``feature_schema.json`` ship beside this file in the zip. Handler string: ``handler.handler``.
 
 Environment:
@@ -45,7 +45,7 @@ from botocore.exceptions import (
 from botocore.exceptions import ConnectionError as BotoConnectionError
 from invoker_input import InputError, vectors_from_csv, vectors_from_json
 
-from ml.encoding import FeatureEncoder, format_csv
+from ml.features.encoder import FeatureEncoder, format_csv
 
 LOG = logging.getLogger("invoker")
 LOG.setLevel(os.environ.get("LOG_LEVEL", "INFO").upper())

@@ -24,7 +24,7 @@ import io
 import json
 from typing import Any
 
-from ml.encoding import EncodingError, FeatureEncoder
+from ml.features.encoder import EncodingError, FeatureEncoder
 
 
 class InputError(Exception):

@@ -20,7 +20,7 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
 from ml.config import SAGEMAKER_XGBOOST_VERSION
-from ml.dataset import DataValidationError
+from ml.data.dataset import DataValidationError
 from ml.sagemaker.tf_outputs import SetupError
 
 DEFAULT_REGION = "us-east-1"

@@ -20,12 +20,12 @@ from typing import Any
 import numpy as np
 from botocore.exceptions import ClientError
 
-from ml import raw_schema as rs
+from ml.data import raw_schema as rs
 from ml.atomic import atomic_file
-from ml.bundle import Bundle
-from ml.dataset import DataValidationError, parse_raw
-from ml.encoding import format_csv
-from ml.features import encode_frame, labels
+from ml.model.bundle import Bundle
+from ml.data.dataset import DataValidationError, parse_raw
+from ml.features.encoder import format_csv
+from ml.features.schema import encode_frame, labels
 from ml.sagemaker import tf_outputs
 from ml.sagemaker.aws import (
     run_cli,
@@ -45,7 +45,7 @@ from ml.sagemaker.settings import (
     DEFAULT,
     SageMakerSettings,
 )
-from ml.scoring import OPTIONAL_FOR_SCORING, OUTPUT_COLUMNS, chunks, print_label_metrics
+from ml.model.batch_score import OPTIONAL_FOR_SCORING, OUTPUT_COLUMNS, chunks, print_label_metrics
 
 INPUT_NAME = "input.csv"
 
@@ -114,7 +114,7 @@ def read_scores(path: Path, expected: int) -> np.ndarray:
 
 
 def join(source: Path, scores: np.ndarray, cutoff: float, target: Path) -> None:
-    """Input rows untouched + the two score columns, written atomically (as ml.scoring does)."""
+    """Input rows untouched + the two score columns, written atomically (as ml.model.batch_score does)."""
     position = 0
     with atomic_file(target, "w", encoding="utf-8", newline="") as out:
         writer = csv.writer(out, lineterminator="\n")

@@ -17,17 +17,17 @@ from typing import Any
 
 import numpy as np
 
-from ml import evaluate as ev
-from ml.bundle import Bundle
+from ml.model import evaluate as ev
+from ml.model.bundle import Bundle
 from ml.config import CostMatrix
-from ml.dataset import load
-from ml.encoding import format_csv
-from ml.features import encode_frame, labels
+from ml.data.dataset import load
+from ml.features.encoder import format_csv
+from ml.features.schema import encode_frame, labels
 from ml.sagemaker import tf_outputs
 from ml.sagemaker.aws import Aws, run_cli
 from ml.sagemaker.tf_outputs import SetupError
-from ml.split import split_frame
-from ml.train import predict
+from ml.data.split import split_frame
+from ml.model.train import predict
 
 BATCH_ROWS = 100
 TOLERANCE = 1e-5

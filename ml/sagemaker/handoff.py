@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ml.atomic import atomic_file
-from ml.bundle import SCHEMA_FILE, Bundle
+from ml.model.bundle import SCHEMA_FILE, Bundle
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGER = ROOT / "scripts" / "package_lambda.py"

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 
-from ml.bundle import MODEL_ARCHIVE, Bundle, load_archive
+from ml.model.bundle import MODEL_ARCHIVE, Bundle, load_archive
 from ml.sagemaker import handoff, tf_outputs
 from ml.sagemaker.aws import Aws, image_uri, run_cli, sha256_of, upload_if_changed
 from ml.sagemaker.settings import ARTIFACT_PREFIX

@@ -19,11 +19,11 @@ from typing import Any
 
 import numpy as np
 
-from ml.bundle import load_archive
+from ml.model.bundle import load_archive
 from ml.config import PRESETS, Hyperparameters, Settings
-from ml.dataset import load
-from ml.encoding import format_csv
-from ml.pipeline import Prepared, build, cutoff_from, prepare, summary
+from ml.data.dataset import load
+from ml.features.encoder import format_csv
+from ml.model.pipeline import Prepared, build, cutoff_from, prepare, summary
 from ml.sagemaker import handoff, tf_outputs
 from ml.sagemaker.aws import (
     run_cli,
@@ -42,7 +42,7 @@ from ml.sagemaker.settings import (
     DEFAULT,
     SageMakerSettings,
 )
-from ml.train import predict
+from ml.model.train import predict
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ml.serve import create_app
+from ml.serving.model_server import create_app
 
 from .conftest import CHURNER, LOYAL, http, predict
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from ml import raw_schema as rs
+from ml.data import raw_schema as rs
 
 from .conftest import ROOT, http
 

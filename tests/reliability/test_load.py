@@ -19,8 +19,8 @@ from urllib.parse import urlsplit
 import numpy as np
 import pytest
 
-from ml.encoding import FeatureEncoder
-from ml.serve import Scorer
+from ml.features.encoder import FeatureEncoder
+from ml.serving.model_server import Scorer
 
 from .conftest import CHURNER, LOYAL
 

@@ -52,8 +52,8 @@ def small_settings():
 
 @pytest.fixture(scope="session")
 def prep(small_settings):
-    from ml.dataset import load
-    from ml.pipeline import prepare
+    from ml.data.dataset import load
+    from ml.model.pipeline import prepare
 
     frame, provenance = load("synthetic", 600, 42)
     return prepare(small_settings, frame, provenance)
@@ -62,7 +62,7 @@ def prep(small_settings):
 @pytest.fixture(scope="session")
 def local_bundle(tmp_path_factory, small_settings) -> Path:
     """A real bundle trained locally on the same 600 synthetic rows: its model.tar.gz plays SageMaker's."""
-    from ml import pipeline
+    from ml.model import pipeline
 
     out = tmp_path_factory.mktemp("local") / "model"
     pipeline.run(small_settings, "synthetic", out, rows=600, seed=42)

@@ -8,14 +8,14 @@ import numpy as np
 import pytest
 from sm_fixtures import BUCKET, ROLE, capture
 
-from ml.bundle import Bundle
-from ml.dataset import to_csv_bytes
+from ml.model.bundle import Bundle
+from ml.data.dataset import to_csv_bytes
 from ml.sagemaker import batch
 from ml.sagemaker.aws import JobFailed
 from ml.sagemaker.settings import DEFAULT
-from ml.scoring import score_file
-from ml.synthetic import generate
-from ml.train import predict
+from ml.model.batch_score import score_file
+from ml.data.synthetic import generate
+from ml.model.train import predict
 
 FAST = DEFAULT.replace(poll_s=0)
 

@@ -6,9 +6,9 @@ import pytest
 import requests
 from sm_fixtures import REGION
 
-from ml.bundle import Bundle
+from ml.model.bundle import Bundle
 from ml.sagemaker import endpoint_eval
-from ml.train import predict
+from ml.model.train import predict
 
 SEED_URL = "http://motoapi.amazonaws.com/moto-api/static/sagemaker/endpoint-results"
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from sm_fixtures import BUCKET
 
-from ml.bundle import Bundle
+from ml.model.bundle import Bundle
 from ml.sagemaker import handoff, publish
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -76,7 +76,7 @@ def test_create_training_job_request(trained, small_settings, prep):
 
 
 def test_end_to_end_bundle_and_tfvars(trained, local_bundle):
-    from ml.bundle import Bundle
+    from ml.model.bundle import Bundle
 
     result, _requests, placed, lines, tmp = trained
     assert result.model_data_url == placed[0]
@@ -88,7 +88,7 @@ def test_end_to_end_bundle_and_tfvars(trained, local_bundle):
     assert metrics["evaluation"]["test"]["rows"] == metrics["split"]["rows"]["test"]
     # The booster in the bundle is the one the "job" wrote.
     x = np.random.default_rng(0).random((5, len(bundle.schema()["columns"])))
-    from ml.train import predict
+    from ml.model.train import predict
     np.testing.assert_array_equal(predict(bundle.booster(), x), predict(Bundle(local_bundle).booster(), x))
     tfvars = json.loads((tmp / "model.auto.tfvars.json").read_text())
     assert tfvars["model_data_url"] == placed[0]

@@ -58,7 +58,7 @@ def schema(serving_bundle) -> dict:
 
 @pytest.fixture(scope="session")
 def booster(serving_bundle):
-    from ml.serve import load_booster
+    from ml.serving.model_server import load_booster
 
     return load_booster(serving_bundle)
 

@@ -14,7 +14,7 @@ from botocore.exceptions import ConnectTimeoutError, ReadTimeoutError
 from botocore.stub import Stubber
 from moto import mock_aws
 
-from ml.encoding import FeatureEncoder, format_csv
+from ml.features.encoder import FeatureEncoder, format_csv
 
 from .conftest import CHURNER, LOYAL, free_port
 

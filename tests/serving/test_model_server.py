@@ -14,7 +14,7 @@ import pytest
 import xgboost as xgb
 from botocore.config import Config
 
-from ml.serve import RequestError, Scorer, load_booster
+from ml.serving.model_server import RequestError, Scorer, load_booster
 
 
 def post(url: str, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:

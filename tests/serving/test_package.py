@@ -53,11 +53,12 @@ def test_contents(built, serving_bundle):
             "handler.py",
             "invoker_input.py",
             "ml/__init__.py",
-            "ml/encoding.py",
+            "ml/features/__init__.py",
+            "ml/features/encoder.py",
             "feature_schema.json",
         }
         assert archive.read("feature_schema.json") == (serving_bundle / "feature_schema.json").read_bytes()
-        assert archive.read("ml/encoding.py") == (ROOT / "ml" / "encoding.py").read_bytes()
+        assert archive.read("ml/features/encoder.py") == (ROOT / "ml" / "features" / "encoder.py").read_bytes()
         for info in infos:
             assert info.date_time == (1980, 1, 1, 0, 0, 0)
             assert (info.external_attr >> 16) & 0o777 == 0o644
@@ -72,8 +73,8 @@ import json, sys
 sys.path[:0] = [{str(tmp_path / "task")!r}, {sysconfig.get_paths()["purelib"]!r}]
 import handler
 assert handler.__file__.startswith({str(tmp_path / "task")!r}), handler.__file__
-import ml.encoding
-assert ml.encoding.__file__.startswith({str(tmp_path / "task")!r})
+import ml.features.encoder
+assert ml.features.encoder.__file__.startswith({str(tmp_path / "task")!r})
 event = {{"rawPath": "/predict", "requestContext": {{"http": {{"method": "OPTIONS"}}}},
           "headers": {{"origin": "https://x.example"}}}}
 answer = handler.handler(event, None)

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import xgboost as xgb
 
-from ml.encoding import FeatureEncoder
+from ml.features.encoder import FeatureEncoder
 
 from .conftest import CHURNER, LOYAL, ROOT, http, start_stack, stop, wait_http
 

@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from ml import raw_schema as rs
+from ml.data import raw_schema as rs
 from ml.atomic import atomic_file
 from ml.config import DATASET_MEMBER, DATASET_URL
-from ml.encoding import EncodingError, parse_category, parse_number
+from ml.features.encoder import EncodingError, parse_category, parse_number
 
 MAX_LINE_BYTES = 64 * 1024  # a raw record is ~150 bytes; longer is not a churn CSV
 CACHE_DIR = Path("build/cache")
@@ -64,7 +64,7 @@ def load(source: str = "url", rows: int = 3333, seed: int = 42, quiet: bool = Fa
 
 
 def _synthetic(rows: int, seed: int, note: str) -> tuple[pd.DataFrame, Provenance]:
-    from ml.synthetic import generate
+    from ml.data.synthetic import generate
 
     frame = generate(rows, seed)
     raw = to_csv_bytes(frame)

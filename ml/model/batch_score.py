@@ -10,14 +10,14 @@ from pathlib import Path
 
 import numpy as np
 
-from ml import evaluate as ev
-from ml import raw_schema as rs
+from ml.model import evaluate as ev
+from ml.data import raw_schema as rs
 from ml.atomic import atomic_file
-from ml.bundle import Bundle
+from ml.model.bundle import Bundle
 from ml.config import CostMatrix
-from ml.dataset import DataValidationError, parse_raw
-from ml.features import encode_frame, labels
-from ml.train import predict
+from ml.data.dataset import DataValidationError, parse_raw
+from ml.features.schema import encode_frame, labels
+from ml.model.train import predict
 
 # Scoring accepts the raw format with or without the label, the phone and the charges.
 OPTIONAL_FOR_SCORING = (rs.LABEL, *rs.DROPPED)

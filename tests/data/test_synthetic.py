@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ml import raw_schema as rs
-from ml.synthetic import DAY_QUARTILES, generate
+from ml.data import raw_schema as rs
+from ml.data.synthetic import DAY_QUARTILES, generate
 
 N = 40_000  # large enough that sampling noise (~0.4 pp on 14%) sits well inside the tolerances
 

@@ -66,7 +66,7 @@ def _show(allowed: Sequence[str]) -> str:
 
 
 class FeatureEncoder:
-    """Encodes raw records as the model's ordered columns; see ``ml.features.build_schema``."""
+    """Encodes raw records as the model's ordered columns; see ``ml.features.schema.build_schema``."""
 
     def __init__(self, schema: Mapping[str, Any]):
         if schema.get("schema_version") != SCHEMA_VERSION:

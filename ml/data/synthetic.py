@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ml import raw_schema as rs
+from ml.data import raw_schema as rs
 
 SHARE_INTL_PLAN = 0.0969
 SHARE_VMAIL_PLAN = 0.2766

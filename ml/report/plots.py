@@ -18,7 +18,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from ml.html import esc, fmt, img, page, table, write_text_atomic
+from ml.report.html import esc, fmt, img, page, table, write_text_atomic
 
 DPI = 100
 COLORS = ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown")
@@ -248,7 +248,7 @@ def _value_html(value: object, depth: int = 0) -> str:
 
 
 def _headline(metrics: Mapping[str, Any]) -> str:
-    """AUC, cutoff and cost per evaluated split (the layout of ml.pipeline's metrics.json)."""
+    """AUC, cutoff and cost per evaluated split (the layout of ml.model.pipeline's metrics.json)."""
     cutoff = metrics["cutoff"]
     costs = ", ".join(f"{esc(k.upper())} ${esc(fmt(v))}" for k, v in metrics["costs"].items())
     rows = [

@@ -1,6 +1,6 @@
 """The feature schema (what ``feature_schema.json`` holds) and the vectorised training encoder.
 
-``build_schema`` is the one description of the encoding; ``ml.encoding.FeatureEncoder``
+``build_schema`` is the one description of the encoding; ``ml.features.encoder.FeatureEncoder``
 (stdlib, per record, used by the Lambda) and ``encode_frame`` (pandas, used by training)
 both read it, and a parity test proves they agree on every row.
 """
@@ -12,8 +12,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ml import raw_schema as rs
-from ml.encoding import SCHEMA_VERSION
+from ml.data import raw_schema as rs
+from ml.features.encoder import SCHEMA_VERSION
 
 # Engineered features. The tariff makes the monthly bill a weighted sum of minutes;
 # the bill (not any single period) is what drives heavy users to leave.

@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ml import raw_schema as rs
+from ml.data import raw_schema as rs
 from ml.config import NOTEBOOK, DEFAULT
-from ml.dataset import parse_raw, to_csv_bytes
-from ml.encoding import EncodingError, FeatureEncoder, format_csv
-from ml.features import build_schema, encode_frame
-from ml.split import split_frame
+from ml.data.dataset import parse_raw, to_csv_bytes
+from ml.features.encoder import EncodingError, FeatureEncoder, format_csv
+from ml.features.schema import build_schema, encode_frame
+from ml.data.split import split_frame
 
 
 def test_notebook_recipe_has_69_columns_in_the_labs_order():

@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 from pngcheck import PNG_SIGNATURE, assert_png
 
-from ml import explore
-from ml import raw_schema as rs
+from ml.report import explore
+from ml.data import raw_schema as rs
 
 def random_frame(rows: int = 240, seed: int = 0) -> pd.DataFrame:
     """The 21 raw columns with random but plausible values (charges are minutes times the rate)."""
@@ -143,7 +143,7 @@ def test_cli_report_loads_the_data_and_prints_the_page(tmp_path: Path, monkeypat
         return Path(out_dir) / "index.html"
 
     # write_report itself is tested above; here only the wiring of the command
-    monkeypatch.setitem(sys.modules, "ml.dataset", types.SimpleNamespace(load=load))
+    monkeypatch.setitem(sys.modules, "ml.data.dataset", types.SimpleNamespace(load=load))
     monkeypatch.setattr(explore, "write_report", write_report)
     from ml import cli
 

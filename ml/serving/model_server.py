@@ -6,7 +6,7 @@ unmodified ``boto3.client("sagemaker-runtime", endpoint_url=...)`` (or one with
 ``AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME`` set) reaches it.
 
 Parsing, prediction and the byte-for-byte differences from the container are in
-``ml.scorer``; this module is the HTTP side: routing, body limits, SageMaker runtime errors.
+``ml.serving.invocations``; this module is the HTTP side: routing, body limits, SageMaker runtime errors.
 
 A raw ASGI app on uvicorn (httptools, uvloop); predictions run inline on the event loop
 with one XGBoost thread (as the container sets ``nthread=1``): a single-row predict is far
@@ -26,12 +26,12 @@ from typing import Any
 
 import xgboost as xgb
 
-# Re-exported: tests and callers import these from ml.serve.
-from ml.scorer import RequestError, Scorer, load_booster
+# Re-exported: tests and callers import these from ml.serving.model_server.
+from ml.serving.invocations import RequestError, Scorer, load_booster
 
 __all__ = ["MAX_BODY_BYTES", "ModelApp", "RequestError", "Scorer", "create_app", "load_booster", "main"]
 
-LOG = logging.getLogger("ml.serve")
+LOG = logging.getLogger("ml.serving.model_server")
 MAX_BODY_BYTES = 6 * 1024 * 1024  # SageMaker real-time payload limit
 _RUNTIME_PATH = re.compile(r"^/endpoints/([A-Za-z0-9](?:-*[A-Za-z0-9])*)/invocations$")
 
@@ -126,7 +126,7 @@ def create_app(model_dir: str | Path) -> ModelApp:
 def main(args) -> int:
     import uvicorn
 
-    from ml.onewrite import HTTP_PROTOCOL
+    from ml.serving.onewrite import HTTP_PROTOCOL
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     try:

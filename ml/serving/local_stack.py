@@ -33,7 +33,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from ml.onewrite import HTTP_PROTOCOL
+from ml.serving.onewrite import HTTP_PROTOCOL
 
 ROOT = Path(__file__).resolve().parents[1]
 WEB_DIR = ROOT / "web"
@@ -41,7 +41,7 @@ INVOKER_DIR = ROOT / "functions" / "invoker"
 OPENAPI = ROOT / "docs" / "openapi.json"  # the API's contract, served at /openapi.json
 ENDPOINT_NAME = "churn-local"
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
-LOG = logging.getLogger("ml.stack")
+LOG = logging.getLogger("ml.serving.local_stack")
 
 
 def load_handler():
@@ -320,7 +320,7 @@ def main(args) -> int:
         if workers == 1:
             uvicorn.Server(uvicorn.Config(create_adapter(), **options)).run()
         else:  # boto3 costs ~2 ms of CPU a call, under one GIL per process: one adapter process per core
-            uvicorn.run("ml.stack:create_adapter", factory=True, workers=workers, **options)
+            uvicorn.run("ml.serving.local_stack:create_adapter", factory=True, workers=workers, **options)
     except KeyboardInterrupt:
         pass
     except (RuntimeError, TimeoutError) as err:

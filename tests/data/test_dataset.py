@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from ml import raw_schema as rs
-from ml.dataset import DataValidationError, load, parse_raw, to_csv_bytes
+from ml.data import raw_schema as rs
+from ml.data.dataset import DataValidationError, load, parse_raw, to_csv_bytes
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -127,7 +127,7 @@ def test_zip_member_is_read(tmp_path, good_csv, monkeypatch):
     import threading
     import zipfile
 
-    import ml.dataset as ds
+    import ml.data.dataset as ds
 
     payload = io.BytesIO()
     with zipfile.ZipFile(payload, "w") as archive:

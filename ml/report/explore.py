@@ -17,10 +17,10 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import MaxNLocator
 
-from ml import raw_schema as rs
+from ml.data import raw_schema as rs
 from ml.atomic import atomic_dir
-from ml.html import esc, fmt, img, page, table, write_text_atomic
-from ml.plots import new_figure, save_figure
+from ml.report.html import esc, fmt, img, page, table, write_text_atomic
+from ml.report.plots import new_figure, save_figure
 
 # Every numeric raw column, charges included (the heat map is where they are shown to be redundant).
 NUMERIC_ALL = tuple(c for c in rs.FEATURE_FIELDS if rs.RAW_FIELDS[c][0] in ("int", "float"))
@@ -281,7 +281,7 @@ def write_report(
 
 
 def main(args) -> int:
-    from ml.dataset import load
+    from ml.data.dataset import load
 
     frame, provenance = load(args.data, args.rows, args.seed)
     index = write_report(frame, args.out, title=f"Churn data exploration: {args.data}", provenance=provenance)

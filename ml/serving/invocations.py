@@ -1,4 +1,4 @@
-"""Request parsing and prediction for the model server (``ml.serve``): the container's bytes.
+"""Request parsing and prediction for the model server (``ml.serving.model_server``): the container's bytes.
 
 ``Scorer`` turns a request body plus its ``Content-Type``/``Accept`` headers into response
 bytes, or raises ``RequestError`` carrying the HTTP status. It has no HTTP of its own, so tests
@@ -23,10 +23,10 @@ from pathlib import Path
 import numpy as np
 import xgboost as xgb
 
-from ml.bundle import MODEL_ARCHIVE, load_archive
+from ml.model.bundle import MODEL_ARCHIVE, load_archive
 
 # The server's logger name, not this module's: the server process logs under one name.
-LOG = logging.getLogger("ml.serve")
+LOG = logging.getLogger("ml.serving.model_server")
 _CSV_TYPES = frozenset({"text/csv"})
 _LIBSVM_TYPES = frozenset({"text/libsvm", "text/x-libsvm"})
 
@@ -40,7 +40,7 @@ class RequestError(Exception):
 
 
 def load_booster(model_dir: str | Path) -> xgb.Booster:
-    """The bundle's booster (``ml.bundle.load_archive`` refuses what the container would)."""
+    """The bundle's booster (``ml.model.bundle.load_archive`` refuses what the container would)."""
     booster = load_archive(Path(model_dir) / MODEL_ARCHIVE)
     booster.set_param("nthread", 1)  # one request, one core: the event loop owns the process
     return booster

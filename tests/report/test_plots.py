@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from pngcheck import assert_png
 
-from ml import html, plots
+from ml.report import html
+from ml.report import plots
 
 def scored(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)

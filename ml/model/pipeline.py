@@ -16,13 +16,13 @@ import numpy as np
 import pandas as pd
 import xgboost as xgb
 
-from ml import evaluate as ev
-from ml import train
-from ml.bundle import Bundle, write_bundle
+from ml.model import evaluate as ev
+from ml.model import train
+from ml.model.bundle import Bundle, write_bundle
 from ml.config import PRESETS, SAGEMAKER_XGBOOST_VERSION, Settings
-from ml.dataset import DataValidationError, Provenance, load
-from ml.features import build_schema, encode_frame, labels
-from ml.split import split_frame
+from ml.data.dataset import DataValidationError, Provenance, load
+from ml.features.schema import build_schema, encode_frame, labels
+from ml.data.split import split_frame
 
 SPLITS = ("train", "validation", "test")
 
@@ -132,7 +132,7 @@ def finish_schema(schema: dict[str, Any], metrics: dict[str, Any], prep: Prepare
 
 def report_writer(metrics: dict[str, Any], test_scores: np.ndarray, prep: Prepared, held_out: dict[str, np.ndarray]):
     def write(out: Path) -> None:
-        from ml import plots
+        from ml.report import plots
 
         out.mkdir(parents=True, exist_ok=True)
         y_tv = np.concatenate([prep.y["train"], prep.y["validation"]])

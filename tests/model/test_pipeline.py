@@ -12,14 +12,14 @@ import numpy as np
 import pytest
 import xgboost as xgb
 
-from ml import pipeline
-from ml import raw_schema as rs
-from ml.bundle import Bundle, load_archive, write_bundle
+from ml.model import pipeline
+from ml.data import raw_schema as rs
+from ml.model.bundle import Bundle, load_archive, write_bundle
 from ml.config import DEFAULT, NOTEBOOK
-from ml.dataset import Provenance
-from ml.encoding import FeatureEncoder
-from ml.features import encode_frame
-from ml.split import split_frame
+from ml.data.dataset import Provenance
+from ml.features.encoder import FeatureEncoder
+from ml.features.schema import encode_frame
+from ml.data.split import split_frame
 
 ROOT = Path(__file__).resolve().parents[2]
 FAST = DEFAULT.replace(cv_folds=3)
@@ -50,7 +50,7 @@ def test_bundle_layout_and_contents(bundle_dir):
 
 
 def test_model_archive_is_deterministic(bundle_dir):
-    from ml.bundle import model_archive_bytes
+    from ml.model.bundle import model_archive_bytes
 
     booster = load_archive(bundle_dir / "model.tar.gz")
     assert model_archive_bytes(booster) == model_archive_bytes(booster)
@@ -102,7 +102,7 @@ def test_killed_training_leaves_previous_bundle_loadable(bundle_dir, tmp_path):
     before = (target / "model.tar.gz").read_bytes()
     proc = subprocess.Popen(
         [sys.executable, "-c", (
-            "import time, ml.bundle as b\n"
+            "import time, ml.model.bundle as b\n"
             "orig = b.model_archive_bytes\n"
             "def slow(booster):\n"
             "    data = orig(booster); print('writing', flush=True); time.sleep(30); return data\n"
