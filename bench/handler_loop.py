@@ -29,9 +29,7 @@ def main() -> int:
         Path(sys.argv[3]),
     )
     seconds = float(sys.argv[4]) if len(sys.argv) > 4 else 2.0
-    os.environ.update(
-        stack.handler_environment(model_dir, model_url, "http://127.0.0.1")
-    )
+    os.environ.update(stack.handler_environment(model_dir, model_url, "http://127.0.0.1"))
     handler = stack.load_handler()
     body = body_file.read_bytes()
     scope = {
@@ -39,9 +37,7 @@ def main() -> int:
         "path": "/predict",
         "headers": [(b"content-type", b"application/json")],
     }
-    context = types.SimpleNamespace(
-        aws_request_id="bench", get_remaining_time_in_millis=lambda: 29_000
-    )
+    context = types.SimpleNamespace(aws_request_id="bench", get_remaining_time_in_millis=lambda: 29_000)
 
     def call() -> None:
         result = handler(stack.api_gateway_event(scope, body), context)

@@ -57,9 +57,7 @@ def pinned(command: list[str], cpu: int | None) -> list[str]:
     return ["taskset", "-c", str(cpu), *command]
 
 
-def start(
-    command: list[str], log: Path, env: dict[str, str] | None = None
-) -> subprocess.Popen:
+def start(command: list[str], log: Path, env: dict[str, str] | None = None) -> subprocess.Popen:
     """A child in its own session (so ``stop`` can end it and everything it started)."""
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "wb") as out:
@@ -102,9 +100,7 @@ def wait_200(
     deadline = started + timeout
     while time.perf_counter() < deadline:
         if proc is not None and proc.poll() is not None:
-            raise RuntimeError(
-                f"process exited with code {proc.returncode} before {url} answered"
-            )
+            raise RuntimeError(f"process exited with code {proc.returncode} before {url} answered")
         try:
             with urllib.request.urlopen(url, timeout=2) as response:
                 if response.status == 200:
@@ -125,16 +121,12 @@ def _stat(pid: int) -> list[str] | None:
 
 def cpu_seconds(pid: int) -> float:
     fields = _stat(pid)
-    return (
-        0.0 if fields is None else (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
-    )  # utime + stime
+    return 0.0 if fields is None else (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime + stime
 
 
 def busy_seconds() -> float:
     """CPU seconds the whole machine spent busy (all cores, ``/proc/stat``)."""
-    fields = [
-        int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]
-    ]
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
     return (sum(fields) - fields[3] - fields[4]) / CLOCK_TICKS  # minus idle and iowait
 
 
@@ -161,12 +153,7 @@ def descendants(pid: int) -> list[int]:
 
 def cmdline(pid: int) -> str:
     try:
-        return (
-            Path(f"/proc/{pid}/cmdline")
-            .read_bytes()
-            .replace(b"\0", b" ")
-            .decode(errors="replace")
-        )
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
     except OSError:
         return ""
 
@@ -209,13 +196,9 @@ def wrk(
         timeout=seconds + 60,
         check=False,
     )
-    line = next(
-        (x for x in done.stdout.splitlines() if x.startswith("BENCH_JSON ")), None
-    )
+    line = next((x for x in done.stdout.splitlines() if x.startswith("BENCH_JSON ")), None)
     if done.returncode != 0 or line is None:
-        raise RuntimeError(
-            f"wrk failed ({done.returncode}): {done.stderr.strip() or done.stdout.strip()}"
-        )
+        raise RuntimeError(f"wrk failed ({done.returncode}): {done.stderr.strip() or done.stdout.strip()}")
     data = json.loads(line.split(" ", 1)[1])
     seconds_run = data["duration_us"] / 1e6
     return {
@@ -229,19 +212,13 @@ def wrk(
     }
 
 
-def wrk_repeated(
-    url, body, content_type, connections, seconds, repeats, cpu=None, pids=()
-) -> dict:
+def wrk_repeated(url, body, content_type, connections, seconds, repeats, cpu=None, pids=()) -> dict:
     """``repeats`` wrk runs; medians of each figure, CPU ms per request of ``pids`` (a mapping
     name -> list of pids) and of wrk, over all runs, and the CPU that OTHER processes used
     meanwhile (machine busy time minus ours, in % of one core: the noise of the figures)."""
-    wrk(
-        url, body, content_type, connections, 1, cpu
-    )  # warm-up: connections, lazy imports
+    wrk(url, body, content_type, connections, 1, cpu)  # warm-up: connections, lazy imports
     runs, loads = [], []
-    before = {
-        name: sum(cpu_seconds(p) for p in group) for name, group in dict(pids).items()
-    }
+    before = {name: sum(cpu_seconds(p) for p in group) for name, group in dict(pids).items()}
     busy0, wrk0, self0, wall0 = (
         busy_seconds(),
         children_seconds(),
@@ -253,21 +230,12 @@ def wrk_repeated(
         runs.append(wrk(url, body, content_type, connections, seconds, cpu))
     wall = time.perf_counter() - wall0
     total = sum(r["requests"] for r in runs)
-    used = {
-        name: sum(cpu_seconds(p) for p in group) - before[name]
-        for name, group in dict(pids).items()
-    }
+    used = {name: sum(cpu_seconds(p) for p in group) - before[name] for name, group in dict(pids).items()}
     used["wrk"] = children_seconds() - wrk0
-    cpu_ms = {
-        name: round(seconds_used * 1000 / max(total, 1), 3)
-        for name, seconds_used in used.items()
-    }
+    cpu_ms = {name: round(seconds_used * 1000 / max(total, 1), 3) for name, seconds_used in used.items()}
     ours = sum(used.values()) + time.process_time() - self0
     other_pct = round(max(busy_seconds() - busy0 - ours, 0.0) / wall * 100, 1)
-    summary = {
-        key: median([r[key] for r in runs])
-        for key in ("rps", "p50_ms", "p90_ms", "p99_ms", "max_ms")
-    }
+    summary = {key: median([r[key] for r in runs]) for key in ("rps", "p50_ms", "p90_ms", "p99_ms", "max_ms")}
     return {
         **summary,
         "connections": connections,

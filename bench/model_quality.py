@@ -18,12 +18,11 @@ import time
 import numpy as np
 from sklearn.model_selection import StratifiedKFold
 
-from ml.model import evaluate as ev
-from ml.model import pipeline
-from ml.model import train
 from ml.config import PRESETS
 from ml.data.dataset import load
 from ml.features.schema import build_schema, encode_frame, labels
+from ml.model import evaluate as ev
+from ml.model import pipeline, train
 
 
 def outer_folds(settings, frame, provenance, folds: int, repeat: int):
@@ -37,8 +36,11 @@ def outer_folds(settings, frame, provenance, folds: int, repeat: int):
         cut = int(len(order) * settings.split[0] / (settings.split[0] + settings.split[1]))
         idx = {"train": order[:cut], "validation": order[cut:]}
         prep = pipeline.Prepared(
-            provenance, schema, {k: frame.iloc[v] for k, v in idx.items()},
-            {k: x_all[v] for k, v in idx.items()}, {k: y_all[v] for k, v in idx.items()},
+            provenance,
+            schema,
+            {k: frame.iloc[v] for k, v in idx.items()},
+            {k: x_all[v] for k, v in idx.items()},
+            {k: y_all[v] for k, v in idx.items()},
         )
         yield prep, x_all[test_idx], y_all[test_idx]
 
@@ -74,13 +76,18 @@ def main() -> int:
         started = time.perf_counter()
         results[preset] = measure(preset, frame, provenance, args.folds, args.repeats)
         r = results[preset]
-        print(f"{preset:10s} AUC {r['auc']:.4f}   cost per 1,000 ${r['cost_per_1000']:,.0f} ± {r['cost_se']:,.0f}"
-              f"   ({r['folds']} held-out folds, {time.perf_counter() - started:.0f}s)", flush=True)
+        print(
+            f"{preset:10s} AUC {r['auc']:.4f}   cost per 1,000 ${r['cost_per_1000']:,.0f} ± {r['cost_se']:,.0f}"
+            f"   ({r['folds']} held-out folds, {time.perf_counter() - started:.0f}s)",
+            flush=True,
+        )
     if "notebook" in results:
         base = results["notebook"]["cost_per_1000"]
         for preset, r in results.items():
             if preset != "notebook":
-                print(f"{preset} vs notebook: {100 * (1 - r['cost_per_1000'] / base):.1f}% lower cost per 1,000 customers")
+                print(
+                    f"{preset} vs notebook: {100 * (1 - r['cost_per_1000'] / base):.1f}% lower cost per 1,000 customers"
+                )
     print(json.dumps({"data": provenance.as_dict(), "results": results}))
     return 0
 

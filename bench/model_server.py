@@ -48,9 +48,7 @@ def bench_model(repeats: int, seconds: float) -> dict:
     limit, limit_cpu = in_process_rate(lambda: scorer.predict(scorer.parse_csv(body)))
     port = h.free_port()
     proc = h.start(
-        h.pinned(
-            [h.PY, "-m", "ml", "serve", "--model", str(MODEL), "--port", str(port)], 0
-        ),
+        h.pinned([h.PY, "-m", "ml", "serve", "--model", str(MODEL), "--port", str(port)], 0),
         OUT / "logs" / "serve.log",
     )
     url = f"http://127.0.0.1:{port}"
@@ -74,9 +72,7 @@ def bench_model(repeats: int, seconds: float) -> dict:
             )
             r["ratio_to_in_process"] = round(r["rps"] / limit, 3)
             out[f"c{c}"] = r
-            log(
-                f"model server c={c}: {r['rps']:.0f} req/s p99 {r['p99_ms']:.1f} ms other {r['other_cpu_pct']}%"
-            )
+            log(f"model server c={c}: {r['rps']:.0f} req/s p99 {r['p99_ms']:.1f} ms other {r['other_cpu_pct']}%")
         out["batch"] = bench_batch(scorer, port, repeats)
     finally:
         h.stop(proc)
@@ -85,9 +81,9 @@ def bench_model(repeats: int, seconds: float) -> dict:
 
 def bench_batch(scorer, port: int, repeats: int, rows: int = 10_000) -> dict:
     """One 10,000-row CSV request, timed at the client, versus parse + predict in this process."""
+    from ml.data.synthetic import generate
     from ml.features.encoder import format_csv
     from ml.features.schema import encode_frame
-    from ml.data.synthetic import generate
 
     schema = json.loads((MODEL / "feature_schema.json").read_text())
     matrix = encode_frame(generate(rows, seed=5), schema)

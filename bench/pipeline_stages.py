@@ -21,10 +21,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ml.model import pipeline
-from ml.model.bundle import write_bundle
 from ml.config import PRESETS
 from ml.data.dataset import load
+from ml.model import pipeline
+from ml.model.bundle import write_bundle
 
 
 def main() -> int:
@@ -47,9 +47,7 @@ def main() -> int:
     times["train"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    fit_on = (
-        "train+validation" if settings.final_fit_on_train_and_validation else "train"
-    )
+    fit_on = "train+validation" if settings.final_fit_on_train_and_validation else "train"
     metrics, test_scores = pipeline.evaluate(booster, prep, settings, cutoff, held_out, fit_on)
     schema = pipeline.finish_schema(prep.schema, metrics, prep, test_scores)
     times["evaluate"] = time.perf_counter() - t
@@ -65,9 +63,7 @@ def main() -> int:
     times["bundle"] = time.perf_counter() - t
 
     times["total"] = time.perf_counter() - started
-    print(
-        json.dumps({"rows": len(frame), "source": provenance.source, "seconds": times})
-    )
+    print(json.dumps({"rows": len(frame), "source": provenance.source, "seconds": times}))
     return 0
 
 

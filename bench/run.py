@@ -36,28 +36,20 @@ SECTIONS = ("pipeline", "model", "batch", "stack", "demo", "package")
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--repeats", type=int, default=3, help="runs per figure (median reported)"
-    )
+    parser.add_argument("--repeats", type=int, default=3, help="runs per figure (median reported)")
     parser.add_argument("--seconds", type=float, default=4, help="seconds per wrk run")
-    parser.add_argument(
-        "--only", default=",".join(SECTIONS), help="comma-separated sections"
-    )
+    parser.add_argument("--only", default=",".join(SECTIONS), help="comma-separated sections")
     parser.add_argument("--out", type=Path, default=ROOT / "build" / "bench.json")
     args = parser.parse_args(argv)
     only = [s.strip() for s in args.only.split(",") if s.strip()]
     if unknown := set(only) - set(SECTIONS):
         parser.error(f"unknown sections: {sorted(unknown)}")
-    if any(s in only for s in ("model", "batch", "stack")) and not h.shutil.which(
-        "wrk"
-    ):
+    if any(s in only for s in ("model", "batch", "stack")) and not h.shutil.which("wrk"):
         print("bench: wrk is not installed (make tools installs it)", file=sys.stderr)
         return 1
     OUT.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    results: dict = {
-        "machine": {"cpus": os.cpu_count(), "load_at_start": list(os.getloadavg())}
-    }
+    results: dict = {"machine": {"cpus": os.cpu_count(), "load_at_start": list(os.getloadavg())}}
     if "pipeline" in only or not (MODEL / "model.tar.gz").is_file():
         results["pipeline"] = bench_pipeline(args.repeats if "pipeline" in only else 1)
     single_row_body()

@@ -70,9 +70,7 @@ def bench_stack(repeats: int, seconds: float) -> dict:
                 url + "/predict", OUT / "record.json", "application/json", c, seconds, repeats,
                 pids={"adapter": adapter_pids, "model_server": model_pids},
             )  # fmt: skip
-            if (
-                c == 16
-            ):  # the CPU limit: both cores doing nothing but the handler and the model server
+            if c == 16:  # the CPU limit: both cores doing nothing but the handler and the model server
                 model_cpu = r["cpu_ms_per_request"]["model_server"]
                 limit = (os.cpu_count() or 1) * 1000 / (loop["cpu_ms"] + model_cpu)
                 out["cpu_limit_rps"], out["model_server_cpu_ms"] = (

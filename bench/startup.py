@@ -21,9 +21,7 @@ REAL_DATA = ROOT.parent / "shared" / "data" / "churn.txt"
 # -- pipeline ----------------------------------------------------------------------------------
 def bench_pipeline(repeats: int) -> dict:
     results = {}
-    sources = [("synthetic", "synthetic")] + (
-        [("real", str(REAL_DATA))] if REAL_DATA.is_file() else []
-    )
+    sources = [("synthetic", "synthetic")] + ([("real", str(REAL_DATA))] if REAL_DATA.is_file() else [])
     for name, source in sources:
         runs, loads = [], []
         for i in range(repeats):
@@ -39,9 +37,7 @@ def bench_pipeline(repeats: int) -> dict:
         results[name] = {
             "rows": runs[0]["rows"],
             "source": runs[0]["source"],
-            "seconds": {
-                s: round(h.median([r["seconds"][s] for r in runs]), 2) for s in stages
-            },
+            "seconds": {s: round(h.median([r["seconds"][s] for r in runs]), 2) for s in stages},
             "load": loads,
         }
     return results

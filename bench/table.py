@@ -27,11 +27,7 @@ def verdicts(results: dict) -> dict:
         "demo_serve": results.get("demo", {}).get("serve"),
         "zip": results.get("package"),
     }
-    return {
-        k: ("met" if TARGETS[k][1](v) else "MISSED")
-        for k, v in found.items()
-        if v is not None
-    }
+    return {k: ("met" if TARGETS[k][1](v) else "MISSED") for k, v in found.items() if v is not None}
 
 
 def table(results: dict) -> str:

@@ -78,7 +78,7 @@ class Settings:
         if self.cutoff_method not in ("validation", "cv"):
             raise ValueError(f"cutoff_method must be 'validation' or 'cv', got {self.cutoff_method!r}")
 
-    def replace(self, **changes) -> "Settings":
+    def replace(self, **changes) -> Settings:
         return dataclasses.replace(self, **changes)
 
 

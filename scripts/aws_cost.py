@@ -54,7 +54,9 @@ def deploy_text(tune: bool, mode: str) -> str:
             f"{money(serverless_month(10_000))} per 10,000 predictions (plus cold starts of a few seconds)",
         ]
     else:
-        lines += [f"       realtime endpoint ml.m5.large: approx. {money(REALTIME_M5_LARGE_PER_HOUR)}/h ≈ {money(REALTIME_M5_LARGE_PER_HOUR * HOURS_PER_MONTH)}/month while it exists"]
+        lines += [
+            f"       realtime endpoint ml.m5.large: approx. {money(REALTIME_M5_LARGE_PER_HOUR)}/h ≈ {money(REALTIME_M5_LARGE_PER_HOUR * HOURS_PER_MONTH)}/month while it exists"
+        ]
     lines += [
         f"       for comparison, the lab's always-on ml.m5.xlarge endpoint: approx. {money(REALTIME_M5_XLARGE_PER_HOUR)}/h ≈ {money(lab)}/month",
         "       Lambda, HTTP API, S3: cents at demo traffic (free tier covers most of it)",
@@ -65,14 +67,16 @@ def deploy_text(tune: bool, mode: str) -> str:
 
 
 def destroy_text() -> str:
-    return "\n".join([
-        "make destroy will delete, in this order:",
-        "  1. the SageMaker endpoint, its configuration and model (the only part that can bill by the hour in realtime mode)",
-        "  2. the HTTP API, the Lambda invoker and its log groups, the web page and its bucket, the SageMaker role",
-        "  3. the data bucket: refused while it still holds training data or models unless force_destroy = true",
-        "     (empty it with `aws s3 rm --recursive s3://<data_bucket>` to keep nothing)",
-        "After it, nothing of this project bills; training jobs already finished cost nothing more.",
-    ])
+    return "\n".join(
+        [
+            "make destroy will delete, in this order:",
+            "  1. the SageMaker endpoint, its configuration and model (the only part that can bill by the hour in realtime mode)",
+            "  2. the HTTP API, the Lambda invoker and its log groups, the web page and its bucket, the SageMaker role",
+            "  3. the data bucket: refused while it still holds training data or models unless force_destroy = true",
+            "     (empty it with `aws s3 rm --recursive s3://<data_bucket>` to keep nothing)",
+            "After it, nothing of this project bills; training jobs already finished cost nothing more.",
+        ]
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -37,7 +37,12 @@ def example(model_dir: Path, name: str = "churner") -> dict:
 
 
 def post(url: str, record: dict, timeout: float) -> tuple[int, bytes]:
-    request = urllib.request.Request(url, data=json.dumps(record).encode(), method="POST", headers={"Content-Type": "application/json", "Accept": "application/json"})
+    request = urllib.request.Request(
+        url,
+        data=json.dumps(record).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json", "Accept": "application/json"},
+    )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as answer:
             return answer.status, answer.read()
@@ -56,12 +61,20 @@ def check(status: int, body: bytes) -> dict:
         raise SmokeFailed(f"unexpected answer: {body[:300].decode('utf-8', 'replace')}") from None
     if isinstance(probability, bool) or not isinstance(probability, (int, float)) or not 0.0 <= probability <= 1.0:
         raise SmokeFailed(f"churn_probability {probability!r} is not a number in [0, 1]")
-    return {"probability": float(probability), "will_churn": prediction.get("will_churn"), "cutoff": answer.get("cutoff")}
+    return {
+        "probability": float(probability),
+        "will_churn": prediction.get("will_churn"),
+        "cutoff": answer.get("cutoff"),
+    }
 
 
-def smoke(api_url: str, model_dir: Path, attempts: int = 4, timeout: float = 35.0, backoff: float = 5.0, say=print) -> dict:
+def smoke(
+    api_url: str, model_dir: Path, attempts: int = 4, timeout: float = 35.0, backoff: float = 5.0, say=print
+) -> dict:
     if not api_url or api_url == "null" or not api_url.startswith(("http://", "https://")):
-        raise SmokeFailed(f"no API URL ({api_url!r}): deploy a model first (`make deploy`, or `make publish` then `make apply`)")
+        raise SmokeFailed(
+            f"no API URL ({api_url!r}): deploy a model first (`make deploy`, or `make publish` then `make apply`)"
+        )
     url = api_url.rstrip("/") + "/predict"
     record = example(model_dir)
     for attempt in range(1, attempts + 1):
@@ -71,7 +84,9 @@ def smoke(api_url: str, model_dir: Path, attempts: int = 4, timeout: float = 35.
             status, body = None, str(getattr(err, "reason", err)).encode()
         if status in RETRY_STATUSES or status is None:
             if attempt < attempts:
-                say(f"  attempt {attempt}: {'HTTP %d' % status if status else body.decode()} (cold start?), retrying in {backoff:.0f}s")
+                say(
+                    f"  attempt {attempt}: {'HTTP %d' % status if status else body.decode()} (cold start?), retrying in {backoff:.0f}s"
+                )
                 time.sleep(backoff)
                 continue
             raise SmokeFailed(f"{url}: {'HTTP %d' % status if status else body.decode()} after {attempts} attempts")
@@ -90,7 +105,9 @@ def main(argv: list[str] | None = None) -> int:
     except SmokeFailed as err:
         print(f"smoke: FAILED: {err}", file=sys.stderr)
         return 1
-    print(f"smoke: OK: example churner -> churn_probability {result['probability']:.4f}, will_churn {result['will_churn']} (cutoff {result['cutoff']})")
+    print(
+        f"smoke: OK: example churner -> churn_probability {result['probability']:.4f}, will_churn {result['will_churn']} (cutoff {result['cutoff']})"
+    )
     return 0
 
 

@@ -17,8 +17,8 @@ os.environ.setdefault("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
 @pytest.fixture(scope="session")
 def bundle_dir(tmp_path_factory) -> Path:
     """A real bundle: the default pipeline on 1,500 synthetic customers."""
-    from ml.model import pipeline
     from ml.config import DEFAULT
+    from ml.model import pipeline
 
     out = tmp_path_factory.mktemp("bundle") / "model"
     pipeline.run(DEFAULT, "synthetic", out, rows=1500, seed=11)

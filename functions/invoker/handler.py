@@ -267,7 +267,7 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     try:
         try:
             cfg = settings()
-        except Exception as err:  # noqa: BLE001 - misconfiguration: say so in the log, not to the caller
+        except Exception as err:
             log["config_error"] = f"{type(err).__name__}: {err}"[:300]
             raise HttpError(500, "the service is misconfigured", "config_error") from None
         if not path.rstrip("/").endswith("/predict"):
@@ -305,7 +305,7 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     except HttpError as err:
         status, payload, extra = err.status, {"error": err.message}, {**_cors(cfg, headers), **err.headers}
         log["outcome"] = err.outcome
-    except Exception as err:  # noqa: BLE001 - never a stack trace to the caller
+    except Exception as err:
         status, payload, extra = 500, {"error": "internal error"}, _cors(cfg, headers)
         log.update(outcome="internal_error", error_type=type(err).__name__)
     log["status"] = status

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from ml.data import raw_schema as rs
 from ml.atomic import atomic_file
 from ml.config import DATASET_MEMBER, DATASET_URL
+from ml.data import raw_schema as rs
 from ml.features.encoder import EncodingError, parse_category, parse_number
 
 MAX_LINE_BYTES = 64 * 1024  # a raw record is ~150 bytes; longer is not a churn CSV
@@ -52,7 +52,10 @@ def load(source: str = "url", rows: int = 3333, seed: int = 42, quiet: bool = Fa
             payload = download(url, quiet=quiet)
         except OSError as err:
             reason = getattr(err, "reason", None) or err
-            print(f"could not reach {url} ({reason}); using synthetic data instead ({rows} rows, seed {seed})", file=sys.stderr)
+            print(
+                f"could not reach {url} ({reason}); using synthetic data instead ({rows} rows, seed {seed})",
+                file=sys.stderr,
+            )
             return _synthetic(rows, seed, note=f"fallback: {url} unreachable")
         raw = _unzip(payload, url) if payload[:2] == b"PK" else payload
         return _parsed(raw, url)
@@ -135,7 +138,9 @@ def parse_raw(
     stream = io.BytesIO(raw)
     header_line = _read_line(stream, 1, origin)
     if not header_line.strip():
-        raise DataValidationError(f"{origin}: empty file (expected a header with the {len(rs.RAW_COLUMNS)} raw columns)")
+        raise DataValidationError(
+            f"{origin}: empty file (expected a header with the {len(rs.RAW_COLUMNS)} raw columns)"
+        )
     header = next(csv.reader([header_line]))
     _check_header(header, origin, optional)
     kinds = [rs.RAW_FIELDS[name] for name in header]
@@ -150,7 +155,9 @@ def parse_raw(
             continue
         cells = next(csv.reader([line]))
         if len(cells) != len(header):
-            raise DataValidationError(f"{origin}: line {line_no}: {len(cells)} fields, expected {len(header)} (truncated line or wrong delimiter?)")
+            raise DataValidationError(
+                f"{origin}: line {line_no}: {len(cells)} fields, expected {len(header)} (truncated line or wrong delimiter?)"
+            )
         for j, (name, (kind, spec), cell) in enumerate(zip(header, kinds, cells)):
             columns[j].append(_cell(name, kind, spec, cell, origin, line_no))
     if not columns[0] and first_line == 2:
@@ -161,7 +168,9 @@ def parse_raw(
 def _read_line(stream: io.BytesIO, line_no: int, origin: str) -> str:
     line = stream.readline(MAX_LINE_BYTES + 1)
     if len(line) > MAX_LINE_BYTES:
-        raise DataValidationError(f"{origin}: line {line_no} is longer than {MAX_LINE_BYTES // 1024} KiB; not a churn CSV")
+        raise DataValidationError(
+            f"{origin}: line {line_no} is longer than {MAX_LINE_BYTES // 1024} KiB; not a churn CSV"
+        )
     try:
         text = line.decode("utf-8")
     except UnicodeDecodeError as err:
@@ -211,5 +220,7 @@ def main(args) -> int:
     with atomic_file(args.output, "wb") as handle:
         handle.write(to_csv_bytes(frame))
     churn = (frame[rs.LABEL] == "True.").mean()
-    print(f"{args.output}: {len(frame)} rows, churn {churn:.2%}, source {provenance.source} (sha256 {provenance.sha256[:12]}…)")
+    print(
+        f"{args.output}: {len(frame)} rows, churn {churn:.2%}, source {provenance.source} (sha256 {provenance.sha256[:12]}…)"
+    )
     return 0

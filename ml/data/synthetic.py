@@ -102,7 +102,7 @@ def generate(rows: int, seed: int = 42) -> pd.DataFrame:
 def calibrate(rows: int = 400_000, iterations: int = 200) -> dict:
     """Fit COEFFICIENTS to TARGETS by iterative logit adjustment (run by hand, printed)."""
     levels = _levels(_draw_features(rows, np.random.default_rng(0)))
-    coef = {f: {k: 0.0 for k in TARGETS[f]} for f in levels}
+    coef = {f: dict.fromkeys(TARGETS[f], 0.0) for f in levels}
     for _ in range(iterations):
         for factor, level in levels.items():
             p = _churn_probability(levels, coef)

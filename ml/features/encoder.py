@@ -81,7 +81,7 @@ class FeatureEncoder:
         self._getters = [self._getter(c) for c in schema["columns"]]
 
     @classmethod
-    def from_file(cls, path: str | Path) -> "FeatureEncoder":
+    def from_file(cls, path: str | Path) -> FeatureEncoder:
         return cls(json.loads(Path(path).read_text(encoding="utf-8")))
 
     @property

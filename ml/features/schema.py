@@ -49,9 +49,7 @@ def build_schema(derived_features: bool) -> dict[str, Any]:
     """The lab's 69 columns (numerics in raw order, then one-hot blocks), plus derived ones."""
     columns: list[dict[str, Any]] = [{"name": n, "source": n} for n in rs.NUMERIC]
     for name in rs.CATEGORICAL:
-        columns += [
-            {"name": f"{name}_{v}", "source": name, "equals": v} for v in rs.RAW_FIELDS[name][1]
-        ]
+        columns += [{"name": f"{name}_{v}", "source": name, "equals": v} for v in rs.RAW_FIELDS[name][1]]
     derived = [dict(d) for d in DERIVED] if derived_features else []
     columns += [{"name": d["name"], "source": d["name"]} for d in derived]
     return {

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import numpy as np
 
-from ml.model import evaluate as ev
-from ml.data import raw_schema as rs
 from ml.atomic import atomic_file
-from ml.model.bundle import Bundle
 from ml.config import CostMatrix
+from ml.data import raw_schema as rs
 from ml.data.dataset import DataValidationError, parse_raw
 from ml.features.schema import encode_frame, labels
+from ml.model import evaluate as ev
+from ml.model.bundle import Bundle
 from ml.model.train import predict
 
 # Scoring accepts the raw format with or without the label, the phone and the charges.
@@ -47,7 +47,9 @@ def score_file(bundle: Bundle, source: Path, target: Path) -> dict[str, object]:
     with atomic_file(target, "w", encoding="utf-8", newline="") as out:
         writer = csv.writer(out, lineterminator="\n")
         for index, (header, lines, first) in enumerate(chunks(source)):
-            frame = parse_raw(header + b"".join(lines), origin=str(source), optional=OPTIONAL_FOR_SCORING, first_line=first)
+            frame = parse_raw(
+                header + b"".join(lines), origin=str(source), optional=OPTIONAL_FOR_SCORING, first_line=first
+            )
             scores = predict(booster, encode_frame(frame, schema))
             text_rows = csv.reader(io.StringIO((header + b"".join(lines)).decode("utf-8-sig")))
             head = next(text_rows)
@@ -60,7 +62,12 @@ def score_file(bundle: Bundle, source: Path, target: Path) -> dict[str, object]:
             if rs.LABEL in frame:
                 all_labels.append(labels(frame))
     scores = np.concatenate(all_scores)
-    return {"rows": len(scores), "cutoff": cutoff, "scores": scores, "labels": np.concatenate(all_labels) if all_labels else None}
+    return {
+        "rows": len(scores),
+        "cutoff": cutoff,
+        "scores": scores,
+        "labels": np.concatenate(all_labels) if all_labels else None,
+    }
 
 
 def print_label_metrics(result: dict[str, object], schema: dict[str, object]) -> None:
@@ -70,7 +77,9 @@ def print_label_metrics(result: dict[str, object], schema: dict[str, object]) ->
     costs = CostMatrix(**schema["decision"]["costs"])
     m = ev.split_metrics(result["labels"], result["scores"], result["cutoff"], costs)
     auc = "n/a" if m["auc"] is None else f"{m['auc']:.4f}"
-    print(f"labels present: AUC {auc}, cost ${m['cost']:,.0f} (${m['cost_per_1000']:,.0f} per 1,000; doing nothing ${m['do_nothing_cost_per_1000']:,.0f})")
+    print(
+        f"labels present: AUC {auc}, cost ${m['cost']:,.0f} (${m['cost_per_1000']:,.0f} per 1,000; doing nothing ${m['do_nothing_cost_per_1000']:,.0f})"
+    )
 
 
 def main(args) -> int:

@@ -1,10 +1,10 @@
 """The model bundle: the one artifact layout every part reads.
 
-    <out>/model.tar.gz        exactly one member, ``xgboost-model`` (what the SageMaker
-                              XGBoost container writes and loads; any extra file breaks /ping)
-    <out>/feature_schema.json encoding + decision (cutoff, costs) + example customers
-    <out>/metrics.json        data source, split, hyperparameters, metrics, costs, cutoff
-    <out>/report/             plots and an HTML page
+<out>/model.tar.gz        exactly one member, ``xgboost-model`` (what the SageMaker
+                          XGBoost container writes and loads; any extra file breaks /ping)
+<out>/feature_schema.json encoding + decision (cutoff, costs) + example customers
+<out>/metrics.json        data source, split, hyperparameters, metrics, costs, cutoff
+<out>/report/             plots and an HTML page
 """
 
 from __future__ import annotations
@@ -14,9 +14,10 @@ import io
 import json
 import tarfile
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import xgboost as xgb
 

@@ -16,13 +16,13 @@ import numpy as np
 import pandas as pd
 import xgboost as xgb
 
+from ml.config import PRESETS, SAGEMAKER_XGBOOST_VERSION, Settings
+from ml.data.dataset import DataValidationError, Provenance, load
+from ml.data.split import split_frame
+from ml.features.schema import build_schema, encode_frame, labels
 from ml.model import evaluate as ev
 from ml.model import train
 from ml.model.bundle import Bundle, write_bundle
-from ml.config import PRESETS, SAGEMAKER_XGBOOST_VERSION, Settings
-from ml.data.dataset import DataValidationError, Provenance, load
-from ml.features.schema import build_schema, encode_frame, labels
-from ml.data.split import split_frame
 
 SPLITS = ("train", "validation", "test")
 
@@ -68,17 +68,28 @@ def train_local(prep: Prepared, settings: Settings) -> tuple[xgb.Booster, Cutoff
     if settings.cutoff_method == "cv":
         oof = train.out_of_fold(x_tv, y_tv, hp, settings.cv_folds, seed)
         held_out["cv"] = oof
-        cutoff = cutoff_from(y_tv, oof, settings, "cv", f"out-of-fold predictions of {settings.cv_folds}-fold CV over train+validation")
+        cutoff = cutoff_from(
+            y_tv, oof, settings, "cv", f"out-of-fold predictions of {settings.cv_folds}-fold CV over train+validation"
+        )
     booster = train.fit(prep.x["train"], prep.y["train"], hp, seed)
     if settings.cutoff_method == "validation":
         held_out["validation"] = train.predict(booster, prep.x["validation"])
-        cutoff = cutoff_from(prep.y["validation"], held_out["validation"], settings, "validation", "validation split, model fit on train")
+        cutoff = cutoff_from(
+            prep.y["validation"], held_out["validation"], settings, "validation", "validation split, model fit on train"
+        )
     if settings.final_fit_on_train_and_validation:
         booster = train.fit(x_tv, y_tv, hp, seed)
     return booster, cutoff, held_out
 
 
-def evaluate(booster: xgb.Booster, prep: Prepared, settings: Settings, cutoff: Cutoff, held_out: dict[str, np.ndarray], fit_on: str) -> tuple[dict[str, Any], np.ndarray]:
+def evaluate(
+    booster: xgb.Booster,
+    prep: Prepared,
+    settings: Settings,
+    cutoff: Cutoff,
+    held_out: dict[str, np.ndarray],
+    fit_on: str,
+) -> tuple[dict[str, Any], np.ndarray]:
     """metrics.json's content, and the test split's scores (for the plots and the examples)."""
     grid = ev.cutoff_grid(settings.cutoff_grid)
     test_scores = train.predict(booster, prep.x["test"])
@@ -92,13 +103,28 @@ def evaluate(booster: xgb.Booster, prep: Prepared, settings: Settings, cutoff: C
     curves["test"] = ev.cost_curve(prep.y["test"], test_scores, grid, settings.costs).tolist()
     metrics = {
         "data": prep.provenance.as_dict(),
-        "split": {"fractions": list(settings.split), "seed": settings.seed, "rows": {k: len(v) for k, v in prep.parts.items()}},
+        "split": {
+            "fractions": list(settings.split),
+            "seed": settings.seed,
+            "rows": {k: len(v) for k, v in prep.parts.items()},
+        },
         "preset": settings.preset,
         "hyperparameters": settings.hyperparameters.as_dict(),
         "features": {"count": len(prep.schema["columns"]), "derived": [d["name"] for d in prep.schema["derived"]]},
-        "model": {"fit_on": fit_on, "trees": booster.num_boosted_rounds(), "xgboost": xgb.__version__, "container": f"sagemaker-xgboost:{SAGEMAKER_XGBOOST_VERSION}"},
+        "model": {
+            "fit_on": fit_on,
+            "trees": booster.num_boosted_rounds(),
+            "xgboost": xgb.__version__,
+            "container": f"sagemaker-xgboost:{SAGEMAKER_XGBOOST_VERSION}",
+        },
         "costs": settings.costs.as_dict(),
-        "cutoff": {"value": cutoff.value, "method": cutoff.method, "chosen_on": cutoff.chosen_on, "rows": cutoff.rows, "never_on": "test"},
+        "cutoff": {
+            "value": cutoff.value,
+            "method": cutoff.method,
+            "chosen_on": cutoff.chosen_on,
+            "rows": cutoff.rows,
+            "never_on": "test",
+        },
         "evaluation": evaluation,
         "cost_curve": curves,
         "importance": train.importance(booster, [c["name"] for c in prep.schema["columns"]]),
@@ -122,10 +148,16 @@ def _plain(value: Any) -> Any:
     return value.item() if hasattr(value, "item") else value
 
 
-def finish_schema(schema: dict[str, Any], metrics: dict[str, Any], prep: Prepared, test_scores: np.ndarray) -> dict[str, Any]:
+def finish_schema(
+    schema: dict[str, Any], metrics: dict[str, Any], prep: Prepared, test_scores: np.ndarray
+) -> dict[str, Any]:
     return {
         **schema,
-        "decision": {"cutoff": metrics["cutoff"]["value"], "method": metrics["cutoff"]["method"], "costs": metrics["costs"]},
+        "decision": {
+            "cutoff": metrics["cutoff"]["value"],
+            "method": metrics["cutoff"]["method"],
+            "costs": metrics["costs"],
+        },
         "examples": examples(prep, test_scores),
     }
 
@@ -140,9 +172,19 @@ def report_writer(metrics: dict[str, Any], test_scores: np.ndarray, prep: Prepar
         curves.append(("test", prep.y["test"], test_scores))
         plots.roc_curve_png(out / "roc.png", curves)
         costs = {k: np.asarray(v) for k, v in metrics["cost_curve"].items() if k != "cutoffs"}
-        plots.cost_curve_png(out / "cost_curve.png", np.asarray(metrics["cost_curve"]["cutoffs"]), costs, metrics["cutoff"]["value"])
+        plots.cost_curve_png(
+            out / "cost_curve.png", np.asarray(metrics["cost_curve"]["cutoffs"]), costs, metrics["cutoff"]["value"]
+        )
         plots.feature_importance_png(out / "feature_importance.png", metrics["importance"])
-        plots.model_report_html(out, metrics, [("ROC", "roc.png"), ("Cost by cutoff", "cost_curve.png"), ("Feature importance", "feature_importance.png")])
+        plots.model_report_html(
+            out,
+            metrics,
+            [
+                ("ROC", "roc.png"),
+                ("Cost by cutoff", "cost_curve.png"),
+                ("Feature importance", "feature_importance.png"),
+            ],
+        )
 
     return write
 
@@ -154,7 +196,9 @@ def build(booster, prep, settings, cutoff, held_out, fit_on, out_dir: Path) -> t
     return bundle, metrics
 
 
-def run(settings: Settings, source: str, out_dir: Path, rows: int = 3333, seed: int = 42) -> tuple[Bundle, dict[str, Any]]:
+def run(
+    settings: Settings, source: str, out_dir: Path, rows: int = 3333, seed: int = 42
+) -> tuple[Bundle, dict[str, Any]]:
     frame, provenance = load(source, rows, seed)
     prep = prepare(settings, frame, provenance)
     booster, cutoff, held_out = train_local(prep, settings)
@@ -168,7 +212,9 @@ def summary(metrics: dict[str, Any]) -> str:
     cm, cm5 = t["confusion_at_cutoff"], t["confusion_at_0.5"]
     lines = [
         f"data      {metrics['data']['source']} ({metrics['data']['rows']} rows, sha256 {metrics['data']['sha256'][:12]}…)",
-        "split     " + ", ".join(f"{k} {v}" for k, v in metrics["split"]["rows"].items()) + f" (seed {metrics['split']['seed']})",
+        "split     "
+        + ", ".join(f"{k} {v}" for k, v in metrics["split"]["rows"].items())
+        + f" (seed {metrics['split']['seed']})",
         f"model     preset '{metrics['preset']}', {metrics['features']['count']} features, {metrics['model']['trees']} trees, fit on {metrics['model']['fit_on']}",
         f"cutoff    {c['value']:.2f}, chosen on {c['chosen_on']} ({c['rows']} rows)",
         f"test      AUC {t['auc']:.4f}   rows {t['rows']}",

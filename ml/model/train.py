@@ -36,4 +36,3 @@ def importance(booster: xgb.Booster, columns: list[str]) -> dict[str, float]:
         index = int(key[1:]) if key.startswith("f") and key[1:].isdigit() else None
         named[columns[index] if index is not None else key] = float(value)
     return dict(sorted(named.items(), key=lambda kv: -kv[1]))
-

@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import MaxNLocator
 
-from ml.data import raw_schema as rs
 from ml.atomic import atomic_dir
+from ml.data import raw_schema as rs
 from ml.report.html import esc, fmt, img, page, table, write_text_atomic
 from ml.report.plots import new_figure, save_figure
 
@@ -63,8 +63,14 @@ def _grid_axes(fig, n: int, cols: int = 4, top: float = 0.0):
     """``n`` small axes in rows of ``cols`` at fixed spacing (tight_layout on 16 axes is slow)."""
     rows = (n + cols - 1) // cols
     height = fig.get_figheight()
-    fig.subplots_adjust(left=0.03, right=0.99, bottom=0.45 / height, top=1 - (0.35 + top) / height,
-                        wspace=0.22, hspace=0.55 * 2.3 / (height / rows))
+    fig.subplots_adjust(
+        left=0.03,
+        right=0.99,
+        bottom=0.45 / height,
+        top=1 - (0.35 + top) / height,
+        wspace=0.22,
+        hspace=0.55 * 2.3 / (height / rows),
+    )
     axes = [fig.add_subplot(rows, cols, i + 1) for i in range(n)]
     for ax in axes:
         ax.tick_params(labelsize=7, length=2, pad=1)
@@ -127,9 +133,17 @@ def churn_rate_bars(frame: pd.DataFrame, churn: pd.Series, column: str, path: Pa
     ax.set_xticks(x, [str(i) for i in grouped.index], fontsize=7 if many else 9, rotation=90 if many else 0)
     if not many:
         for xi, (rate, n) in zip(x, grouped.itertuples(index=False)):
-            ax.annotate(f"{rate:.1%}\nn={n:,}", (xi, rate * 100), xytext=(0, 2), textcoords="offset points",
-                        ha="center", va="bottom", fontsize=7, zorder=5,
-                        bbox={"boxstyle": "square,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.85})
+            ax.annotate(
+                f"{rate:.1%}\nn={n:,}",
+                (xi, rate * 100),
+                xytext=(0, 2),
+                textcoords="offset points",
+                ha="center",
+                va="bottom",
+                fontsize=7,
+                zorder=5,
+                bbox={"boxstyle": "square,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.85},
+            )
         ax.set_ylim(0, max(grouped["mean"].max() * 100, overall) * 1.75 + 1)  # room for labels and legend
     ax.set(ylabel="churn rate (%)", title=f"Churn rate by {column}")
     ax.title.set_fontsize(10)
@@ -149,7 +163,7 @@ def near_one_pairs(corr: pd.DataFrame, threshold: float = NEAR_ONE) -> list[tupl
     return [
         (a, b, float(corr.loc[a, b]))
         for i, a in enumerate(cols)
-        for b in cols[i + 1:]
+        for b in cols[i + 1 :]
         if np.isfinite(corr.loc[a, b]) and abs(corr.loc[a, b]) >= threshold
     ]
 
@@ -188,8 +202,7 @@ def _frequency_table(frame: pd.DataFrame, column: str) -> str:
     total = int(counts.sum())
     rows = [(str(k), int(n), f"{n / total:.1%}") for k, n in counts.items()]
     tall = " tall" if len(rows) > 12 else ""
-    return (f'<div><h3>{esc(column)}</h3><div class="scroll{tall}">'
-            f"{table(['value', 'count', '%'], rows)}</div></div>")
+    return f'<div><h3>{esc(column)}</h3><div class="scroll{tall}">{table(["value", "count", "%"], rows)}</div></div>'
 
 
 def _summary(frame: pd.DataFrame, churn: pd.Series, provenance: object) -> str:
@@ -246,13 +259,19 @@ def _build(frame: pd.DataFrame, out: Path, title: str, provenance: object) -> No
         *(img(n, f"Churn rate by {c}") for c, n in many),
         '<div class="grid">' + "".join(img(n, f"Churn rate by {c}") for c, n in few) + "</div>",
         "<h2>Numeric columns by churn</h2>",
-        img("numeric_by_churn.png", "Histograms of the numeric columns, churned vs stayed",
-            "Each class normalised to unit area, so the shapes compare despite the class imbalance."),
+        img(
+            "numeric_by_churn.png",
+            "Histograms of the numeric columns, churned vs stayed",
+            "Each class normalised to unit area, so the shapes compare despite the class imbalance.",
+        ),
         "<h2>Correlation</h2>",
         img("correlation.png", "Correlation heat map of the numeric columns"),
-        (f"<p>Pairs with |r| ≥ {NEAR_ONE}:</p><ul>{pair_items}</ul>"
-         "<p>Each charge is its minutes times a fixed per-minute rate, so it adds no information: "
-         "the recipe drops the charge columns (and Phone, an identifier).</p>") if pairs
+        (
+            f"<p>Pairs with |r| ≥ {NEAR_ONE}:</p><ul>{pair_items}</ul>"
+            "<p>Each charge is its minutes times a fixed per-minute rate, so it adds no information: "
+            "the recipe drops the charge columns (and Phone, an identifier).</p>"
+        )
+        if pairs
         else f"<p>No pair of numeric columns has |r| ≥ {NEAR_ONE}.</p>",
     ]
     write_text_atomic(out / "index.html", page(title, "\n".join(body)))

@@ -52,8 +52,8 @@ def fmt(value: object) -> str:
 
 def page(title: str, body: str) -> str:
     return (
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-        "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
+        '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width,initial-scale=1">'
         f"<title>{esc(title)}</title><style>{CSS}</style></head>\n<body>\n"
         f"<h1>{esc(title)}</h1>\n{body}\n</body></html>\n"
     )

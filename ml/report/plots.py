@@ -27,7 +27,6 @@ COLORS = ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:b
 CONFUSION_LABELS = (("TN", "FP"), ("FN", "TP"))
 
 
-
 # ---------------------------------------------------------------- shared helpers
 
 
@@ -100,8 +99,13 @@ def roc_curve_png(
             ax.plot([x_pt], [y_pt], "o", color=color, ms=7, mec="black")
     if cutoff is not None:
         ax.plot([], [], "o", color="white", mec="black", label=f"cutoff {cutoff:g}")
-    ax.set(xlim=(-0.01, 1.01), ylim=(-0.01, 1.01), xlabel="false positive rate",
-           ylabel="true positive rate (recall)", title=title)
+    ax.set(
+        xlim=(-0.01, 1.01),
+        ylim=(-0.01, 1.01),
+        xlabel="false positive rate",
+        ylabel="true positive rate (recall)",
+        title=title,
+    )
     ax.set_aspect("equal")
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right", fontsize=9)
@@ -187,8 +191,15 @@ def confusion_matrix_png(
         for c in range(2):
             share = f"\n{m[r, c] / total:.1%}" if total else ""
             dark = m[r, c] > 0.6 * max(m.max(), 1)
-            ax.text(c, r, f"{CONFUSION_LABELS[r][c]}\n{fmt(m[r, c])}{share}", ha="center", va="center",
-                    fontsize=10, color="white" if dark else "black")
+            ax.text(
+                c,
+                r,
+                f"{CONFUSION_LABELS[r][c]}\n{fmt(m[r, c])}{share}",
+                ha="center",
+                va="center",
+                fontsize=10,
+                color="white" if dark else "black",
+            )
     ticks = ["no churn", "churn"]
     ax.set_xticks([0, 1], ticks)
     ax.set_yticks([0, 1], ticks)
@@ -204,7 +215,9 @@ def _as_confusion(value: object) -> np.ndarray | None:
     """A 2x2 matrix from ``[[tn, fp], [fn, tp]]`` or ``{"tn":…, "fp":…, "fn":…, "tp":…}``."""
     if isinstance(value, Mapping):
         keys = {str(k).lower(): v for k, v in value.items()}
-        if set(keys) >= {"tn", "fp", "fn", "tp"} and all(isinstance(keys[k], numbers.Real) for k in ("tn", "fp", "fn", "tp")):
+        if set(keys) >= {"tn", "fp", "fn", "tp"} and all(
+            isinstance(keys[k], numbers.Real) for k in ("tn", "fp", "fn", "tp")
+        ):
             return np.array([[keys["tn"], keys["fp"]], [keys["fn"], keys["tp"]]], dtype=float)
         return None
     if isinstance(value, Sequence | np.ndarray) and not isinstance(value, str):
@@ -217,8 +230,10 @@ def _as_confusion(value: object) -> np.ndarray | None:
 
 
 def _confusion_html(m: np.ndarray) -> str:
-    rows = [["actual no churn", f"TN {fmt(m[0, 0])}", f"FP {fmt(m[0, 1])}"],
-            ["actual churn", f"FN {fmt(m[1, 0])}", f"TP {fmt(m[1, 1])}"]]
+    rows = [
+        ["actual no churn", f"TN {fmt(m[0, 0])}", f"FP {fmt(m[0, 1])}"],
+        ["actual churn", f"FN {fmt(m[1, 0])}", f"TP {fmt(m[1, 1])}"],
+    ]
     return table(["", "predicted no churn", "predicted churn"], rows)
 
 
@@ -252,7 +267,14 @@ def _headline(metrics: Mapping[str, Any]) -> str:
     cutoff = metrics["cutoff"]
     costs = ", ".join(f"{esc(k.upper())} ${esc(fmt(v))}" for k, v in metrics["costs"].items())
     rows = [
-        [split, fmt(m["rows"]), fmt(m["auc"]), f"${m['cost']:,.0f}", f"${m['cost_per_1000']:,.0f}", f"${m['do_nothing_cost_per_1000']:,.0f}"]
+        [
+            split,
+            fmt(m["rows"]),
+            fmt(m["auc"]),
+            f"${m['cost']:,.0f}",
+            f"${m['cost_per_1000']:,.0f}",
+            f"${m['do_nothing_cost_per_1000']:,.0f}",
+        ]
         for split, m in metrics["evaluation"].items()
     ]
     box = (
@@ -293,5 +315,5 @@ def model_report_html(
     if images:
         body.append("<h2>Plots</h2>")
         body.extend(img(name, caption, caption) for caption, name in images)
-    body.append("<h2>All metrics</h2><div class=\"scroll\">" + _value_html(metrics) + "</div>")
+    body.append('<h2>All metrics</h2><div class="scroll">' + _value_html(metrics) + "</div>")
     return write_text_atomic(out / "index.html", page(title, "\n".join(b for b in body if b)))

@@ -73,7 +73,11 @@ class Aws:
     def sagemaker_session(self, bucket: str):
         """A SageMaker SDK session over this object's own clients (telemetry off)."""
         sagemaker = import_sagemaker()
-        config = {"SchemaVersion": "1.0", "SageMaker": {"PythonSDK": {"Modules": {"TelemetryOptOut": True}}}} if self.telemetry_opt_out else None
+        config = (
+            {"SchemaVersion": "1.0", "SageMaker": {"PythonSDK": {"Modules": {"TelemetryOptOut": True}}}}
+            if self.telemetry_opt_out
+            else None
+        )
         return sagemaker.Session(
             boto_session=self.session,
             sagemaker_client=self.sm,
@@ -208,7 +212,10 @@ def wait_for(
             counters = desc.get("TrainingJobStatusCounters")
             if counters:
                 message = ", ".join(f"{k} {v}" for k, v in counters.items() if v)
-            say(f"  [{clock_text(now - started)}] {kind} {name}: {status}{detail}" + (f" ({message})" if message else ""))
+            say(
+                f"  [{clock_text(now - started)}] {kind} {name}: {status}{detail}"
+                + (f" ({message})" if message else "")
+            )
             last_state, last_said = state, now
         elif now - last_said >= heartbeat_s:
             say(f"  [{clock_text(now - started)}] {kind} {name}: still {status}")

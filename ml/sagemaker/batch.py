@@ -1,9 +1,9 @@
 """`python -m ml score --backend sagemaker`: score a raw CSV with SageMaker Batch Transform.
 
-    raw CSV (streamed in chunks) -> encoded rows (the shared encoder, no header, no label)
-    -> S3 -> transform job on a SageMaker model made from the bundle's model.tar.gz
-    -> <input>.out (one score per line) -> joined back to the input rows: the same output
-    as `ml score --backend local` (input columns + churn_probability + will_churn).
+raw CSV (streamed in chunks) -> encoded rows (the shared encoder, no header, no label)
+-> S3 -> transform job on a SageMaker model made from the bundle's model.tar.gz
+-> <input>.out (one score per line) -> joined back to the input rows: the same output
+as `ml score --backend local` (input columns + churn_probability + will_churn).
 """
 
 from __future__ import annotations
@@ -20,20 +20,21 @@ from typing import Any
 import numpy as np
 from botocore.exceptions import ClientError
 
-from ml.data import raw_schema as rs
 from ml.atomic import atomic_file
-from ml.model.bundle import Bundle
+from ml.data import raw_schema as rs
 from ml.data.dataset import DataValidationError, parse_raw
 from ml.features.encoder import format_csv
 from ml.features.schema import encode_frame, labels
+from ml.model.batch_score import OPTIONAL_FOR_SCORING, OUTPUT_COLUMNS, chunks, print_label_metrics
+from ml.model.bundle import Bundle
 from ml.sagemaker import tf_outputs
 from ml.sagemaker.aws import (
-    run_cli,
     Aws,
     JobFailed,
     clock_text,
     download,
     image_uri,
+    run_cli,
     sha256_of,
     upload_if_changed,
     wait_for,
@@ -45,7 +46,6 @@ from ml.sagemaker.settings import (
     DEFAULT,
     SageMakerSettings,
 )
-from ml.model.batch_score import OPTIONAL_FOR_SCORING, OUTPUT_COLUMNS, chunks, print_label_metrics
 
 INPUT_NAME = "input.csv"
 
@@ -62,7 +62,9 @@ def encode_file(source: Path, schema: dict[str, Any], target: Path) -> Encoded:
     rows, seen_labels = 0, []
     with open(target, "w", encoding="ascii", newline="") as out:
         for header, lines, first in chunks(source):
-            frame = parse_raw(header + b"".join(lines), origin=str(source), optional=OPTIONAL_FOR_SCORING, first_line=first)
+            frame = parse_raw(
+                header + b"".join(lines), origin=str(source), optional=OPTIONAL_FOR_SCORING, first_line=first
+            )
             out.write(format_csv(encode_frame(frame, schema)))
             rows += len(frame)
             if rs.LABEL in frame:
@@ -88,7 +90,9 @@ def ensure_model(aws: Aws, bucket: str, bundle: Bundle, role_arn: str, image: st
     return name, url
 
 
-def transform_request(job_name: str, model_name: str, input_uri: str, output_uri: str, sm: SageMakerSettings) -> dict[str, Any]:
+def transform_request(
+    job_name: str, model_name: str, input_uri: str, output_uri: str, sm: SageMakerSettings
+) -> dict[str, Any]:
     return {
         "TransformJobName": job_name,
         "ModelName": model_name,
@@ -101,7 +105,10 @@ def transform_request(job_name: str, model_name: str, input_uri: str, output_uri
             "CompressionType": "None",
         },
         "TransformOutput": {"S3OutputPath": output_uri, "Accept": "text/csv", "AssembleWith": "Line"},
-        "TransformResources": {"InstanceType": sm.transform_instance_type, "InstanceCount": sm.transform_instance_count},
+        "TransformResources": {
+            "InstanceType": sm.transform_instance_type,
+            "InstanceCount": sm.transform_instance_count,
+        },
     }
 
 
@@ -153,13 +160,27 @@ def score(
         digest = sha256_of(encoded.path)[:16]
         input_prefix = f"{DATA_PREFIX}transform/{digest}/"
         uploaded = upload_if_changed(aws.s3, bucket, input_prefix + INPUT_NAME, encoded.path)
-        say(f"input     {encoded.rows} rows -> s3://{bucket}/{input_prefix}{INPUT_NAME} ({'uploaded' if uploaded else 'unchanged'})")
+        say(
+            f"input     {encoded.rows} rows -> s3://{bucket}/{input_prefix}{INPUT_NAME} ({'uploaded' if uploaded else 'unchanged'})"
+        )
         model_name, _url = ensure_model(aws, bucket, bundle, role_arn, image_uri(aws.region))
         job_name = f"churn-batch-{time.strftime('%Y%m%d-%H%M%S')}-{digest[:8]}"
         output_uri = f"s3://{bucket}/{ARTIFACT_PREFIX}transform/{job_name}/"
-        aws.sm.create_transform_job(**transform_request(job_name, model_name, f"s3://{bucket}/{input_prefix}", output_uri, sm))
-        say(f"transform job {job_name}: model {model_name}, {sm.transform_instance_count} x {sm.transform_instance_type}")
-        wait_for(lambda: aws.sm.describe_transform_job(TransformJobName=job_name), "transform job", job_name, "TransformJobStatus", sm.poll_s, say, sleep)
+        aws.sm.create_transform_job(
+            **transform_request(job_name, model_name, f"s3://{bucket}/{input_prefix}", output_uri, sm)
+        )
+        say(
+            f"transform job {job_name}: model {model_name}, {sm.transform_instance_count} x {sm.transform_instance_type}"
+        )
+        wait_for(
+            lambda: aws.sm.describe_transform_job(TransformJobName=job_name),
+            "transform job",
+            job_name,
+            "TransformJobStatus",
+            sm.poll_s,
+            say,
+            sleep,
+        )
         out_path = download(aws.s3, f"{output_uri}{INPUT_NAME}.out", Path(tmp) / f"{INPUT_NAME}.out")
         scores = read_scores(out_path, encoded.rows)
     join(Path(source), scores, cutoff, Path(target))
@@ -175,7 +196,9 @@ def main(args) -> int:
         role = tf_outputs.resolve("sagemaker_role_arn", args.role_arn)
         result = score(Aws.create(), bundle, args.input, args.output, bucket, role)
         flagged = int((result["scores"] >= result["cutoff"]).sum())
-        print(f"{args.output}: {result['rows']} rows scored by {result['job']}, {flagged} flagged to churn at cutoff {result['cutoff']:.2f} ({clock_text(time.perf_counter() - started)})")
+        print(
+            f"{args.output}: {result['rows']} rows scored by {result['job']}, {flagged} flagged to churn at cutoff {result['cutoff']:.2f} ({clock_text(time.perf_counter() - started)})"
+        )
         print_label_metrics(result, bundle.schema())
         return 0
 

@@ -17,17 +17,17 @@ from typing import Any
 
 import numpy as np
 
-from ml.model import evaluate as ev
-from ml.model.bundle import Bundle
 from ml.config import CostMatrix
 from ml.data.dataset import load
+from ml.data.split import split_frame
 from ml.features.encoder import format_csv
 from ml.features.schema import encode_frame, labels
+from ml.model import evaluate as ev
+from ml.model.bundle import Bundle
+from ml.model.train import predict
 from ml.sagemaker import tf_outputs
 from ml.sagemaker.aws import Aws, run_cli
 from ml.sagemaker.tf_outputs import SetupError
-from ml.data.split import split_frame
-from ml.model.train import predict
 
 BATCH_ROWS = 100
 TOLERANCE = 1e-5
@@ -42,7 +42,9 @@ def test_split(metrics: dict[str, Any], schema: dict[str, Any]) -> tuple[np.ndar
     else:
         frame, provenance = load(data["source"], quiet=True)
     if provenance.sha256 != data["sha256"]:
-        raise SetupError(f"{data['source']} has changed since training (sha256 {provenance.sha256[:12]}…, bundle {data['sha256'][:12]}…)")
+        raise SetupError(
+            f"{data['source']} has changed since training (sha256 {provenance.sha256[:12]}…, bundle {data['sha256'][:12]}…)"
+        )
     split = metrics["split"]
     test = split_frame(frame, tuple(split["fractions"]), split["seed"])["test"]
     if len(test) != split["rows"]["test"]:
@@ -61,8 +63,10 @@ def parse_scores(body: bytes, expected: int) -> np.ndarray:
 def endpoint_scores(runtime, endpoint: str, x: np.ndarray, batch_rows: int = BATCH_ROWS) -> np.ndarray:
     out = []
     for start in range(0, len(x), batch_rows):
-        rows = x[start:start + batch_rows]
-        answer = runtime.invoke_endpoint(EndpointName=endpoint, ContentType="text/csv", Accept="text/csv", Body=format_csv(rows).encode("ascii"))
+        rows = x[start : start + batch_rows]
+        answer = runtime.invoke_endpoint(
+            EndpointName=endpoint, ContentType="text/csv", Accept="text/csv", Body=format_csv(rows).encode("ascii")
+        )
         out.append(parse_scores(answer["Body"].read(), len(rows)))
     return np.concatenate(out) if out else np.empty(0)
 
@@ -93,15 +97,17 @@ def report(endpoint: str, result: dict[str, Any]) -> str:
         c = m["confusion_at_cutoff"]
         return f"TN {c['tn']:4d}  FP {c['fp']:4d}  FN {c['fn']:4d}  TP {c['tp']:4d}"
 
-    return "\n".join([
-        f"endpoint  {endpoint}: {result['rows']} test rows in batches, cutoff {result['cutoff']:.2f}",
-        f"                     {'endpoint':>24}   {'bundle (local)':>24}",
-        f"AUC                  {auc(e):>24}   {auc(b):>24}",
-        f"at cutoff            {cm(e):>24}   {cm(b):>24}",
-        f"cost                 {'$' + format(e['cost'], ',.0f'):>24}   {'$' + format(b['cost'], ',.0f'):>24}",
-        f"cost per 1,000       {'$' + format(e['cost_per_1000'], ',.0f'):>24}   {'$' + format(b['cost_per_1000'], ',.0f'):>24}",
-        f"max |endpoint - local| score difference: {result['max_abs_diff']:.2e}",
-    ])
+    return "\n".join(
+        [
+            f"endpoint  {endpoint}: {result['rows']} test rows in batches, cutoff {result['cutoff']:.2f}",
+            f"                     {'endpoint':>24}   {'bundle (local)':>24}",
+            f"AUC                  {auc(e):>24}   {auc(b):>24}",
+            f"at cutoff            {cm(e):>24}   {cm(b):>24}",
+            f"cost                 {'$' + format(e['cost'], ',.0f'):>24}   {'$' + format(b['cost'], ',.0f'):>24}",
+            f"cost per 1,000       {'$' + format(e['cost_per_1000'], ',.0f'):>24}   {'$' + format(b['cost_per_1000'], ',.0f'):>24}",
+            f"max |endpoint - local| score difference: {result['max_abs_diff']:.2e}",
+        ]
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -118,7 +124,10 @@ def main(argv: list[str] | None = None) -> int:
         result = evaluate(Aws.create(args.region).runtime, endpoint, Bundle(args.model), args.batch_rows)
         print(report(endpoint, result))
         if result["max_abs_diff"] > args.tolerance:
-            print(f"error: the endpoint's scores differ from the bundle's by more than {args.tolerance:g}: is it serving this bundle's model?", file=sys.stderr)
+            print(
+                f"error: the endpoint's scores differ from the bundle's by more than {args.tolerance:g}: is it serving this bundle's model?",
+                file=sys.stderr,
+            )
             return 1
         return 0
 

@@ -25,7 +25,9 @@ ZIP_NAME = "invoker.zip"
 # The same rules as terraform/variables.tf (a test checks they still agree), so a bad value
 # fails here, at the end of a training run, not later in `terraform plan`.
 MODEL_DATA_URL = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/(.+/)?model\.tar\.gz$")
-IMAGE_URI = re.compile(r"^[0-9]{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/[a-z0-9._/-]+(:[A-Za-z0-9._-]+|@sha256:[a-f0-9]{64})$")
+IMAGE_URI = re.compile(
+    r"^[0-9]{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/[a-z0-9._/-]+(:[A-Za-z0-9._-]+|@sha256:[a-f0-9]{64})$"
+)
 ZIP_SHA256 = re.compile(r"^[A-Za-z0-9+/]{43}=$")
 
 

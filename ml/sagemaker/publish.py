@@ -12,7 +12,6 @@ import argparse
 import sys
 from pathlib import Path
 
-
 from ml.model.bundle import MODEL_ARCHIVE, Bundle, load_archive
 from ml.sagemaker import handoff, tf_outputs
 from ml.sagemaker.aws import Aws, image_uri, run_cli, sha256_of, upload_if_changed
@@ -52,7 +51,9 @@ def main(argv: list[str] | None = None) -> int:
 
     def run() -> int:
         bucket = tf_outputs.resolve("data_bucket", args.bucket)
-        url, uploaded, path, values = publish(Aws.create(args.region), Bundle(args.model), bucket, args.tfvars, args.zip)
+        url, uploaded, path, values = publish(
+            Aws.create(args.region), Bundle(args.model), bucket, args.tfvars, args.zip
+        )
         print(f"model     {url} ({'uploaded' if uploaded else 'already there'})")
         print(f"cutoff    {values['decision_cutoff']:.2f}, image {values['image_uri']}")
         print(f"tfvars    {path} (Lambda zip {values['lambda_zip_path']})")

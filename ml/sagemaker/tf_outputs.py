@@ -34,11 +34,15 @@ def outputs(chdir: Path | None = None) -> dict[str, Any]:
     chdir = Path(chdir or terraform_dir())
     exe = shutil.which(os.environ.get("TERRAFORM", "terraform"))
     if exe is None:
-        raise SetupError("terraform is not on PATH: install Terraform >= 1.6, or pass the values as flags / environment variables")
+        raise SetupError(
+            "terraform is not on PATH: install Terraform >= 1.6, or pass the values as flags / environment variables"
+        )
     if not chdir.is_dir():
         raise SetupError(f"{chdir}: no Terraform configuration there (set CHURN_TERRAFORM_DIR)")
     try:
-        done = subprocess.run([exe, f"-chdir={chdir}", "output", "-json"], capture_output=True, text=True, timeout=120, check=False)
+        done = subprocess.run(
+            [exe, f"-chdir={chdir}", "output", "-json"], capture_output=True, text=True, timeout=120, check=False
+        )
     except (OSError, subprocess.SubprocessError) as err:
         raise SetupError(f"could not run terraform: {err}") from None
     if done.returncode != 0:
@@ -47,8 +51,14 @@ def outputs(chdir: Path | None = None) -> dict[str, Any]:
     try:
         raw = json.loads(done.stdout or "{}")
     except json.JSONDecodeError:
-        raise SetupError(f"`terraform output -json` printed something that is not JSON: {done.stdout[:200]!r}") from None
-    return {name: spec.get("value") for name, spec in raw.items() if isinstance(spec, dict) and spec.get("value") is not None}
+        raise SetupError(
+            f"`terraform output -json` printed something that is not JSON: {done.stdout[:200]!r}"
+        ) from None
+    return {
+        name: spec.get("value")
+        for name, spec in raw.items()
+        if isinstance(spec, dict) and spec.get("value") is not None
+    }
 
 
 def output(name: str, chdir: Path | None = None) -> Any:
@@ -56,7 +66,11 @@ def output(name: str, chdir: Path | None = None) -> Any:
     if not values:
         raise SetupError(f"Terraform has no outputs in {Path(chdir or terraform_dir())} (no state): {APPLY_HINT}")
     if name not in values:
-        hint = "deploy a model first (`make deploy`, or `make publish` then `make apply`)" if name in MODEL_OUTPUTS else APPLY_HINT
+        hint = (
+            "deploy a model first (`make deploy`, or `make publish` then `make apply`)"
+            if name in MODEL_OUTPUTS
+            else APPLY_HINT
+        )
         raise SetupError(f"Terraform output '{name}' is not set: {hint}")
     return values[name]
 

@@ -1,10 +1,10 @@
 """`python -m ml train --backend sagemaker`: the local pipeline's data, trained by SageMaker.
 
-    prepare (same Settings, schema, split as local) -> upload train/validation/test CSVs
-    (label first, no header; unchanged files skipped) -> managed spot training job, or a
-    hyperparameter tuning job (--tune) and its best training job -> download model.tar.gz
-    -> cutoff on validation (the job fits on train only) -> the same bundle as local
-    -> build/model.auto.tfvars.json for Terraform.
+prepare (same Settings, schema, split as local) -> upload train/validation/test CSVs
+(label first, no header; unchanged files skipped) -> managed spot training job, or a
+hyperparameter tuning job (--tune) and its best training job -> download model.tar.gz
+-> cutoff on validation (the job fits on train only) -> the same bundle as local
+-> build/model.auto.tfvars.json for Terraform.
 """
 
 from __future__ import annotations
@@ -19,20 +19,21 @@ from typing import Any
 
 import numpy as np
 
-from ml.model.bundle import load_archive
 from ml.config import PRESETS, Hyperparameters, Settings
 from ml.data.dataset import load
 from ml.features.encoder import format_csv
+from ml.model.bundle import load_archive
 from ml.model.pipeline import Prepared, build, cutoff_from, prepare, summary
+from ml.model.train import predict
 from ml.sagemaker import handoff, tf_outputs
 from ml.sagemaker.aws import (
-    run_cli,
     Aws,
     JobFailed,
     clock_text,
     download,
     image_uri,
     import_sagemaker,
+    run_cli,
     upload_if_changed,
     wait_for,
 )
@@ -42,7 +43,6 @@ from ml.sagemaker.settings import (
     DEFAULT,
     SageMakerSettings,
 )
-from ml.model.train import predict
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,9 @@ def split_files(prep: Prepared, instance_count: int) -> dict[str, bytes]:
     else:
         shards = np.array_split(np.arange(len(prep.y["train"])), instance_count)
         for i, rows in enumerate(shards):
-            files[f"train-{instance_count}-shards/part-{i:05d}.csv"] = labelled_csv(prep.x["train"][rows], prep.y["train"][rows])
+            files[f"train-{instance_count}-shards/part-{i:05d}.csv"] = labelled_csv(
+                prep.x["train"][rows], prep.y["train"][rows]
+            )
     for name in ("validation", "test"):
         files[f"{name}/{name}.csv"] = labelled_csv(prep.x[name], prep.y[name])
     return files
@@ -95,7 +97,11 @@ def estimator(aws: Aws, bucket: str, role_arn: str, image: str, settings: Settin
 
     spot = {}
     if sm.use_spot:
-        spot = {"use_spot_instances": True, "max_wait": sm.max_wait_s, "checkpoint_s3_uri": f"s3://{bucket}/{ARTIFACT_PREFIX}checkpoints/{run}/"}
+        spot = {
+            "use_spot_instances": True,
+            "max_wait": sm.max_wait_s,
+            "checkpoint_s3_uri": f"s3://{bucket}/{ARTIFACT_PREFIX}checkpoints/{run}/",
+        }
     return Estimator(
         image_uri=image,
         role=role_arn,
@@ -154,25 +160,42 @@ def start_training(aws: Aws, est, channel_inputs: dict[str, Any], sm: SageMakerS
 def start_tuning(aws: Aws, est, channel_inputs: dict[str, Any], sm: SageMakerSettings, say) -> str:
     job_name = f"churn-hpo-{time.strftime('%y%m%d-%H%M%S')}"  # tuning job names: at most 32 characters
     tuner(est, sm).fit(channel_inputs, job_name=job_name, wait=False)
-    say(f"tuning    job {job_name}: {sm.tuning_max_jobs} jobs, {sm.tuning_max_parallel_jobs} at a time, maximising {sm.tuning_objective}")
+    say(
+        f"tuning    job {job_name}: {sm.tuning_max_jobs} jobs, {sm.tuning_max_parallel_jobs} at a time, maximising {sm.tuning_objective}"
+    )
     return job_name
 
 
 def wait_training(aws: Aws, name: str, sm: SageMakerSettings, say, sleep=time.sleep) -> dict[str, Any]:
-    return wait_for(lambda: aws.sm.describe_training_job(TrainingJobName=name), "training job", name, "TrainingJobStatus", sm.poll_s, say, sleep)
+    return wait_for(
+        lambda: aws.sm.describe_training_job(TrainingJobName=name),
+        "training job",
+        name,
+        "TrainingJobStatus",
+        sm.poll_s,
+        say,
+        sleep,
+    )
 
 
 def wait_tuning(aws: Aws, name: str, sm: SageMakerSettings, say, sleep=time.sleep) -> str:
     """The best training job's name once the tuning job completes."""
     desc = wait_for(
         lambda: aws.sm.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName=name),
-        "tuning job", name, "HyperParameterTuningJobStatus", sm.poll_s, say, sleep,
+        "tuning job",
+        name,
+        "HyperParameterTuningJobStatus",
+        sm.poll_s,
+        say,
+        sleep,
     )
     best = desc.get("BestTrainingJob") or {}
     if not best.get("TrainingJobName"):
         raise JobFailed(f"tuning job {name} completed without a best training job (did every job fail?)")
     metric = best.get("FinalHyperParameterTuningJobObjectiveMetric") or {}
-    say(f"tuning    best job {best['TrainingJobName']}: {metric.get('MetricName', sm.tuning_objective)} = {metric.get('Value')}")
+    say(
+        f"tuning    best job {best['TrainingJobName']}: {metric.get('MetricName', sm.tuning_objective)} = {metric.get('Value')}"
+    )
     return best["TrainingJobName"]
 
 
@@ -193,7 +216,9 @@ def tuned_hyperparameters(base: Hyperparameters, job_hps: dict[str, str]) -> Hyp
         if f.name in job_hps:
             default = getattr(base, f.name)
             raw = str(job_hps[f.name]).strip('"')
-            changes[f.name] = int(float(raw)) if isinstance(default, int) else float(raw) if isinstance(default, float) else raw
+            changes[f.name] = (
+                int(float(raw)) if isinstance(default, int) else float(raw) if isinstance(default, float) else raw
+            )
     return dataclasses.replace(base, **changes)
 
 
@@ -232,15 +257,25 @@ def train(
             name = start_training(aws, est, channel_inputs, sm, say)
         job = wait_training(aws, name, sm, say, sleep)
     except KeyboardInterrupt:
-        say("interrupted: the job keeps running (and billing) in SageMaker; stop it in the console or with `aws sagemaker stop-training-job`")
+        say(
+            "interrupted: the job keeps running (and billing) in SageMaker; stop it in the console or with `aws sagemaker stop-training-job`"
+        )
         raise
     say(spot_report(job))
     model_url = job["ModelArtifacts"]["S3ModelArtifacts"]
     with tempfile.TemporaryDirectory() as tmp:
         booster = load_archive(download(aws.s3, model_url, Path(tmp) / "model.tar.gz"))
-    used = settings.replace(hyperparameters=tuned_hyperparameters(settings.hyperparameters, job.get("HyperParameters", {})))
+    used = settings.replace(
+        hyperparameters=tuned_hyperparameters(settings.hyperparameters, job.get("HyperParameters", {}))
+    )
     scores = predict(booster, prep.x["validation"])
-    cutoff = cutoff_from(prep.y["validation"], scores, used, "validation", f"validation split, model fit on train by SageMaker job {job['TrainingJobName']}")
+    cutoff = cutoff_from(
+        prep.y["validation"],
+        scores,
+        used,
+        "validation",
+        f"validation split, model fit on train by SageMaker job {job['TrainingJobName']}",
+    )
     bundle, metrics = build(booster, prep, used, cutoff, {"validation": scores}, "train", out_dir)
     tfvars_path, _values = handoff.write_tfvars(bundle.path, model_url, image)
     return Result(job, model_url, image, metrics, tfvars_path, channels)

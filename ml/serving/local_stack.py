@@ -222,7 +222,7 @@ def create_adapter() -> Adapter:
     module = sys.modules[handler.__module__]
     try:  # what a Lambda init phase does: settings and the boto3 client before the first request
         module.runtime_client(module.settings())
-    except Exception as err:  # noqa: BLE001 - the handler will answer 500 and log why
+    except Exception as err:
         LOG.warning("invoker warm-up failed: %s", err)
     gc.collect()
     gc.freeze()  # boto3's loaded service models are permanent: keep them out of GC passes

@@ -70,4 +70,6 @@ else:
         def connection_made(self, transport) -> None:  # type: ignore[override]
             super().connection_made(_OneWriteTransport(transport, self.loop))
 
-    HTTP_PROTOCOL = "ml.serving.onewrite:OneWriteHttpTools"  # uvicorn's ``http`` option (a string survives ``workers > 1``)
+    HTTP_PROTOCOL = (
+        "ml.serving.onewrite:OneWriteHttpTools"  # uvicorn's ``http`` option (a string survives ``workers > 1``)
+    )

@@ -163,11 +163,22 @@ def run_stack(bundle: Path, log: Path) -> Iterator[Stack]:
     port, model_port = free_port(), free_port()
     while model_port == port:
         model_port = free_port()
-    cmd = [sys.executable, "-m", "ml", "stack", "--model", str(bundle),
-           "--port", str(port), "--model-port", str(model_port)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "ml",
+        "stack",
+        "--model",
+        str(bundle),
+        "--port",
+        str(port),
+        "--model-port",
+        str(model_port),
+    ]
     with open(log, "wb") as out:
-        proc = subprocess.Popen(cmd, cwd=REPO, stdout=out, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, start_new_session=True)
+        proc = subprocess.Popen(
+            cmd, cwd=REPO, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+        )
     stack = Stack(f"http://127.0.0.1:{port}", port, model_port, proc, log)
     try:
         deadline = time.monotonic() + STARTUP_TIMEOUT_S

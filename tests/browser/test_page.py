@@ -155,8 +155,12 @@ def test_api_errors_are_shown(page: Page, own_stack):
     page.get_by_role("button", name="Load example churner").click()
 
     # A value the API rejects although the page lets it through: the page shows the API's own message.
-    page.route("**/predict", lambda route: route.continue_(
-        post_data=json.dumps(dict(json.loads(route.request.post_data), **{"Day Mins": "lots"}))))
+    page.route(
+        "**/predict",
+        lambda route: route.continue_(
+            post_data=json.dumps(dict(json.loads(route.request.post_data), **{"Day Mins": "lots"}))
+        ),
+    )
     page.get_by_role("button", name="Predict churn").click()
     alert = page.locator("#result [role=alert]")
     expect(alert).to_contain_text("The prediction API answered 400")
@@ -183,8 +187,9 @@ def test_page_without_config_says_so(page: Page, stack):
 
 
 def test_phone_width_does_not_overflow(browser, stack, screenshots):
-    context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2,
-                                  is_mobile=True, has_touch=True)
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True, has_touch=True
+    )
     context.set_default_timeout(20_000)
     page = context.new_page()
     try:

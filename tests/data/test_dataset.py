@@ -76,7 +76,12 @@ def test_empty_file_and_header_only():
         (lambda ls: [l.replace(",", ";") for l in ls], ["line 1", "delimiter"]),
         (lambda ls: ls[:5] + [ls[0]] + ls[5:], ["line 6", "repeated header"]),
         (lambda ls: ls[:2] + ["x" * 70_000] + ls[2:], ["line 3", "longer than 64 KiB"]),
-        (lambda ls: ls[:2] + [ls[2].replace(",415,", ",999,").replace(",408,", ",999,").replace(",510,", ",999,")] + ls[3:], ["line 3", "Area Code", "'999'"]),
+        (
+            lambda ls: (
+                ls[:2] + [ls[2].replace(",415,", ",999,").replace(",408,", ",999,").replace(",510,", ",999,")] + ls[3:]
+            ),
+            ["line 3", "Area Code", "'999'"],
+        ),
     ],
     ids=["truncated-line", "wrong-delimiter", "duplicated-header", "huge-line", "unknown-area-code"],
 )
@@ -104,7 +109,9 @@ def test_cli_data_bad_file_exits_nonzero_and_writes_nothing(tmp_path, good_csv):
     out = tmp_path / "out" / "churn.csv"
     result = subprocess.run(
         [sys.executable, "-m", "ml", "data", "--data", str(bad), "--output", str(out)],
-        cwd=ROOT, capture_output=True, text=True,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 2
     assert "column 'Churn?'" in result.stderr and "line" in result.stderr

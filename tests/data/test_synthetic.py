@@ -52,9 +52,15 @@ def test_area_code_shares(frame):
 @pytest.mark.parametrize(
     "column, mean, sd",
     [
-        ("Account Length", 101, 40), ("Day Mins", 179.8, 54.5), ("Eve Mins", 201.0, 50.7),
-        ("Night Mins", 200.9, 50.6), ("Intl Mins", 10.2, 2.8), ("Day Calls", 100, 20),
-        ("Eve Calls", 100, 20), ("Night Calls", 100, 20), ("Intl Calls", 4.5, 2.5),
+        ("Account Length", 101, 40),
+        ("Day Mins", 179.8, 54.5),
+        ("Eve Mins", 201.0, 50.7),
+        ("Night Mins", 200.9, 50.6),
+        ("Intl Mins", 10.2, 2.8),
+        ("Day Calls", 100, 20),
+        ("Eve Calls", 100, 20),
+        ("Night Calls", 100, 20),
+        ("Intl Calls", 4.5, 2.5),
     ],
 )
 def test_numeric_marginals(frame, column, mean, sd):

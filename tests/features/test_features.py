@@ -5,21 +5,36 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from ml.config import DEFAULT, NOTEBOOK
 from ml.data import raw_schema as rs
-from ml.config import NOTEBOOK, DEFAULT
 from ml.data.dataset import parse_raw, to_csv_bytes
+from ml.data.split import split_frame
 from ml.features.encoder import EncodingError, FeatureEncoder, format_csv
 from ml.features.schema import build_schema, encode_frame
-from ml.data.split import split_frame
 
 
 def test_notebook_recipe_has_69_columns_in_the_labs_order():
     schema = build_schema(derived_features=False)
     names = [c["name"] for c in schema["columns"]]
     assert len(names) == 69
-    assert names[:11] == ["Account Length", "VMail Message", "Day Mins", "Day Calls", "Eve Mins", "Eve Calls",
-                          "Night Mins", "Night Calls", "Intl Mins", "Intl Calls", "CustServ Calls"]
-    assert names[11:13] == ["State_AK", "State_AL"] and names[62:65] == ["Area Code_408", "Area Code_415", "Area Code_510"]
+    assert names[:11] == [
+        "Account Length",
+        "VMail Message",
+        "Day Mins",
+        "Day Calls",
+        "Eve Mins",
+        "Eve Calls",
+        "Night Mins",
+        "Night Calls",
+        "Intl Mins",
+        "Intl Calls",
+        "CustServ Calls",
+    ]
+    assert names[11:13] == ["State_AK", "State_AL"] and names[62:65] == [
+        "Area Code_408",
+        "Area Code_415",
+        "Area Code_510",
+    ]
     assert names[-4:] == ["Int'l Plan_no", "Int'l Plan_yes", "VMail Plan_no", "VMail Plan_yes"]
     assert not any("Charge" in n or "Phone" in n for n in names)
 

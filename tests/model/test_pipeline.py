@@ -12,14 +12,14 @@ import numpy as np
 import pytest
 import xgboost as xgb
 
-from ml.model import pipeline
-from ml.data import raw_schema as rs
-from ml.model.bundle import Bundle, load_archive, write_bundle
 from ml.config import DEFAULT, NOTEBOOK
+from ml.data import raw_schema as rs
 from ml.data.dataset import Provenance
+from ml.data.split import split_frame
 from ml.features.encoder import FeatureEncoder
 from ml.features.schema import encode_frame
-from ml.data.split import split_frame
+from ml.model import pipeline
+from ml.model.bundle import Bundle, load_archive, write_bundle
 
 ROOT = Path(__file__).resolve().parents[2]
 FAST = DEFAULT.replace(cv_folds=3)
@@ -27,7 +27,12 @@ FAST = DEFAULT.replace(cv_folds=3)
 
 def test_bundle_layout_and_contents(bundle_dir):
     bundle = Bundle(bundle_dir)
-    assert sorted(p.name for p in bundle_dir.iterdir()) == ["feature_schema.json", "metrics.json", "model.tar.gz", "report"]
+    assert sorted(p.name for p in bundle_dir.iterdir()) == [
+        "feature_schema.json",
+        "metrics.json",
+        "model.tar.gz",
+        "report",
+    ]
     with tarfile.open(bundle.model_archive) as tar:
         assert tar.getnames() == ["xgboost-model"]  # the container loads every top-level file
     booster = xgb.Booster()
@@ -101,16 +106,22 @@ def test_killed_training_leaves_previous_bundle_loadable(bundle_dir, tmp_path):
     shutil.copytree(bundle_dir, target)
     before = (target / "model.tar.gz").read_bytes()
     proc = subprocess.Popen(
-        [sys.executable, "-c", (
-            "import time, ml.model.bundle as b\n"
-            "orig = b.model_archive_bytes\n"
-            "def slow(booster):\n"
-            "    data = orig(booster); print('writing', flush=True); time.sleep(30); return data\n"
-            "b.model_archive_bytes = slow\n"
-            "from ml.cli import main\n"
-            f"main(['train', '--data', 'synthetic', '--rows', '400', '--out', {str(target)!r}])\n"
-        )],
-        cwd=ROOT, stdout=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-c",
+            (
+                "import time, ml.model.bundle as b\n"
+                "orig = b.model_archive_bytes\n"
+                "def slow(booster):\n"
+                "    data = orig(booster); print('writing', flush=True); time.sleep(30); return data\n"
+                "b.model_archive_bytes = slow\n"
+                "from ml.cli import main\n"
+                f"main(['train', '--data', 'synthetic', '--rows', '400', '--out', {str(target)!r}])\n"
+            ),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     assert proc.stdout.readline().strip() == "writing"
     proc.send_signal(signal.SIGKILL)
@@ -124,7 +135,10 @@ def test_cli_train_and_score_end_to_end(tmp_path, synthetic_frame):
     out = tmp_path / "model"
     result = subprocess.run(
         [sys.executable, "-m", "ml", "train", "--data", "synthetic", "--rows", "800", "--out", str(out)],
-        cwd=ROOT, capture_output=True, text=True, timeout=300,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stderr
     for text in ("AUC", "TN", "cutoff", "chosen on", "per 1,000 customers", "doing nothing"):
@@ -135,8 +149,22 @@ def test_cli_train_and_score_end_to_end(tmp_path, synthetic_frame):
     outputs = []
     for name in ("a.csv", "b.csv"):
         res = subprocess.run(
-            [sys.executable, "-m", "ml", "score", "--model", str(out), "--input", str(raw), "--output", str(tmp_path / name)],
-            cwd=ROOT, capture_output=True, text=True, timeout=120,
+            [
+                sys.executable,
+                "-m",
+                "ml",
+                "score",
+                "--model",
+                str(out),
+                "--input",
+                str(raw),
+                "--output",
+                str(tmp_path / name),
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
         assert res.returncode == 0, res.stderr
         outputs.append((tmp_path / name).read_bytes())
@@ -156,8 +184,22 @@ def test_cli_score_with_labels_prints_auc_and_cost(bundle_dir, tmp_path, synthet
     raw = tmp_path / "labelled.csv"
     synthetic_frame.head(300).to_csv(raw, index=False)
     res = subprocess.run(
-        [sys.executable, "-m", "ml", "score", "--model", str(bundle_dir), "--input", str(raw), "--output", str(tmp_path / "o.csv")],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "ml",
+            "score",
+            "--model",
+            str(bundle_dir),
+            "--input",
+            str(raw),
+            "--output",
+            str(tmp_path / "o.csv"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert res.returncode == 0 and "AUC" in res.stdout and "cost $" in res.stdout
 
@@ -171,6 +213,9 @@ def test_cli_score_bad_input_writes_nothing(bundle_dir, tmp_path, synthetic_fram
     out = tmp_path / "scored.csv"
     res = subprocess.run(
         [sys.executable, "-m", "ml", "score", "--model", str(bundle_dir), "--input", str(raw), "--output", str(out)],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert res.returncode == 2 and "line 9, column 'Day Mins'" in res.stderr and not out.exists()

@@ -40,6 +40,4 @@ def live_stack(bundle_dir, tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def cutoff(bundle_dir) -> float:
-    return json.loads((bundle_dir / "feature_schema.json").read_text())["decision"][
-        "cutoff"
-    ]
+    return json.loads((bundle_dir / "feature_schema.json").read_text())["decision"]["cutoff"]

@@ -50,15 +50,10 @@ def app(bundle_dir):
     return create_app(bundle_dir)
 
 
-def call_app(
-    app, method: str, path: str, headers: list[tuple[bytes, bytes]], chunks: list[bytes]
-):
+def call_app(app, method: str, path: str, headers: list[tuple[bytes, bytes]], chunks: list[bytes]):
     """One ASGI request; the body arrives in ``chunks``. Returns (status, body)."""
     sent: list[dict] = []
-    pending = [
-        {"type": "http.request", "body": c, "more_body": i < len(chunks) - 1}
-        for i, c in enumerate(chunks)
-    ]
+    pending = [{"type": "http.request", "body": c, "more_body": i < len(chunks) - 1} for i, c in enumerate(chunks)]
     pending = pending or [{"type": "http.request", "body": b"", "more_body": False}]
 
     async def receive():
@@ -79,16 +74,12 @@ def call_app(
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
         pool.submit(asyncio.run, app(scope, receive, send)).result()
     start = next(m for m in sent if m["type"] == "http.response.start")
-    return start["status"], b"".join(
-        m.get("body", b"") for m in sent if m["type"] == "http.response.body"
-    )
+    return start["status"], b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
 
 
 def csv_rows(width: int):
     row = st.lists(HOSTILE_FLOATS, min_size=max(width - 2, 0), max_size=width + 2)
-    return st.lists(row, min_size=0, max_size=5).map(
-        lambda rows: "\n".join(",".join(map(repr, r)) for r in rows)
-    )
+    return st.lists(row, min_size=0, max_size=5).map(lambda rows: "\n".join(",".join(map(repr, r)) for r in rows))
 
 
 def model_bodies(width: int):
@@ -159,17 +150,13 @@ def test_model_server_never_fails_on_client_input(app):
     run()
     assert call_app(app, "GET", "/ping", [], [])[0] == 200
     row = ",".join(["1"] * width).encode()
-    status, body = call_app(
-        app, "POST", "/invocations", [(b"content-type", b"text/csv")], [row]
-    )
+    status, body = call_app(app, "POST", "/invocations", [(b"content-type", b"text/csv")], [row])
     assert status == 200 and 0.0 <= float(body) <= 1.0
 
 
 def test_model_server_refuses_an_oversized_body_without_reading_it_all(app):
     chunk = b"1," * (512 * 1024)
-    status, body = call_app(
-        app, "POST", "/invocations", [(b"content-type", b"text/csv")], [chunk] * 8
-    )
+    status, body = call_app(app, "POST", "/invocations", [(b"content-type", b"text/csv")], [chunk] * 8)
     assert status == 413, body
     assert call_app(app, "GET", "/ping", [], [])[0] == 200
 
@@ -185,19 +172,13 @@ JSON_VALUES = st.one_of(
 def records():
     """A real customer with some fields dropped, renamed or replaced by hostile values."""
     base = st.sampled_from([CHURNER, LOYAL])
-    changes = st.dictionaries(
-        st.sampled_from(FIELDS + ["Churn?", "Extra", ""]), JSON_VALUES, max_size=4
-    )
+    changes = st.dictionaries(st.sampled_from(FIELDS + ["Churn?", "Extra", ""]), JSON_VALUES, max_size=4)
     drops = st.sets(st.sampled_from(FIELDS), max_size=3)
-    return st.tuples(base, changes, drops).map(
-        lambda t: {k: v for k, v in {**t[0], **t[1]}.items() if k not in t[2]}
-    )
+    return st.tuples(base, changes, drops).map(lambda t: {k: v for k, v in {**t[0], **t[1]}.items() if k not in t[2]})
 
 
 def to_json(value) -> bytes:
-    return json.dumps(
-        value, allow_nan=True
-    ).encode()  # NaN and Infinity literals on purpose
+    return json.dumps(value, allow_nan=True).encode()  # NaN and Infinity literals on purpose
 
 
 def to_csv(items) -> bytes:
@@ -216,9 +197,7 @@ def to_csv(items) -> bytes:
 @st.composite
 def predict_requests(draw):
     items = draw(st.lists(records(), min_size=0, max_size=4))
-    kind = draw(
-        st.sampled_from(["json", "json-one", "csv", "csv-utf16", "bytes", "text"])
-    )
+    kind = draw(st.sampled_from(["json", "json-one", "csv", "csv-utf16", "bytes", "text"]))
     if kind == "json":
         body = to_json(items)
     elif kind == "json-one":
@@ -231,12 +210,8 @@ def predict_requests(draw):
         body = draw(st.binary(max_size=1000))
     else:
         body = draw(st.text(max_size=300)).encode("utf-8", "surrogatepass")
-    content_type = draw(
-        st.sampled_from(["application/json", "text/csv"]) | CONTENT_TYPES
-    )
-    method = draw(
-        st.sampled_from(["POST"] * 6 + ["GET", "PUT", "DELETE", "PATCH", "OPTIONS"])
-    )
+    content_type = draw(st.sampled_from(["application/json", "text/csv"]) | CONTENT_TYPES)
+    method = draw(st.sampled_from(["POST"] * 6 + ["GET", "PUT", "DELETE", "PATCH", "OPTIONS"]))
     return method, content_type, body
 
 
@@ -255,15 +230,9 @@ def test_predict_never_fails_on_client_input(live_stack, cutoff):
         answer = json.loads(raw)
         if status == 200:
             assert answer["cutoff"] == cutoff and answer["predictions"]
-            assert all(
-                0.0 <= p["churn_probability"] <= 1.0 for p in answer["predictions"]
-            )
+            assert all(0.0 <= p["churn_probability"] <= 1.0 for p in answer["predictions"])
         else:
-            assert (
-                isinstance(answer["error"], str)
-                and answer["error"]
-                and "Traceback" not in answer["error"]
-            )
+            assert isinstance(answer["error"], str) and answer["error"] and "Traceback" not in answer["error"]
 
     run()
     status, _, answer, _ = predict(base, [CHURNER, LOYAL])

@@ -43,9 +43,7 @@ def test_the_document_matches_the_raw_contract(bundle_dir):
         elif kind == "category" and name != "Area Code":
             assert prop["enum"] == list(spec), name
     responses = doc["paths"]["/predict"]["post"]["responses"]
-    assert {"200", "400", "404", "405", "413", "415", "502", "503", "504"} <= set(
-        responses
-    )
+    assert {"200", "400", "404", "405", "413", "415", "502", "503", "504"} <= set(responses)
 
 
 def test_schemathesis_finds_no_answer_outside_the_document(live_stack, tmp_path):
@@ -62,9 +60,7 @@ def test_schemathesis_finds_no_answer_outside_the_document(live_stack, tmp_path)
         "--request-timeout", "10",
         "--no-color",
     ]  # fmt: skip
-    done = subprocess.run(
-        command, capture_output=True, text=True, timeout=180, cwd=tmp_path, check=False
-    )
+    done = subprocess.run(command, capture_output=True, text=True, timeout=180, cwd=tmp_path, check=False)
     output = done.stdout + done.stderr
     assert done.returncode == 0, output[-6000:]
     assert "No issues found" in output or "passed" in output, output[-3000:]

@@ -163,9 +163,7 @@ def test_garbage_from_the_model_port_is_502_and_a_restarted_model_server_is_used
         for _ in range(len(_Junk.answers)):
             status, _, answer, _ = predict(fault_stack["base"], CHURNER)
             assert status == 502, answer
-            assert answer == {
-                "error": "the model endpoint returned an unexpected response"
-            }
+            assert answer == {"error": "the model endpoint returned an unexpected response"}
         assert _Junk.calls >= len(_Junk.answers)
     finally:
         junk.shutdown()

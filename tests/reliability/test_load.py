@@ -46,9 +46,7 @@ def test_fifty_clients_thirty_seconds(live_stack, bundle_dir, cutoff):
     payloads = []
     for item in customers():
         records = item if isinstance(item, list) else [item]
-        expected = scorer.predict(
-            np.array([encoder.encode(r) for r in records], dtype=np.float64)
-        )
+        expected = scorer.predict(np.array([encoder.encode(r) for r in records], dtype=np.float64))
         payloads.append((json.dumps(item).encode(), expected))
 
     target = urlsplit(live_stack["base"])
@@ -71,18 +69,14 @@ def test_fifty_clients_thirty_seconds(live_stack, bundle_dir, cutoff):
             mine += 1
             t = time.perf_counter()
             try:
-                conn.request(
-                    "POST", "/predict", body, {"Content-Type": "application/json"}
-                )
+                conn.request("POST", "/predict", body, {"Content-Type": "application/json"})
                 response = conn.getresponse()
                 raw = response.read()
             except (OSError, http.client.HTTPException) as err:
                 with lock:
                     dropped.append(f"{type(err).__name__}: {err}")
                 conn.close()
-                conn = http.client.HTTPConnection(
-                    target.hostname, target.port, timeout=30
-                )
+                conn = http.client.HTTPConnection(target.hostname, target.port, timeout=30)
                 continue
             times.append(time.perf_counter() - t)
             problem = check(response.status, raw, expected, cutoff)
@@ -97,9 +91,7 @@ def test_fifty_clients_thirty_seconds(live_stack, bundle_dir, cutoff):
             totals["ok"] += ok
             latencies.extend(times)
 
-    threads = [
-        threading.Thread(target=client, args=(i,), daemon=True) for i in range(CLIENTS)
-    ]
+    threads = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(CLIENTS)]
     for t in threads:
         t.start()
     stop_at[0] = time.monotonic() + SECONDS
@@ -110,9 +102,7 @@ def test_fifty_clients_thirty_seconds(live_stack, bundle_dir, cutoff):
 
     latencies.sort()
     p50 = statistics.median(latencies) * 1000 if latencies else float("nan")
-    p99 = (
-        latencies[int(len(latencies) * 0.99) - 1] * 1000 if latencies else float("nan")
-    )
+    p99 = latencies[int(len(latencies) * 0.99) - 1] * 1000 if latencies else float("nan")
     print(
         f"\n{CLIENTS} clients, {SECONDS:.0f} s: {totals['sent']} requests ({totals['sent'] / SECONDS:.0f}/s), "
         f"{totals['ok']} right, {len(wrong)} wrong, {len(dropped)} dropped; p50 {p50:.0f} ms, p99 {p99:.0f} ms"

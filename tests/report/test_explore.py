@@ -11,10 +11,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from pngcheck import PNG_SIGNATURE, assert_png
+from tests.report.pngcheck import PNG_SIGNATURE, assert_png
 
-from ml.report import explore
 from ml.data import raw_schema as rs
+from ml.report import explore
+
 
 def random_frame(rows: int = 240, seed: int = 0) -> pd.DataFrame:
     """The 21 raw columns with random but plausible values (charges are minutes times the rate)."""
@@ -69,7 +70,7 @@ def test_report_has_every_frequency_table_and_the_summary(report: Path) -> None:
     for column in (*rs.CATEGORICAL, rs.LABEL):
         assert f"<h3>{html.escape(column)}</h3>" in text
         top_value, count = frame[column].value_counts().index[0], frame[column].value_counts().iloc[0]
-        assert f"<td class=\"l\">{html.escape(str(top_value))}</td><td>{count}</td>" in text
+        assert f'<td class="l">{html.escape(str(top_value))}</td><td>{count}</td>' in text
     assert f"churn rate <b>{(frame[rs.LABEL] == 'True.').mean():.1%}</b>" in text
     assert "<b>240</b> rows" in text
     for column in rs.CATEGORICAL:

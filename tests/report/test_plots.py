@@ -7,10 +7,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from pngcheck import assert_png
+from tests.report.pngcheck import assert_png
 
-from ml.report import html
-from ml.report import plots
+from ml.report import html, plots
+
 
 def scored(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
@@ -20,9 +20,7 @@ def scored(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 
 def test_roc_curve_png_draws_several_curves(tmp_path: Path) -> None:
     validation, test = scored(300, 1), scored(150, 2)
-    path = plots.roc_curve_png(
-        tmp_path / "sub" / "roc.png", [("validation", *validation), ("test", *test)], cutoff=0.5
-    )
+    path = plots.roc_curve_png(tmp_path / "sub" / "roc.png", [("validation", *validation), ("test", *test)], cutoff=0.5)
     assert path == tmp_path / "sub" / "roc.png"
     assert_png(path)
 
@@ -67,8 +65,6 @@ def test_confusion_matrix_png(tmp_path: Path) -> None:
         plots.confusion_matrix_png(tmp_path / "bad.png", [[1, 2, 3]], 0.5)
 
 
-
-
 def test_model_report_html_shows_metrics_and_images(tmp_path: Path, bundle_dir: Path) -> None:
     metrics = json.loads((bundle_dir / "metrics.json").read_text())
     metrics["data"]["source"] = "<script>alert('x')</script>"
@@ -96,8 +92,16 @@ def test_model_report_html_refuses_missing_images(tmp_path: Path, bundle_dir: Pa
 
 @pytest.mark.parametrize(
     ("value", "shown"),
-    [(3333, "3,333"), (np.int64(5), "5"), (0.921345, "0.9213"), (12300.0, "12,300"), (6100.5, "6,100.50"),
-     (True, "True"), (float("nan"), "nan"), ("text", "text")],
+    [
+        (3333, "3,333"),
+        (np.int64(5), "5"),
+        (0.921345, "0.9213"),
+        (12300.0, "12,300"),
+        (6100.5, "6,100.50"),
+        (True, "True"),
+        (float("nan"), "nan"),
+        ("text", "text"),
+    ],
 )
 def test_fmt(value, shown) -> None:
     assert html.fmt(value) == shown

@@ -13,14 +13,24 @@ from pathlib import Path
 import pytest
 
 os.environ["SAGEMAKER_SUPPRESS_V2_WARNING"] = "1"
-from sm_fixtures import BUCKET, REGION, ROLE  # noqa: F401  (shared with the test modules)
+from tests.sagemaker.sm_fixtures import BUCKET, REGION, ROLE  # noqa: F401  (shared with the test modules)
 
 
 @pytest.fixture(autouse=True)
 def fake_aws_env(monkeypatch):
     """No real credentials, profile or endpoint can leak into a test."""
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SAGEMAKER", "AWS_ENDPOINT_URL_S3",
-                 "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME", "CHURN_DATA_BUCKET", "CHURN_SAGEMAKER_ROLE_ARN", "CHURN_ENDPOINT_NAME", "CHURN_API_URL"):
+    for name in (
+        "AWS_PROFILE",
+        "AWS_SESSION_TOKEN",
+        "AWS_ENDPOINT_URL",
+        "AWS_ENDPOINT_URL_SAGEMAKER",
+        "AWS_ENDPOINT_URL_S3",
+        "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME",
+        "CHURN_DATA_BUCKET",
+        "CHURN_SAGEMAKER_ROLE_ARN",
+        "CHURN_ENDPOINT_NAME",
+        "CHURN_API_URL",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
@@ -37,7 +47,9 @@ def aws():
 
     with mock_aws():
         handle = Aws.create(REGION)
-        handle.telemetry_opt_out = False  # see Aws: the opt-out config costs seconds per job; moto absorbs the telemetry GET
+        handle.telemetry_opt_out = (
+            False  # see Aws: the opt-out config costs seconds per job; moto absorbs the telemetry GET
+        )
         handle.s3.create_bucket(Bucket=BUCKET)
         yield handle
 

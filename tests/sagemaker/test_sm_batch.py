@@ -6,16 +6,16 @@ import io
 
 import numpy as np
 import pytest
-from sm_fixtures import BUCKET, ROLE, capture
+from tests.sagemaker.sm_fixtures import BUCKET, ROLE, capture
 
-from ml.model.bundle import Bundle
 from ml.data.dataset import to_csv_bytes
+from ml.data.synthetic import generate
+from ml.model.batch_score import score_file
+from ml.model.bundle import Bundle
+from ml.model.train import predict
 from ml.sagemaker import batch
 from ml.sagemaker.aws import JobFailed
 from ml.sagemaker.settings import DEFAULT
-from ml.model.batch_score import score_file
-from ml.data.synthetic import generate
-from ml.model.train import predict
 
 FAST = DEFAULT.replace(poll_s=0)
 
@@ -50,7 +50,9 @@ def test_transform_request_and_joined_output(aws, local_bundle, raw_csv, tmp_pat
     bundle = Bundle(local_bundle)
     requests = fake_transform(aws, bundle.booster())
     models = capture(aws.sm, "CreateModel")
-    result = batch.score(aws, bundle, raw_csv, tmp_path / "scored.csv", BUCKET, ROLE, FAST, say=lambda s: None, sleep=lambda s: None)
+    result = batch.score(
+        aws, bundle, raw_csv, tmp_path / "scored.csv", BUCKET, ROLE, FAST, say=lambda s: None, sleep=lambda s: None
+    )
 
     req = requests[0]
     assert req["ModelName"] == models[0]["ModelName"]
@@ -62,7 +64,9 @@ def test_transform_request_and_joined_output(aws, local_bundle, raw_csv, tmp_pat
     assert req["TransformOutput"]["Accept"] == "text/csv" and req["TransformOutput"]["AssembleWith"] == "Line"
     assert req["TransformResources"] == {"InstanceType": DEFAULT.transform_instance_type, "InstanceCount": 1}
     container = models[0]["PrimaryContainer"]
-    assert container["ModelDataUrl"].startswith(f"s3://{BUCKET}/models/") and container["ModelDataUrl"].endswith("/model.tar.gz")
+    assert container["ModelDataUrl"].startswith(f"s3://{BUCKET}/models/") and container["ModelDataUrl"].endswith(
+        "/model.tar.gz"
+    )
     assert container["Image"].endswith("/sagemaker-xgboost:3.0-5")
     assert models[0]["ExecutionRoleArn"] == ROLE
 
@@ -94,7 +98,9 @@ def test_output_row_count_mismatch_fails_and_writes_nothing(aws, local_bundle, r
     bundle = Bundle(local_bundle)
     fake_transform(aws, bundle.booster(), corrupt=True)
     with pytest.raises(JobFailed, match="56 scores for 57 input rows"):
-        batch.score(aws, bundle, raw_csv, tmp_path / "scored.csv", BUCKET, ROLE, FAST, say=lambda s: None, sleep=lambda s: None)
+        batch.score(
+            aws, bundle, raw_csv, tmp_path / "scored.csv", BUCKET, ROLE, FAST, say=lambda s: None, sleep=lambda s: None
+        )
     assert not (tmp_path / "scored.csv").exists()
 
 
@@ -102,8 +108,22 @@ def test_failed_transform_job_raises_with_reason(aws, local_bundle, raw_csv, tmp
     from botocore.awsrequest import AWSResponse
 
     def describe(**_):
-        return AWSResponse("https://sagemaker", 200, {}, None), {"TransformJobName": "j", "TransformJobStatus": "Failed", "FailureReason": "AlgorithmError: bad input"}
+        return AWSResponse("https://sagemaker", 200, {}, None), {
+            "TransformJobName": "j",
+            "TransformJobStatus": "Failed",
+            "FailureReason": "AlgorithmError: bad input",
+        }
 
     aws.sm.meta.events.register("before-call.sagemaker.DescribeTransformJob", describe)
     with pytest.raises(JobFailed, match="AlgorithmError: bad input"):
-        batch.score(aws, Bundle(local_bundle), raw_csv, tmp_path / "scored.csv", BUCKET, ROLE, FAST, say=lambda s: None, sleep=lambda s: None)
+        batch.score(
+            aws,
+            Bundle(local_bundle),
+            raw_csv,
+            tmp_path / "scored.csv",
+            BUCKET,
+            ROLE,
+            FAST,
+            say=lambda s: None,
+            sleep=lambda s: None,
+        )

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import pytest
 import requests
-from sm_fixtures import REGION
+from tests.sagemaker.sm_fixtures import REGION
 
 from ml.model.bundle import Bundle
-from ml.sagemaker import endpoint_eval
 from ml.model.train import predict
+from ml.sagemaker import endpoint_eval
 
 SEED_URL = "http://motoapi.amazonaws.com/moto-api/static/sagemaker/endpoint-results"
 
 
 def seed(bodies: list[str]) -> None:
-    results = [{"Body": b, "ContentType": "text/csv", "InvokedProductionVariant": "AllTraffic", "CustomAttributes": ""} for b in bodies]
+    results = [
+        {"Body": b, "ContentType": "text/csv", "InvokedProductionVariant": "AllTraffic", "CustomAttributes": ""}
+        for b in bodies
+    ]
     requests.post(SEED_URL, json={"region": REGION, "results": results}, timeout=5).raise_for_status()
 
 
@@ -23,7 +26,7 @@ def container_bodies(bundle: Bundle, batch_rows: int, shift: float = 0.0) -> lis
     metrics = bundle.metrics()
     x, _ = endpoint_eval.test_split(metrics, bundle.schema())
     scores = predict(bundle.booster(), x) + shift
-    return ["".join(f"{float(s)!r}\n" for s in scores[i:i + batch_rows]) for i in range(0, len(x), batch_rows)]
+    return ["".join(f"{float(s)!r}\n" for s in scores[i : i + batch_rows]) for i in range(0, len(x), batch_rows)]
 
 
 def test_metrics_match_the_bundle(aws, local_bundle):
@@ -32,7 +35,9 @@ def test_metrics_match_the_bundle(aws, local_bundle):
     assert len(bodies) > 1  # several mini-batches
     seed(bodies)
     sent = []
-    aws.runtime.meta.events.register("before-parameter-build.sagemaker-runtime.InvokeEndpoint", lambda params, **kw: sent.append(dict(params)))
+    aws.runtime.meta.events.register(
+        "before-parameter-build.sagemaker-runtime.InvokeEndpoint", lambda params, **kw: sent.append(dict(params))
+    )
     result = endpoint_eval.evaluate(aws.runtime, "churn-endpoint", bundle, batch_rows=25)
     assert result["max_abs_diff"] == 0.0
     assert result["endpoint"] == bundle.metrics()["evaluation"]["test"]

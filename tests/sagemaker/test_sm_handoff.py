@@ -12,19 +12,28 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from sm_fixtures import BUCKET
+from tests.sagemaker.sm_fixtures import BUCKET
 
 from ml.model.bundle import Bundle
 from ml.sagemaker import handoff, publish
 
 ROOT = Path(__file__).resolve().parents[2]
 VARIABLES_TF = ROOT / "terraform" / "variables.tf"
-HANDOFF_VARS = ("model_data_url", "image_uri", "decision_cutoff", "feature_schema_path", "lambda_zip_path", "lambda_zip_sha256")
+HANDOFF_VARS = (
+    "model_data_url",
+    "image_uri",
+    "decision_cutoff",
+    "feature_schema_path",
+    "lambda_zip_path",
+    "lambda_zip_sha256",
+)
 
 
 @pytest.fixture
 def published(aws, local_bundle, tmp_path):
-    url, uploaded, path, values = publish.publish(aws, Bundle(local_bundle), BUCKET, tmp_path / "model.auto.tfvars.json", tmp_path / "invoker.zip")
+    url, uploaded, path, values = publish.publish(
+        aws, Bundle(local_bundle), BUCKET, tmp_path / "model.auto.tfvars.json", tmp_path / "invoker.zip"
+    )
     return aws, url, uploaded, path, values
 
 
@@ -54,6 +63,7 @@ def test_tfvars_file(published, local_bundle, tmp_path):
 def test_publish_refuses_an_archive_the_container_would_reject(aws, local_bundle, tmp_path):
     import io
     import tarfile
+
     bad = tmp_path / "model"
     shutil.copytree(local_bundle, bad)
     buffer = io.BytesIO()
@@ -70,7 +80,13 @@ def test_publish_refuses_an_archive_the_container_would_reject(aws, local_bundle
 
 def test_bad_values_fail_before_terraform(local_bundle, tmp_path):
     with pytest.raises(ValueError, match="model_data_url"):
-        handoff.write_tfvars(local_bundle, "s3://b/model.tar.gz", "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:3.0-5", tmp_path / "t.json", tmp_path / "z.zip")
+        handoff.write_tfvars(
+            local_bundle,
+            "s3://b/model.tar.gz",
+            "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:3.0-5",
+            tmp_path / "t.json",
+            tmp_path / "z.zip",
+        )
     assert not (tmp_path / "t.json").exists()
 
 
@@ -121,7 +137,11 @@ def test_tfvars_pass_the_validations_of_variables_tf(published):
 def test_handoff_regexes_agree_with_variables_tf():
     """handoff.check mirrors variables.tf: the same patterns, so the two cannot drift apart."""
     validations = _validations()
-    for name, pattern in (("model_data_url", handoff.MODEL_DATA_URL), ("image_uri", handoff.IMAGE_URI), ("lambda_zip_sha256", handoff.ZIP_SHA256)):
+    for name, pattern in (
+        ("model_data_url", handoff.MODEL_DATA_URL),
+        ("image_uri", handoff.IMAGE_URI),
+        ("lambda_zip_sha256", handoff.ZIP_SHA256),
+    ):
         found = [_hcl_string(m) for c in validations[name] for m in re.findall(r'regex\("((?:[^"\\]|\\.)*)"', c)]
         assert found == [pattern.pattern], name
 
@@ -155,7 +175,11 @@ def test_terraform_plan_accepts_the_tfvars(published, tmp_path):
     """`terraform test` (mock provider, offline) plans the root module given only the tfvars file."""
     *_rest, path, _values = published
     work = tmp_path / "tf"
-    shutil.copytree(ROOT / "terraform", work / "terraform", ignore=shutil.ignore_patterns(".terraform", "*.tfstate*", "*.tftest.hcl"))
+    shutil.copytree(
+        ROOT / "terraform",
+        work / "terraform",
+        ignore=shutil.ignore_patterns(".terraform", "*.tfstate*", "*.tftest.hcl"),
+    )
     shutil.copytree(ROOT / "web", work / "web")  # the default web_dir is ../web
     (work / "terraform" / "tests" / "handoff.tftest.hcl").write_text(PLAN_TEST)
     rc = ROOT / "build" / "terraform.rc"
@@ -164,8 +188,20 @@ def test_terraform_plan_accepts_the_tfvars(published, tmp_path):
     env = {**os.environ, "TF_CLI_CONFIG_FILE": str(rc), "TF_IN_AUTOMATION": "1", "CHECKPOINT_DISABLE": "1"}
     env.pop("TF_DATA_DIR", None)
     chdir = f"-chdir={work / 'terraform'}"
-    init = subprocess.run(["terraform", chdir, "init", "-backend=false", "-input=false", "-no-color"], env=env, capture_output=True, text=True, timeout=300)
+    init = subprocess.run(
+        ["terraform", chdir, "init", "-backend=false", "-input=false", "-no-color"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert init.returncode == 0, init.stdout + init.stderr
-    run = subprocess.run(["terraform", chdir, "test", "-no-color", f"-var-file={path}"], env=env, capture_output=True, text=True, timeout=300)
+    run = subprocess.run(
+        ["terraform", chdir, "test", "-no-color", f"-var-file={path}"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert run.returncode == 0, run.stdout + run.stderr
     assert "1 passed, 0 failed" in run.stdout, run.stdout

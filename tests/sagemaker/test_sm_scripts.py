@@ -33,7 +33,11 @@ def api():
         def do_POST(self):
             body = self.rfile.read(int(self.headers["Content-Length"]))
             state["seen"].append((self.path, self.headers["Content-Type"], json.loads(body)))
-            status, payload = state["answers"].pop(0) if state["answers"] else (200, {"predictions": [{"churn_probability": 0.9, "will_churn": True}], "cutoff": 0.3})
+            status, payload = (
+                state["answers"].pop(0)
+                if state["answers"]
+                else (200, {"predictions": [{"churn_probability": 0.9, "will_churn": True}], "cutoff": 0.3})
+            )
             data = json.dumps(payload).encode() if not isinstance(payload, bytes) else payload
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
@@ -61,11 +65,14 @@ def test_smoke_posts_the_example_churner(api, local_bundle, capsys):
     assert "smoke: OK" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("status,payload,message", [
-    (200, {"predictions": [{"churn_probability": 1.7}]}, "not a number in [0, 1]"),
-    (200, {"oops": 1}, "unexpected answer"),
-    (400, {"error": "field 'State': missing"}, "HTTP 400"),
-])
+@pytest.mark.parametrize(
+    "status,payload,message",
+    [
+        (200, {"predictions": [{"churn_probability": 1.7}]}, "not a number in [0, 1]"),
+        (200, {"oops": 1}, "unexpected answer"),
+        (400, {"error": "field 'State': missing"}, "HTTP 400"),
+    ],
+)
 def test_smoke_fails_clearly(api, local_bundle, capsys, status, payload, message):
     api["answers"] = [(status, payload)]
     assert smoke.main(["--api-url", api["url"], "--model", str(local_bundle)]) == 1

@@ -39,7 +39,11 @@ def test_no_state(monkeypatch, tmp_path):
 
 
 def test_output_missing_or_null(monkeypatch, tmp_path):
-    fake_terraform(tmp_path, monkeypatch, '{"data_bucket": {"value": "b-1", "type": "string"}, "endpoint_name": {"value": null, "type": "string"}}')
+    fake_terraform(
+        tmp_path,
+        monkeypatch,
+        '{"data_bucket": {"value": "b-1", "type": "string"}, "endpoint_name": {"value": null, "type": "string"}}',
+    )
     assert tf_outputs.resolve("data_bucket") == "b-1"
     with pytest.raises(SetupError, match="'endpoint_name' is not set: deploy a model first"):
         tf_outputs.resolve("endpoint_name")
@@ -61,7 +65,18 @@ def test_flag_then_environment_win(monkeypatch, tmp_path):
 
 
 def _train_args(**over):
-    base = dict(data="synthetic", rows=300, seed=1, out=None, preset="default", backend="sagemaker", tune=False, instance_count=1, bucket=None, role_arn=None)
+    base = dict(
+        data="synthetic",
+        rows=300,
+        seed=1,
+        out=None,
+        preset="default",
+        backend="sagemaker",
+        tune=False,
+        instance_count=1,
+        bucket=None,
+        role_arn=None,
+    )
     return argparse.Namespace(**{**base, **over})
 
 
@@ -70,12 +85,19 @@ def test_clis_exit_2_with_a_message(monkeypatch, tmp_path, capsys, command, loca
     monkeypatch.setenv("TERRAFORM", str(tmp_path / "absent"))
     if command == "train":
         from ml.sagemaker import training
+
         code = training.main(_train_args(out=tmp_path / "model"))
     elif command == "score":
         from ml.sagemaker import batch
-        code = batch.main(argparse.Namespace(model=local_bundle, input=tmp_path / "in.csv", output=tmp_path / "out.csv", bucket=None, role_arn=None))
+
+        code = batch.main(
+            argparse.Namespace(
+                model=local_bundle, input=tmp_path / "in.csv", output=tmp_path / "out.csv", bucket=None, role_arn=None
+            )
+        )
     else:
         from ml.sagemaker import publish
+
         code = publish.main(["--model", str(local_bundle)])
     err = capsys.readouterr().err
     assert code == 2

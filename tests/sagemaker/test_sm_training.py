@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from botocore.awsrequest import AWSResponse
-from sm_fixtures import BUCKET, REGION, ROLE, capture
+from tests.sagemaker.sm_fixtures import BUCKET, REGION, ROLE, capture
 
 from ml.config import SAGEMAKER_XGBOOST_VERSION
 from ml.sagemaker import training
@@ -44,7 +44,9 @@ def trained(aws, prep, small_settings, local_bundle, tmp_path):
     requests = capture(aws.sm, "CreateTrainingJob")
     placed = place_artifact(aws, local_bundle / "model.tar.gz")
     lines: list[str] = []
-    result = training.train(aws, prep, small_settings, BUCKET, ROLE, tmp_path / "model", FAST, say=lines.append, sleep=no_sleep)
+    result = training.train(
+        aws, prep, small_settings, BUCKET, ROLE, tmp_path / "model", FAST, say=lines.append, sleep=no_sleep
+    )
     return result, requests, placed, lines, tmp_path
 
 
@@ -56,7 +58,10 @@ def test_create_training_job_request(trained, small_settings, prep):
     assert req["AlgorithmSpecification"]["TrainingInputMode"] == "File"
     assert req["RoleArn"] == ROLE
     assert req["EnableManagedSpotTraining"] is True
-    assert req["StoppingCondition"] == {"MaxRuntimeInSeconds": DEFAULT.max_run_s, "MaxWaitTimeInSeconds": DEFAULT.max_wait_s}
+    assert req["StoppingCondition"] == {
+        "MaxRuntimeInSeconds": DEFAULT.max_run_s,
+        "MaxWaitTimeInSeconds": DEFAULT.max_wait_s,
+    }
     run = f"{prep.provenance.sha256[:12]}-{small_settings.preset}"
     assert req["CheckpointConfig"] == {"S3Uri": f"s3://{BUCKET}/models/checkpoints/{run}/"}
     assert req["OutputDataConfig"]["S3OutputPath"] == f"s3://{BUCKET}/models/training/"
@@ -89,6 +94,7 @@ def test_end_to_end_bundle_and_tfvars(trained, local_bundle):
     # The booster in the bundle is the one the "job" wrote.
     x = np.random.default_rng(0).random((5, len(bundle.schema()["columns"])))
     from ml.model.train import predict
+
     np.testing.assert_array_equal(predict(bundle.booster(), x), predict(Bundle(local_bundle).booster(), x))
     tfvars = json.loads((tmp / "model.auto.tfvars.json").read_text())
     assert tfvars["model_data_url"] == placed[0]
@@ -98,14 +104,28 @@ def test_end_to_end_bundle_and_tfvars(trained, local_bundle):
     assert Path(tfvars["lambda_zip_path"]).is_file() and tfvars["lambda_zip_path"].endswith("invoker.zip")
     import base64
     import hashlib
-    assert tfvars["lambda_zip_sha256"] == base64.b64encode(hashlib.sha256(Path(tfvars["lambda_zip_path"]).read_bytes()).digest()).decode()
+
+    assert (
+        tfvars["lambda_zip_sha256"]
+        == base64.b64encode(hashlib.sha256(Path(tfvars["lambda_zip_path"]).read_bytes()).digest()).decode()
+    )
     assert any("Completed" in line for line in lines)
 
 
 def test_sharded_training_channel(aws, prep, small_settings, local_bundle, tmp_path):
     requests = capture(aws.sm, "CreateTrainingJob")
     place_artifact(aws, local_bundle / "model.tar.gz")
-    training.train(aws, prep, small_settings, BUCKET, ROLE, tmp_path / "model", FAST.replace(instance_count=2), say=lambda s: None, sleep=no_sleep)
+    training.train(
+        aws,
+        prep,
+        small_settings,
+        BUCKET,
+        ROLE,
+        tmp_path / "model",
+        FAST.replace(instance_count=2),
+        say=lambda s: None,
+        sleep=no_sleep,
+    )
     req = requests[0]
     assert req["ResourceConfig"]["InstanceCount"] == 2
     train = next(c for c in req["InputDataConfig"] if c["ChannelName"] == "train")["DataSource"]["S3DataSource"]
@@ -118,11 +138,18 @@ def test_failed_or_stopped_job_raises_with_reason(aws, prep, small_settings, tmp
     reason = "ClientError: validation channel: expected 70 columns, got 69"
 
     def describe(**_):  # a non-None answer short-circuits the call: moto never sees it
-        return AWSResponse("https://sagemaker", 200, {}, None), {"TrainingJobName": "job", "TrainingJobStatus": status, "SecondaryStatus": status, "FailureReason": reason}
+        return AWSResponse("https://sagemaker", 200, {}, None), {
+            "TrainingJobName": "job",
+            "TrainingJobStatus": status,
+            "SecondaryStatus": status,
+            "FailureReason": reason,
+        }
 
     aws.sm.meta.events.register("before-call.sagemaker.DescribeTrainingJob", describe)
     with pytest.raises(JobFailed, match=reason) as err:
-        training.train(aws, prep, small_settings, BUCKET, ROLE, tmp_path / "model", FAST, say=lambda s: None, sleep=no_sleep)
+        training.train(
+            aws, prep, small_settings, BUCKET, ROLE, tmp_path / "model", FAST, say=lambda s: None, sleep=no_sleep
+        )
     assert status.lower() in str(err.value)
     assert not (tmp_path / "model").exists() and not (tmp_path / "model.auto.tfvars.json").exists()
 
@@ -130,12 +157,18 @@ def test_failed_or_stopped_job_raises_with_reason(aws, prep, small_settings, tmp
 def test_progress_reports_transitions_and_spot_saving():
     from ml.sagemaker.aws import wait_for
 
-    states = iter([
-        {"TrainingJobStatus": "InProgress", "SecondaryStatus": "Starting"},
-        {"TrainingJobStatus": "InProgress", "SecondaryStatus": "Starting"},
-        {"TrainingJobStatus": "InProgress", "SecondaryStatus": "Training", "SecondaryStatusTransitions": [{"StatusMessage": "Training image download completed"}]},
-        {"TrainingJobStatus": "Completed", "SecondaryStatus": "Completed"},
-    ])
+    states = iter(
+        [
+            {"TrainingJobStatus": "InProgress", "SecondaryStatus": "Starting"},
+            {"TrainingJobStatus": "InProgress", "SecondaryStatus": "Starting"},
+            {
+                "TrainingJobStatus": "InProgress",
+                "SecondaryStatus": "Training",
+                "SecondaryStatusTransitions": [{"StatusMessage": "Training image download completed"}],
+            },
+            {"TrainingJobStatus": "Completed", "SecondaryStatus": "Completed"},
+        ]
+    )
     lines: list[str] = []
     desc = wait_for(lambda: next(states), "training job", "j", "TrainingJobStatus", 0, lines.append, no_sleep)
     assert desc["TrainingJobStatus"] == "Completed"
@@ -144,7 +177,9 @@ def test_progress_reports_transitions_and_spot_saving():
         "training job j: InProgress / Training (Training image download completed)",
         "training job j: Completed",
     ]
-    report = training.spot_report({"TrainingTimeInSeconds": 200, "BillableTimeInSeconds": 60, "EnableManagedSpotTraining": True})
+    report = training.spot_report(
+        {"TrainingTimeInSeconds": 200, "BillableTimeInSeconds": 60, "EnableManagedSpotTraining": True}
+    )
     assert report.endswith("managed spot saved 70%")
 
 
@@ -154,22 +189,34 @@ def test_tuning_job_request_and_best_job(aws, prep, small_settings, local_bundle
     placed = place_artifact(aws, local_bundle / "model.tar.gz")
     tuned = {**small_settings.hyperparameters.sagemaker(), "eta": "0.31", "max_depth": "4", "num_round": "42"}
     aws.sm.create_training_job(
-        TrainingJobName="FakeTrainingJobName", HyperParameters=tuned,
-        AlgorithmSpecification={"TrainingImage": IMAGE, "TrainingInputMode": "File"}, RoleArn=ROLE,
+        TrainingJobName="FakeTrainingJobName",
+        HyperParameters=tuned,
+        AlgorithmSpecification={"TrainingImage": IMAGE, "TrainingInputMode": "File"},
+        RoleArn=ROLE,
         OutputDataConfig={"S3OutputPath": f"s3://{BUCKET}/models/training/"},
         ResourceConfig={"InstanceType": "ml.m5.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 10},
         StoppingCondition={"MaxRuntimeInSeconds": 60},
     )
-    result = training.train(aws, prep, small_settings, BUCKET, ROLE, tmp_path / "model", FAST, tune=True, say=lambda s: None, sleep=no_sleep)
+    result = training.train(
+        aws, prep, small_settings, BUCKET, ROLE, tmp_path / "model", FAST, tune=True, say=lambda s: None, sleep=no_sleep
+    )
     req = tuning[0]
     config = req["HyperParameterTuningJobConfig"]
     assert len(req["HyperParameterTuningJobName"]) <= 32
     assert config["HyperParameterTuningJobObjective"] == {"Type": "Maximize", "MetricName": "validation:auc"}
-    assert config["ResourceLimits"] == {"MaxNumberOfTrainingJobs": DEFAULT.tuning_max_jobs, "MaxParallelTrainingJobs": DEFAULT.tuning_max_parallel_jobs}
+    assert config["ResourceLimits"] == {
+        "MaxNumberOfTrainingJobs": DEFAULT.tuning_max_jobs,
+        "MaxParallelTrainingJobs": DEFAULT.tuning_max_parallel_jobs,
+    }
     ranges = config["ParameterRanges"]
     continuous = {r["Name"]: (float(r["MinValue"]), float(r["MaxValue"])) for r in ranges["ContinuousParameterRanges"]}
     integer = {r["Name"]: (int(r["MinValue"]), int(r["MaxValue"])) for r in ranges["IntegerParameterRanges"]}
-    assert continuous == {"eta": (0.05, 0.5), "min_child_weight": (1.0, 10.0), "gamma": (0.0, 10.0), "subsample": (0.5, 1.0)}
+    assert continuous == {
+        "eta": (0.05, 0.5),
+        "min_child_weight": (1.0, 10.0),
+        "gamma": (0.0, 10.0),
+        "subsample": (0.5, 1.0),
+    }
     assert integer == {"max_depth": (2, 10), "num_round": (50, 300)}
     definition = req["TrainingJobDefinition"]
     assert definition["EnableManagedSpotTraining"] is True

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from sm_fixtures import BUCKET
+from tests.sagemaker.sm_fixtures import BUCKET
 
 from ml.sagemaker.training import upload_splits
 

@@ -28,20 +28,48 @@ INVOKER_DIR = ROOT / "functions" / "invoker"
 
 # Made-up customers (555 numbers are fictional): no row of the real dataset is committed.
 CHURNER = {
-    "State": "NJ", "Account Length": 140, "Area Code": 415, "Phone": "555-0101",
-    "Int'l Plan": "yes", "VMail Plan": "no", "VMail Message": 0,
-    "Day Mins": 305.0, "Day Calls": 110, "Day Charge": 51.85,
-    "Eve Mins": 270.0, "Eve Calls": 95, "Eve Charge": 22.95,
-    "Night Mins": 240.0, "Night Calls": 100, "Night Charge": 10.8,
-    "Intl Mins": 14.0, "Intl Calls": 2, "Intl Charge": 3.78, "CustServ Calls": 4,
+    "State": "NJ",
+    "Account Length": 140,
+    "Area Code": 415,
+    "Phone": "555-0101",
+    "Int'l Plan": "yes",
+    "VMail Plan": "no",
+    "VMail Message": 0,
+    "Day Mins": 305.0,
+    "Day Calls": 110,
+    "Day Charge": 51.85,
+    "Eve Mins": 270.0,
+    "Eve Calls": 95,
+    "Eve Charge": 22.95,
+    "Night Mins": 240.0,
+    "Night Calls": 100,
+    "Night Charge": 10.8,
+    "Intl Mins": 14.0,
+    "Intl Calls": 2,
+    "Intl Charge": 3.78,
+    "CustServ Calls": 4,
 }
 LOYAL = {
-    "State": "OH", "Account Length": 100, "Area Code": "415", "Phone": "555-0102",
-    "Int'l Plan": "no", "VMail Plan": "yes", "VMail Message": 25,
-    "Day Mins": 160.0, "Day Calls": 120, "Day Charge": 27.2,
-    "Eve Mins": 195.0, "Eve Calls": 100, "Eve Charge": 16.58,
-    "Night Mins": 250.0, "Night Calls": 100, "Night Charge": 11.25,
-    "Intl Mins": 13.0, "Intl Calls": 3, "Intl Charge": 3.51, "CustServ Calls": 1,
+    "State": "OH",
+    "Account Length": 100,
+    "Area Code": "415",
+    "Phone": "555-0102",
+    "Int'l Plan": "no",
+    "VMail Plan": "yes",
+    "VMail Message": 25,
+    "Day Mins": 160.0,
+    "Day Calls": 120,
+    "Day Charge": 27.2,
+    "Eve Mins": 195.0,
+    "Eve Calls": 100,
+    "Eve Charge": 16.58,
+    "Night Mins": 250.0,
+    "Night Calls": 100,
+    "Night Charge": 11.25,
+    "Intl Mins": 13.0,
+    "Intl Calls": 3,
+    "Intl Charge": 3.51,
+    "CustServ Calls": 1,
 }
 
 
@@ -152,7 +180,14 @@ def start_stack(bundle: Path, log_dir: Path, env: dict[str, str] | None = None):
         try:
             wait_http(base + "/config.js", proc, timeout=120)
             pid = int(re.search(r"model server pid (\d+)", log_path.read_text()).group(1))
-            yield {"base": base, "proc": proc, "model_port": model_port, "model_pid": pid, "log": log_path, "bundle": bundle}
+            yield {
+                "base": base,
+                "proc": proc,
+                "model_port": model_port,
+                "model_pid": pid,
+                "log": log_path,
+                "bundle": bundle,
+            }
         finally:
             stop(proc)
 

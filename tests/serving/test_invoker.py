@@ -126,7 +126,7 @@ def test_json_one_record(invoker, aws, schema):
     status, headers, body = call(invoker, event(CHURNER))
     assert status == 200
     cutoff = schema["decision"]["cutoff"]
-    assert body == {"predictions": [{"churn_probability": 0.75, "will_churn": 0.75 >= cutoff}], "cutoff": cutoff}
+    assert body == {"predictions": [{"churn_probability": 0.75, "will_churn": cutoff <= 0.75}], "cutoff": cutoff}
     assert headers["Access-Control-Allow-Origin"] == ORIGIN and headers["Vary"] == "Origin"
     (request,) = sent
     assert header(request, "Content-Type") == "text/csv" and header(request, "Accept") == "text/csv"

@@ -14,8 +14,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
-from tf_helpers import CLI_CONFIG, CONFIG_SCRIPT, init_copy, missing_tool
+from tests.terraform.tf_helpers import CLI_CONFIG, CONFIG_SCRIPT, init_copy, missing_tool
 
 
 @pytest.fixture(scope="session")

@@ -25,8 +25,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-
-from tf_helpers import ROOT, TF_DIR, init_copy, run_tf
+from tests.terraform.tf_helpers import ROOT, TF_DIR, init_copy, run_tf
 
 pytestmark = [pytest.mark.terraform, pytest.mark.integration]
 
@@ -98,13 +97,18 @@ class Stack:
         return {
             "buckets": sorted(b["Name"] for b in s3.list_buckets()["Buckets"] if b["Name"].startswith(PREFIX)),
             "roles": sorted(r["RoleName"] for r in iam.list_roles()["Roles"] if r["RoleName"].startswith(PREFIX)),
-            "functions": [f["FunctionName"] for f in lam.list_functions()["Functions"] if f["FunctionName"].startswith(PREFIX)],
+            "functions": [
+                f["FunctionName"] for f in lam.list_functions()["Functions"] if f["FunctionName"].startswith(PREFIX)
+            ],
             "models": [m["ModelName"] for m in sm.list_models()["Models"] if m["ModelName"].startswith(PREFIX)],
             "endpoint_configs": [
-                c["EndpointConfigName"] for c in sm.list_endpoint_configs()["EndpointConfigs"]
+                c["EndpointConfigName"]
+                for c in sm.list_endpoint_configs()["EndpointConfigs"]
                 if c["EndpointConfigName"].startswith(PREFIX)
             ],
-            "endpoints": [e["EndpointName"] for e in sm.list_endpoints()["Endpoints"] if e["EndpointName"].startswith(PREFIX)],
+            "endpoints": [
+                e["EndpointName"] for e in sm.list_endpoints()["Endpoints"] if e["EndpointName"].startswith(PREFIX)
+            ],
             "apis": [a["Name"] for a in api.get_apis()["Items"] if a["Name"].startswith(PREFIX)],
             "log_groups": [
                 g["logGroupName"] for g in logs.describe_log_groups()["logGroups"] if PREFIX in g["logGroupName"]
@@ -124,7 +128,7 @@ def stack(tmp_path_factory, tf_env, request):
     bundle = None
     try:
         bundle = request.getfixturevalue("bundle_dir")
-    except Exception as exc:  # noqa: BLE001 - any failure of the ML side only changes the inputs
+    except Exception as exc:
         warnings.warn(f"bundle_dir unavailable ({exc!r}); using a stand-in model and schema", stacklevel=1)
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one log line per request otherwise
@@ -136,12 +140,16 @@ def stack(tmp_path_factory, tf_env, request):
     st = Stack(workdir, env, url)
 
     base_vars = tmp / "moto.tfvars.json"
-    base_vars.write_text(json.dumps({
-        "aws_endpoint_url": url,
-        "name_prefix": PREFIX,
-        "force_destroy": True,
-        "web_dir": str(web_dir()),
-    }))
+    base_vars.write_text(
+        json.dumps(
+            {
+                "aws_endpoint_url": url,
+                "name_prefix": PREFIX,
+                "force_destroy": True,
+                "web_dir": str(web_dir()),
+            }
+        )
+    )
     try:
         # Stage 1: no model yet.
         st.stage1_outputs = st.apply(base_vars)
@@ -162,14 +170,18 @@ def stack(tmp_path_factory, tf_env, request):
 
         zip_path = tmp / "invoker.zip"
         model_vars = tmp / "model.auto.tfvars.json"  # the Makefile's handoff keys
-        model_vars.write_text(json.dumps({
-            "model_data_url": st.model_data_url,
-            "image_uri": None,
-            "decision_cutoff": CUTOFF,
-            "feature_schema_path": str(schema_path),
-            "lambda_zip_path": str(zip_path),
-            "lambda_zip_sha256": lambda_zip(zip_path),
-        }))
+        model_vars.write_text(
+            json.dumps(
+                {
+                    "model_data_url": st.model_data_url,
+                    "image_uri": None,
+                    "decision_cutoff": CUTOFF,
+                    "feature_schema_path": str(schema_path),
+                    "lambda_zip_path": str(zip_path),
+                    "lambda_zip_sha256": lambda_zip(zip_path),
+                }
+            )
+        )
 
         # Stage 2: everything.
         st.outputs = st.apply(base_vars, model_vars)
@@ -177,10 +189,15 @@ def stack(tmp_path_factory, tf_env, request):
         yield st
     finally:
         if not st.destroyed:
-            run_tf(["destroy", "-auto-approve", "-input=false", "-no-color",
-                    f"-var-file={base_vars}"] + ([f"-var-file={tmp / 'model.auto.tfvars.json'}"]
-                                                 if (tmp / "model.auto.tfvars.json").exists() else []),
-                   workdir, env, check=False)
+            run_tf(
+                ["destroy", "-auto-approve", "-input=false", "-no-color", f"-var-file={base_vars}"]
+                + (
+                    [f"-var-file={tmp / 'model.auto.tfvars.json'}"] if (tmp / "model.auto.tfvars.json").exists() else []
+                ),
+                workdir,
+                env,
+                check=False,
+            )
         server.stop()
 
 
@@ -258,7 +275,7 @@ def test_config_js(stack):
     body = s3.get_object(Bucket=stack.outputs["website_bucket"], Key="config.js")["Body"].read().decode()
     prefix, suffix = "window.CHURN_CONFIG = ", ";"
     assert body.startswith(prefix) and body.endswith(suffix) and "\n" not in body
-    config = json.loads(body[len(prefix):-len(suffix)])
+    config = json.loads(body[len(prefix) : -len(suffix)])
     assert config == {"apiUrl": stack.outputs["api_url"], "schema": stack.schema}
 
 
@@ -282,7 +299,11 @@ def test_sagemaker_model_endpoint(stack):
     iam = stack.client("iam")
     doc = iam.get_role_policy(RoleName=f"{PREFIX}-sagemaker", PolicyName=f"{PREFIX}-sagemaker")["PolicyDocument"]
     doc = json.loads(doc) if isinstance(doc, str) else doc
-    reads = [s for s in doc["Statement"] if "s3:GetObject" in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])]
+    reads = [
+        s
+        for s in doc["Statement"]
+        if "s3:GetObject" in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
+    ]
     resources = {r for s in reads for r in ([s["Resource"]] if isinstance(s["Resource"], str) else s["Resource"])}
     assert "arn:aws:s3:::" + stack.model_data_url.removeprefix("s3://") in resources
 

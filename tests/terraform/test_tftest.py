@@ -11,8 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
-from tf_helpers import TF_DIR, run_tf
+from tests.terraform.tf_helpers import TF_DIR, run_tf
 
 pytestmark = pytest.mark.terraform
 
@@ -44,9 +43,7 @@ def tftest(tf_workdir, tf_env):
 
     def get(name: str) -> FileResult:
         if name not in _CACHE:
-            proc = run_tf(
-                ["test", "-no-color", f"-filter=tests/{name}"], tf_workdir, tf_env, timeout=900, check=False
-            )
+            proc = run_tf(["test", "-no-color", f"-filter=tests/{name}"], tf_workdir, tf_env, timeout=900, check=False)
             output = proc.stdout + proc.stderr
             runs = dict(RESULT_RE.findall(output))
             summary = SUMMARY_RE.search(output)

@@ -30,9 +30,7 @@ def run_tf(
     args: list[str], cwd: Path, env: dict[str, str], timeout: float = 600, check: bool = True
 ) -> subprocess.CompletedProcess[str]:
     """Run terraform; on failure the assertion message holds its whole output."""
-    proc = subprocess.run(
-        ["terraform", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
-    )
+    proc = subprocess.run(["terraform", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
     if check and proc.returncode != 0:
         pytest.fail(
             f"terraform {' '.join(args)} exited {proc.returncode}\n"
