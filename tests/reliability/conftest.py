@@ -11,7 +11,7 @@ import json
 import time
 
 import pytest
-from serving.conftest import CHURNER, LOYAL, ROOT, free_port, http, start_stack, stop, wait_http  # noqa: F401 (re-exported)
+from tests.serving.conftest import CHURNER, LOYAL, ROOT, free_port, http, start_stack, stop, wait_http  # noqa: F401 (re-exported)
 
 
 def predict(base: str, payload, timeout: float = 30) -> tuple[int, dict, dict, float]:
