@@ -47,13 +47,16 @@ def outer_folds(settings, frame, provenance, folds: int, repeat: int):
 
 def measure(preset: str, frame, provenance, folds: int, repeats: int) -> dict[str, float]:
     settings = PRESETS[preset]
-    aucs, costs = [], []
+    aucs: list[float] = []
+    costs: list[float] = []
     for repeat in range(repeats):
         for prep, x_test, y_test in outer_folds(settings, frame, provenance, folds, repeat):
             booster, cutoff, _ = pipeline.train_local(prep, settings)
             m = ev.split_metrics(y_test, train.predict(booster, x_test), cutoff.value, settings.costs)
-            aucs.append(m["auc"])
-            costs.append(m["cost_per_1000"])
+            auc, cost = m["auc"], m["cost_per_1000"]
+            assert isinstance(auc, float) and isinstance(cost, int | float), m
+            aucs.append(auc)
+            costs.append(float(cost))
     n = len(costs)
     return {
         "auc": float(np.mean(aucs)),

@@ -10,6 +10,7 @@ import tempfile
 import time
 import zipfile
 from pathlib import Path
+from typing import Any
 
 from bench import harness as h
 from bench.harness import MODEL, OUT, log
@@ -62,7 +63,7 @@ def time_make(target: str, model: Path) -> dict:
 
 def bench_demo(repeats: int) -> dict:
     model = OUT / "demo-model"
-    out = {}
+    out: dict[str, Any] = {}
     for target, name in (("demo", "train_serve"), ("serve", "serve")):
         runs = [time_make(target, model) for _ in range(repeats)]
         out[name] = {

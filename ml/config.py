@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from typing import Any
 
 DATASET_URL = "https://dataminingconsultant.com/DKD2e_data_sets.zip"
 DATASET_MEMBER = "Data sets/churn.txt"
@@ -78,7 +79,7 @@ class Settings:
         if self.cutoff_method not in ("validation", "cv"):
             raise ValueError(f"cutoff_method must be 'validation' or 'cv', got {self.cutoff_method!r}")
 
-    def replace(self, **changes) -> Settings:
+    def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
 
 

@@ -41,11 +41,14 @@ def serverless_month(requests: int, memory_gb: float = 2.0, seconds_per_request:
 def deploy_text(tune: bool, mode: str) -> str:
     on_demand, spot = training_estimate(tune)
     lab = REALTIME_M5_XLARGE_PER_HOUR * HOURS_PER_MONTH
+    jobs = f"a tuning job of {TUNING_JOBS} spot jobs" if tune else "one managed spot training job"
     lines = [
         "make deploy will create, in your AWS account (approx. us-east-1 prices):",
-        "  1. terraform apply: a private data bucket, a website bucket, the SageMaker execution role (no charge while idle)",
-        f"  2. SageMaker training: {'a tuning job of %d spot jobs' % TUNING_JOBS if tune else 'one managed spot training job'} on ml.m5.xlarge",
-        f"       approx. {money(spot)} with spot (on demand it would be approx. {money(on_demand)}); the run prints the actual saving",
+        "  1. terraform apply: a private data bucket, a website bucket, the SageMaker execution role"
+        " (no charge while idle)",
+        f"  2. SageMaker training: {jobs} on ml.m5.xlarge",
+        f"       approx. {money(spot)} with spot (on demand it would be approx. {money(on_demand)});"
+        " the run prints the actual saving",
         "  3. terraform apply: SageMaker model + endpoint, Lambda invoker, HTTP API (throttled), web page",
     ]
     if mode == "serverless":
@@ -55,10 +58,12 @@ def deploy_text(tune: bool, mode: str) -> str:
         ]
     else:
         lines += [
-            f"       realtime endpoint ml.m5.large: approx. {money(REALTIME_M5_LARGE_PER_HOUR)}/h ≈ {money(REALTIME_M5_LARGE_PER_HOUR * HOURS_PER_MONTH)}/month while it exists"
+            f"       realtime endpoint ml.m5.large: approx. {money(REALTIME_M5_LARGE_PER_HOUR)}/h"
+            f" ≈ {money(REALTIME_M5_LARGE_PER_HOUR * HOURS_PER_MONTH)}/month while it exists"
         ]
     lines += [
-        f"       for comparison, the lab's always-on ml.m5.xlarge endpoint: approx. {money(REALTIME_M5_XLARGE_PER_HOUR)}/h ≈ {money(lab)}/month",
+        "       for comparison, the lab's always-on ml.m5.xlarge endpoint:"
+        f" approx. {money(REALTIME_M5_XLARGE_PER_HOUR)}/h ≈ {money(lab)}/month",
         "       Lambda, HTTP API, S3: cents at demo traffic (free tier covers most of it)",
         "  4. smoke test: one prediction through the public API",
         "Remove everything with `make destroy` (the endpoint first).",
@@ -70,7 +75,8 @@ def destroy_text() -> str:
     return "\n".join(
         [
             "make destroy will delete, in this order:",
-            "  1. the SageMaker endpoint, its configuration and model (the only part that can bill by the hour in realtime mode)",
+            "  1. the SageMaker endpoint, its configuration and model"
+            " (the only part that can bill by the hour in realtime mode)",
             "  2. the HTTP API, the Lambda invoker and its log groups, the web page and its bucket, the SageMaker role",
             "  3. the data bucket: refused while it still holds training data or models unless force_destroy = true",
             "     (empty it with `aws s3 rm --recursive s3://<data_bucket>` to keep nothing)",

@@ -37,17 +37,22 @@ def example(model_dir: Path, name: str = "churner") -> dict:
 
 
 def post(url: str, record: dict, timeout: float) -> tuple[int, bytes]:
-    request = urllib.request.Request(
+    request = urllib.request.Request(  # noqa: S310  (smoke() accepts only http(s) URLs)
         url,
         data=json.dumps(record).encode(),
         method="POST",
         headers={"Content-Type": "application/json", "Accept": "application/json"},
     )
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as answer:
+        with urllib.request.urlopen(request, timeout=timeout) as answer:  # noqa: S310  (http(s) only, see smoke())
             return answer.status, answer.read()
     except urllib.error.HTTPError as err:
         return err.code, err.read()
+
+
+def what(status: int | None, body: bytes) -> str:
+    """One phrase for a failed attempt: the HTTP status, or the network error's text."""
+    return f"HTTP {status}" if status else body.decode("utf-8", "replace")
 
 
 def check(status: int, body: bytes) -> dict:
@@ -84,12 +89,10 @@ def smoke(
             status, body = None, str(getattr(err, "reason", err)).encode()
         if status in RETRY_STATUSES or status is None:
             if attempt < attempts:
-                say(
-                    f"  attempt {attempt}: {'HTTP %d' % status if status else body.decode()} (cold start?), retrying in {backoff:.0f}s"
-                )
+                say(f"  attempt {attempt}: {what(status, body)} (cold start?), retrying in {backoff:.0f}s")
                 time.sleep(backoff)
                 continue
-            raise SmokeFailed(f"{url}: {'HTTP %d' % status if status else body.decode()} after {attempts} attempts")
+            raise SmokeFailed(f"{url}: {what(status, body)} after {attempts} attempts")
         return check(status, body)
     raise AssertionError("unreachable")
 
@@ -106,7 +109,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"smoke: FAILED: {err}", file=sys.stderr)
         return 1
     print(
-        f"smoke: OK: example churner -> churn_probability {result['probability']:.4f}, will_churn {result['will_churn']} (cutoff {result['cutoff']})"
+        f"smoke: OK: example churner -> churn_probability {result['probability']:.4f},"
+        f" will_churn {result['will_churn']} (cutoff {result['cutoff']})"
     )
     return 0
 

@@ -12,7 +12,7 @@ def split_frame(frame: pd.DataFrame, fractions: tuple[float, float, float], seed
     n = len(shuffled)
     first = int(fractions[0] * n)
     second = int((fractions[0] + fractions[1]) * n)
-    if first == 0 or second == first or second == n:
+    if first == 0 or second in (first, n):
         raise ValueError(f"{n} rows are too few to split {fractions}")
     parts = np.split(np.arange(n), [first, second])
-    return {name: shuffled.iloc[idx] for name, idx in zip(("train", "validation", "test"), parts)}
+    return {name: shuffled.iloc[idx] for name, idx in zip(("train", "validation", "test"), parts, strict=True)}

@@ -27,15 +27,15 @@ CUSTSERV_SHARES = (0.2091, 0.3543, 0.2277, 0.1287, 0.0498, 0.0198, 0.0066, 0.002
 DAY_QUARTILES = (143.04, 179.8, 216.56)
 
 # Churn rates to reproduce (published facts of the real data).
-TARGETS = {
-    "overall": 0.1449,
+OVERALL_CHURN = 0.1449
+TARGETS: dict[str, dict[int, float]] = {
     "intl": {0: 0.115, 1: 0.424},
     "vmail": {0: 0.167, 1: 0.087},
     "custserv": {0: 0.132, 1: 0.103, 2: 0.115, 3: 0.103, 4: 0.458, 5: 0.606, 6: 0.636, 7: 0.556},
     "day_quartile": {0: 0.122, 1: 0.107, 2: 0.058, 3: 0.293},
 }
 # Logit effects per level, fitted by calibrate() on 400,000 draws (seed 0).
-COEFFICIENTS = {
+COEFFICIENTS: dict[str, dict[int, float]] = {
     "intl": {0: 0.0, 1: 2.256},
     "vmail": {0: 0.0, 1: -1.01},
     "custserv": {0: -2.344, 1: -2.696, 2: -2.538, 3: -2.691, 4: -0.148, 5: 0.606, 6: 0.777, 7: 0.358},
@@ -82,9 +82,10 @@ def _levels(cols: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     }
 
 
-def _churn_probability(levels: dict[str, np.ndarray], coefficients: dict) -> np.ndarray:
+def _churn_probability(levels: dict[str, np.ndarray], coefficients: dict[str, dict[int, float]]) -> np.ndarray:
     logit = sum(np.array([coefficients[f][k] for k in sorted(coefficients[f])])[lv] for f, lv in levels.items())
-    return 1.0 / (1.0 + np.exp(-logit))
+    probability: np.ndarray = 1.0 / (1.0 + np.exp(-logit))
+    return probability
 
 
 def generate(rows: int, seed: int = 42) -> pd.DataFrame:
@@ -99,7 +100,7 @@ def generate(rows: int, seed: int = 42) -> pd.DataFrame:
     return frame
 
 
-def calibrate(rows: int = 400_000, iterations: int = 200) -> dict:
+def calibrate(rows: int = 400_000, iterations: int = 200) -> dict[str, dict[int, float]]:
     """Fit COEFFICIENTS to TARGETS by iterative logit adjustment (run by hand, printed)."""
     levels = _levels(_draw_features(rows, np.random.default_rng(0)))
     coef = {f: dict.fromkeys(TARGETS[f], 0.0) for f in levels}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -89,7 +89,7 @@ class FeatureEncoder:
         return len(self.columns)
 
     @staticmethod
-    def _getter(column: Mapping[str, Any]):
+    def _getter(column: Mapping[str, Any]) -> Callable[[Mapping[str, Any]], Any]:
         source, equals = column["source"], column.get("equals")
         if equals is None:
             return lambda parsed: parsed[source]
@@ -138,7 +138,7 @@ class FeatureEncoder:
         if len(values) != self.width:
             raise EncodingError(f"expected {self.width} encoded values, got {len(values)}", None, index)
         out = []
-        for name, value in zip(self.columns, values):
+        for name, value in zip(self.columns, values, strict=True):
             try:
                 out.append(parse_number(value, "float", None, name))
             except EncodingError as err:

@@ -37,19 +37,20 @@ DERIVED: tuple[dict[str, Any], ...] = (
 
 
 def _field_spec(name: str) -> dict[str, Any]:
-    kind, spec = rs.RAW_FIELDS[name]
+    kind = rs.RAW_FIELDS[name][0]
     if kind == "category":
-        return {"kind": kind, "values": list(spec)}
+        return {"kind": kind, "values": list(rs.categories(name))}
     if kind == "text":
         return {"kind": kind}
-    return {"kind": kind, "min": spec[0], "max": spec[1]}
+    low, high = rs.bounds(name)
+    return {"kind": kind, "min": low, "max": high}
 
 
 def build_schema(derived_features: bool) -> dict[str, Any]:
     """The lab's 69 columns (numerics in raw order, then one-hot blocks), plus derived ones."""
     columns: list[dict[str, Any]] = [{"name": n, "source": n} for n in rs.NUMERIC]
     for name in rs.CATEGORICAL:
-        columns += [{"name": f"{name}_{v}", "source": name, "equals": v} for v in rs.RAW_FIELDS[name][1]]
+        columns += [{"name": f"{name}_{v}", "source": name, "equals": v} for v in rs.categories(name)]
     derived = [dict(d) for d in DERIVED] if derived_features else []
     columns += [{"name": d["name"], "source": d["name"]} for d in derived]
     return {

@@ -17,7 +17,8 @@ def fit(x: np.ndarray, y: np.ndarray, hp: Hyperparameters, seed: int) -> xgb.Boo
 
 def predict(booster: xgb.Booster, x: np.ndarray) -> np.ndarray:
     """Scores as the container computes them (float32 DMatrix, all trees)."""
-    return booster.inplace_predict(x.astype(np.float32), validate_features=False).astype(np.float64)
+    scores: np.ndarray = booster.inplace_predict(x.astype(np.float32), validate_features=False)
+    return scores.astype(np.float64)
 
 
 def out_of_fold(x: np.ndarray, y: np.ndarray, hp: Hyperparameters, folds: int, seed: int) -> np.ndarray:
@@ -31,8 +32,9 @@ def out_of_fold(x: np.ndarray, y: np.ndarray, hp: Hyperparameters, folds: int, s
 def importance(booster: xgb.Booster, columns: list[str]) -> dict[str, float]:
     """Total gain by model column name (the container model has no names: map f<i>)."""
     gains = booster.get_score(importance_type="total_gain")
-    named = {}
+    named: dict[str, float] = {}
     for key, value in gains.items():
         index = int(key[1:]) if key.startswith("f") and key[1:].isdigit() else None
-        named[columns[index] if index is not None else key] = float(value)
+        # total_gain is one number per feature (a list only for vector-leaf models, not ours)
+        named[columns[index] if index is not None else key] = float(value if isinstance(value, float) else sum(value))
     return dict(sorted(named.items(), key=lambda kv: -kv[1]))

@@ -9,12 +9,16 @@ built next to its destination and renamed into place only when complete.
 
 from __future__ import annotations
 
+import argparse
 import os
 from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
 from matplotlib.ticker import MaxNLocator
 
 from ml.atomic import atomic_dir
@@ -59,7 +63,7 @@ def _bins(values: pd.Series, column: str) -> np.ndarray | int:
     return np.histogram_bin_edges(v, bins=30) if hi > lo else 10
 
 
-def _grid_axes(fig, n: int, cols: int = 4, top: float = 0.0):
+def _grid_axes(fig: Figure, n: int, cols: int = 4, top: float = 0.0) -> list[Axes]:
     """``n`` small axes in rows of ``cols`` at fixed spacing (tight_layout on 16 axes is slow)."""
     rows = (n + cols - 1) // cols
     height = fig.get_figheight()
@@ -81,7 +85,7 @@ def _grid_axes(fig, n: int, cols: int = 4, top: float = 0.0):
     return axes
 
 
-def _integer_ticks(ax, column: str) -> None:
+def _integer_ticks(ax: Axes, column: str) -> None:
     if rs.RAW_FIELDS[column][0] == "int":
         ax.xaxis.set_major_locator(MaxNLocator(nbins=5, integer=True))
 
@@ -90,7 +94,7 @@ def numeric_histograms(frame: pd.DataFrame, path: Path) -> Path:
     """One histogram per numeric column (counts; the y scale is left off, shapes are the point)."""
     n = len(NUMERIC_ALL)
     fig = new_figure(12, 2.0 * ((n + 3) // 4))
-    for ax, column in zip(_grid_axes(fig, n), NUMERIC_ALL):
+    for ax, column in zip(_grid_axes(fig, n), NUMERIC_ALL, strict=True):
         _integer_ticks(ax, column)
         values = pd.to_numeric(frame[column], errors="coerce").dropna()
         counts, edges = np.histogram(values, bins=_bins(values, column))
@@ -104,7 +108,7 @@ def numeric_by_churn(frame: pd.DataFrame, churn: pd.Series, path: Path) -> Path:
     n = len(NUMERIC_ALL)
     fig = new_figure(12, 2.0 * ((n + 3) // 4) + 0.3)
     axes = _grid_axes(fig, n, top=0.3)
-    for ax, column in zip(axes, NUMERIC_ALL):
+    for ax, column in zip(axes, NUMERIC_ALL, strict=True):
         _integer_ticks(ax, column)
         values = pd.to_numeric(frame[column], errors="coerce")
         bins = _bins(values, column)
@@ -132,7 +136,7 @@ def churn_rate_bars(frame: pd.DataFrame, churn: pd.Series, column: str, path: Pa
     ax.axhline(overall, color="black", ls="--", lw=1, label=f"all customers {overall:.1f}%")
     ax.set_xticks(x, [str(i) for i in grouped.index], fontsize=7 if many else 9, rotation=90 if many else 0)
     if not many:
-        for xi, (rate, n) in zip(x, grouped.itertuples(index=False)):
+        for xi, (rate, n) in zip(x, grouped.itertuples(index=False), strict=True):
             ax.annotate(
                 f"{rate:.1%}\nn={n:,}",
                 (xi, rate * 100),
@@ -155,16 +159,18 @@ def churn_rate_bars(frame: pd.DataFrame, churn: pd.Series, column: str, path: Pa
 
 def correlation(frame: pd.DataFrame) -> pd.DataFrame:
     numeric = frame[list(NUMERIC_ALL)].apply(pd.to_numeric, errors="coerce")
-    return numeric.corr()
+    corr: pd.DataFrame = numeric.corr()
+    return corr
 
 
 def near_one_pairs(corr: pd.DataFrame, threshold: float = NEAR_ONE) -> list[tuple[str, str, float]]:
     cols = list(corr.columns)
+    values = corr.to_numpy(dtype=float)
     return [
-        (a, b, float(corr.loc[a, b]))
+        (a, b, float(values[i, j]))
         for i, a in enumerate(cols)
-        for b in cols[i + 1 :]
-        if np.isfinite(corr.loc[a, b]) and abs(corr.loc[a, b]) >= threshold
+        for j, b in enumerate(cols)
+        if j > i and np.isfinite(values[i, j]) and abs(values[i, j]) >= threshold
     ]
 
 
@@ -176,8 +182,9 @@ def correlation_heatmap(corr: pd.DataFrame, path: Path) -> Path:
     n = len(corr)
     ax.set_xticks(range(n), corr.columns, rotation=90, fontsize=8)
     ax.set_yticks(range(n), corr.columns, fontsize=8)
+    position = {name: k for k, name in enumerate(corr.columns)}
     for a, b, r in near_one_pairs(corr):
-        i, j = corr.columns.get_loc(a), corr.columns.get_loc(b)
+        i, j = position[a], position[b]
         for y, x in ((i, j), (j, i)):
             ax.add_patch(_square(x, y))
             ax.text(x, y, f"{r:.2f}", ha="center", va="center", fontsize=7, color="white", fontweight="bold")
@@ -187,9 +194,7 @@ def correlation_heatmap(corr: pd.DataFrame, path: Path) -> Path:
     return save_figure(fig, path)
 
 
-def _square(x: int, y: int):
-    from matplotlib.patches import Rectangle
-
+def _square(x: int, y: int) -> Rectangle:
     return Rectangle((x - 0.5, y - 0.5), 1, 1, fill=False, edgecolor="black", lw=1.5)
 
 
@@ -279,7 +284,7 @@ def _build(frame: pd.DataFrame, out: Path, title: str, provenance: object) -> No
 
 def write_report(
     frame: pd.DataFrame,
-    out_dir: str | os.PathLike,
+    out_dir: str | os.PathLike[str],
     title: str = "Churn data exploration",
     *,
     provenance: object = None,
@@ -299,7 +304,7 @@ def write_report(
     return Path(out_dir) / "index.html"
 
 
-def main(args) -> int:
+def main(args: argparse.Namespace) -> int:
     from ml.data.dataset import load
 
     frame, provenance = load(args.data, args.rows, args.seed)

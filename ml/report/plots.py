@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from numpy.typing import ArrayLike
 
 from ml.report.html import esc, fmt, img, page, table, write_text_atomic
 
@@ -36,7 +37,7 @@ def new_figure(width: float, height: float) -> Figure:
     return fig
 
 
-def save_figure(fig: Figure, path: str | os.PathLike) -> Path:
+def save_figure(fig: Figure, path: str | os.PathLike[str]) -> Path:
     """Write ``fig`` as PNG at ``path`` (parents created) and release it."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -48,7 +49,7 @@ def save_figure(fig: Figure, path: str | os.PathLike) -> Path:
 # ---------------------------------------------------------------- model plots
 
 
-def roc_points(y_true: Sequence[int], scores: Sequence[float]) -> tuple[np.ndarray, np.ndarray, float]:
+def roc_points(y_true: ArrayLike, scores: ArrayLike) -> tuple[np.ndarray, np.ndarray, float]:
     """False and true positive rates at every distinct score (highest first, from (0, 0)) and the AUC.
 
     Ties share one point, so the area is the trapezoid rule over these points: the same
@@ -72,8 +73,8 @@ def roc_points(y_true: Sequence[int], scores: Sequence[float]) -> tuple[np.ndarr
 
 
 def roc_curve_png(
-    path: str | os.PathLike,
-    curves: Sequence[tuple[str, Sequence[float], Sequence[float]]],
+    path: str | os.PathLike[str],
+    curves: Sequence[tuple[str, ArrayLike, ArrayLike]],
     *,
     cutoff: float | None = None,
     title: str = "ROC curve",
@@ -114,9 +115,9 @@ def roc_curve_png(
 
 
 def cost_curve_png(
-    path: str | os.PathLike,
-    cutoffs: Sequence[float],
-    costs_by_split: Mapping[str, Sequence[float]],
+    path: str | os.PathLike[str],
+    cutoffs: ArrayLike,
+    costs_by_split: Mapping[str, ArrayLike],
     chosen_cutoff: float,
     *,
     title: str = "Cost by cutoff",
@@ -146,7 +147,7 @@ def cost_curve_png(
 
 
 def feature_importance_png(
-    path: str | os.PathLike,
+    path: str | os.PathLike[str],
     importances: Mapping[str, float],
     top: int = 20,
     *,
@@ -174,7 +175,7 @@ def feature_importance_png(
 
 
 def confusion_matrix_png(
-    path: str | os.PathLike,
+    path: str | os.PathLike[str],
     matrix: Sequence[Sequence[float]],
     cutoff: float,
     title: str = "Confusion matrix",
@@ -286,16 +287,18 @@ def _headline(metrics: Mapping[str, Any]) -> str:
 
 def _confusions(metrics: Mapping[str, Any]) -> str:
     cutoff = fmt(metrics["cutoff"]["value"])
-    blocks = [
-        f"<div><h3>{esc(split)} at {esc(label)}</h3>{_confusion_html(_as_confusion(m[key]))}</div>"
-        for split, m in metrics["evaluation"].items()
-        for key, label in (("confusion_at_0.5", "0.5"), ("confusion_at_cutoff", cutoff))
-    ]
+    blocks = []
+    for split, m in metrics["evaluation"].items():
+        for key, label in (("confusion_at_0.5", "0.5"), ("confusion_at_cutoff", cutoff)):
+            matrix = _as_confusion(m[key])
+            if matrix is None:
+                raise ValueError(f"metrics: evaluation.{split}.{key} is not a 2x2 confusion matrix: {m[key]!r}")
+            blocks.append(f"<div><h3>{esc(split)} at {esc(label)}</h3>{_confusion_html(matrix)}</div>")
     return '<h2>Confusion matrices</h2><div class="grid">' + "".join(blocks) + "</div>"
 
 
 def model_report_html(
-    out_dir: str | os.PathLike,
+    out_dir: str | os.PathLike[str],
     metrics: Mapping[str, object],
     images: Sequence[tuple[str, str]],
     *,

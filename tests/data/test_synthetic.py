@@ -36,7 +36,7 @@ def test_seeded_and_any_size():
 
 
 @pytest.mark.parametrize(
-    "column, share, tol",
+    ("column", "share", "tol"),
     [("Int'l Plan", 0.0969, 0.006), ("VMail Plan", 0.2766, 0.01)],
 )
 def test_plan_shares(frame, column, share, tol):
@@ -50,7 +50,7 @@ def test_area_code_shares(frame):
 
 
 @pytest.mark.parametrize(
-    "column, mean, sd",
+    ("column", "mean", "sd"),
     [
         ("Account Length", 101, 40),
         ("Day Mins", 179.8, 54.5),

@@ -11,10 +11,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from tests.report.pngcheck import PNG_SIGNATURE, assert_png
 
 from ml.data import raw_schema as rs
 from ml.report import explore
+from tests.report.pngcheck import PNG_SIGNATURE, assert_png
 
 
 def random_frame(rows: int = 240, seed: int = 0) -> pd.DataFrame:

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from tests.report.pngcheck import assert_png
 
 from ml.report import html, plots
+from tests.report.pngcheck import assert_png
 
 
 def scored(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -85,7 +85,7 @@ def test_model_report_html_shows_metrics_and_images(tmp_path: Path, bundle_dir: 
 
 def test_model_report_html_refuses_missing_images(tmp_path: Path, bundle_dir: Path) -> None:
     metrics = json.loads((bundle_dir / "metrics.json").read_text())
-    with pytest.raises(FileNotFoundError, match="roc.png"):
+    with pytest.raises(FileNotFoundError, match=r"roc\.png"):
         plots.model_report_html(tmp_path, metrics, [("ROC", "roc.png")])
     assert not (tmp_path / "index.html").exists()
 
