@@ -15,8 +15,9 @@ Environment:
 Status codes: 200; 400 bad input (message names record and field); 404 unknown path;
 405 wrong method; 413 too many records or too large a body; 415 wrong content type;
 502 the model failed or answered garbage; 503 endpoint throttled, unreachable or not ready;
-504 endpoint timed out; 500 misconfiguration. Never a stack trace in a response; logs are
-one JSON object per request with no customer field values.
+504 endpoint timed out; 500 misconfiguration. Never a stack trace in a response; the log
+gets one JSON object per request with no customer field values, which is also a CloudWatch
+Embedded Metric Format document (metrics.py: counts, latencies, status class, score deciles).
 """
 
 from __future__ import annotations
@@ -43,8 +44,9 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 from botocore.exceptions import ConnectionError as BotoConnectionError
-from invoker_input import InputError, vectors_from_csv, vectors_from_json
 
+from invoker_input import InputError, vectors_from_csv, vectors_from_json
+from metrics import document as metrics_document
 from ml.features.encoder import FeatureEncoder, format_csv
 
 LOG = logging.getLogger("invoker")
@@ -264,6 +266,8 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
         request_id = str(getattr(context, "aws_request_id", "") or "")
     log: dict[str, Any] = {"request_id": request_id, "method": method, "path": path[:100], "records": 0}
     cfg = None
+    endpoint_ms: float | None = None
+    scores: list[float] = []
     try:
         try:
             cfg = settings()
@@ -287,7 +291,11 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
         else:
             vectors = _vectors(headers, event, cfg)
             log["records"] = len(vectors)
-            scores = _invoke(cfg, vectors)
+            invoked = time.perf_counter()
+            try:
+                scores = _invoke(cfg, vectors)
+            finally:
+                endpoint_ms = (time.perf_counter() - invoked) * 1000
             payload = {
                 "predictions": [{"churn_probability": p, "will_churn": p >= cfg.cutoff} for p in scores],
                 "cutoff": cfg.cutoff,
@@ -312,5 +320,17 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     log["latency_ms"] = round((time.perf_counter() - started) * 1000, 2)
     level = logging.WARNING if status >= 500 else logging.INFO
     if LOG.isEnabledFor(level):
-        LOG.log(level, json.dumps(log))
+        # The log line is also an EMF document: its metrics carry counts and score deciles only.
+        doc = metrics_document(
+            function_name=os.environ.get("AWS_LAMBDA_FUNCTION_NAME") or getattr(context, "function_name", None),
+            endpoint_name=cfg.endpoint_name if cfg else os.environ.get("ENDPOINT_NAME"),
+            status=status,
+            handler_ms=log["latency_ms"],
+            endpoint_ms=endpoint_ms,
+            scores=scores if status == 200 else (),
+            cutoff=cfg.cutoff if cfg else None,
+            properties=log,
+            timestamp_ms=int(time.time() * 1000),
+        )
+        LOG.log(level, json.dumps(doc))
     return _response(status, payload, extra)

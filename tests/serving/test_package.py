@@ -52,6 +52,7 @@ def test_contents(built, serving_bundle):
         assert set(names) == {
             "handler.py",
             "invoker_input.py",
+            "metrics.py",
             "ml/__init__.py",
             "ml/features/__init__.py",
             "ml/features/encoder.py",
