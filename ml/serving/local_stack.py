@@ -35,7 +35,7 @@ from typing import Any
 
 from ml.serving.onewrite import HTTP_PROTOCOL
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]  # ml/serving/local_stack.py -> the repository
 WEB_DIR = ROOT / "web"
 INVOKER_DIR = ROOT / "functions" / "invoker"
 OPENAPI = ROOT / "docs" / "openapi.json"  # the API's contract, served at /openapi.json
