@@ -69,3 +69,19 @@ module "http_api" {
   throttling_burst_limit = var.throttle_burst_limit
   log_retention_days     = var.log_retention_days
 }
+
+module "monitoring" {
+  source = "./modules/monitoring"
+  count  = local.deploy && var.monitoring_enabled ? 1 : 0
+
+  name_prefix   = var.name_prefix
+  function_name = module.invoker[0].function_name
+  api_id        = module.http_api[0].api_id
+  endpoint_name = module.endpoint.endpoint_name
+  alarm_email   = var.alarm_email
+
+  # From the bundle's metrics.json through build/model.auto.tfvars.json (null: no drift alarm).
+  expected_flagged_share    = var.expected_flagged_share
+  flagged_share_band        = var.flagged_share_band
+  flagged_share_min_records = var.flagged_share_min_records
+}

@@ -52,3 +52,18 @@ output "model_name" {
   description = "Name of the SageMaker model (changes with each new artifact); null before a model exists."
   value       = module.endpoint.model_name
 }
+
+output "monitoring_dashboard_url" {
+  description = "Console URL of the CloudWatch dashboard; null when monitoring is off or before a model exists."
+  value       = one(module.monitoring[*].dashboard_url)
+}
+
+output "alarm_topic_arn" {
+  description = "ARN of the SNS topic the alarms notify; null when monitoring is off or before a model exists."
+  value       = one(module.monitoring[*].topic_arn)
+}
+
+output "metric_namespace" {
+  description = "CloudWatch namespace of the invoker's EMF metrics (python -m ml drift reads it); null when monitoring is off."
+  value       = one(module.monitoring[*].metric_namespace)
+}

@@ -26,6 +26,7 @@ provider "aws" {
       logs                   = endpoints.value
       s3                     = endpoints.value
       sagemaker              = endpoints.value
+      sns                    = endpoints.value
       sts                    = endpoints.value
     }
   }

@@ -264,6 +264,60 @@ variable "throttle_burst_limit" {
 }
 
 ################################################################################
+# Monitoring (dashboard, alarms, drift band)
+################################################################################
+
+variable "monitoring_enabled" {
+  description = "Create the dashboard, the alarms and their SNS topic with the deployed stack."
+  type        = bool
+  default     = true
+}
+
+variable "alarm_email" {
+  description = "Email address the alarm topic notifies (AWS mails a confirmation link first). Null: no subscription; subscribe to the topic_arn output yourself."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.alarm_email == null || can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", var.alarm_email))
+    error_message = "alarm_email must be an email address such as ops@example.com."
+  }
+}
+
+variable "expected_flagged_share" {
+  description = "Handoff from metrics.json: share of held-out reference records the model flags at the cutoff. Null (older bundles): no drift alarm."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.expected_flagged_share == null || (var.expected_flagged_share >= 0 && var.expected_flagged_share <= 1)
+    error_message = "expected_flagged_share must be between 0 and 1."
+  }
+}
+
+variable "flagged_share_band" {
+  description = "Handoff from metrics.json: [low, high] band of the flagged share; the drift alarm fires outside it. Null: no drift alarm."
+  type        = list(number)
+  default     = null
+
+  validation {
+    condition     = var.flagged_share_band == null || (length(coalesce(var.flagged_share_band, [])) == 2 && alltrue([for v in coalesce(var.flagged_share_band, []) : v >= 0 && v <= 1]) && try(var.flagged_share_band[0] < var.flagged_share_band[1], false))
+    error_message = "flagged_share_band must be [low, high] with 0 <= low < high <= 1."
+  }
+}
+
+variable "flagged_share_min_records" {
+  description = "Records an hour needs before the drift alarm judges its flagged share (fewer: the share is noise)."
+  type        = number
+  default     = 100
+
+  validation {
+    condition     = var.flagged_share_min_records >= 1 && floor(var.flagged_share_min_records) == var.flagged_share_min_records
+    error_message = "flagged_share_min_records must be a whole number of at least 1."
+  }
+}
+
+################################################################################
 # Website
 ################################################################################
 

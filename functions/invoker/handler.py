@@ -274,7 +274,7 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
         except Exception as err:
             log["config_error"] = f"{type(err).__name__}: {err}"[:300]
             raise HttpError(500, "the service is misconfigured", "config_error") from None
-        if not path.rstrip("/").endswith("/predict"):
+        if path != "/predict":  # the API's one route, exactly: not /x/predict, not /predict/
             raise HttpError(404, "not found: use POST /predict", "not_found")
         if method == "OPTIONS":
             allow = {
