@@ -56,6 +56,7 @@ def _too_many(count: int, max_records: int) -> InputError:
 MAX_DIGITS = 30  # digits of a JSON number; far beyond any field's range, far below int()'s 4300
 PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 NUMBER_KINDS = ("int", "float")
+LINES_PER_RECORD = 10  # room for blank lines and quoted multi-line cells; a newline bomb is refused
 
 
 class NotPlain:
@@ -165,6 +166,9 @@ def vectors_from_csv(body: bytes, encoder: FeatureEncoder, max_records: int) -> 
         text = body.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise InputError(400, "request body is not UTF-8 text") from None
+    lines = text.count("\n")  # C speed: a body of newlines must not cost a Python loop per line
+    if lines > LINES_PER_RECORD * max_records:
+        raise InputError(413, f"{lines} CSV lines: more than {LINES_PER_RECORD} per record of the limit {max_records}")
     try:  # a header, max_records rows, and one more to tell that there are too many
         rows = list(_rows(text, max_records + 2))
     except csv.Error as err:
