@@ -1,23 +1,30 @@
 """Fixtures of the SageMaker backend tests: everything runs against moto's in-process AWS.
 
 moto completes every job at once and writes nothing: tests place the artifacts (a real
-model.tar.gz, a real transform output) where SageMaker would have written them.
+model.tar.gz, a real transform output) where SageMaker would have written them. moto also
+accepts requests AWS would reject, so every request of the ``aws`` fixture is checked against
+its botocore shape (tests/botocore_shapes.py).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 os.environ["SAGEMAKER_SUPPRESS_V2_WARNING"] = "1"
-from tests.sagemaker.sm_fixtures import BUCKET, REGION, ROLE  # noqa: F401  (shared with the test modules)
+from ml.config import Settings
+from ml.model.pipeline import Prepared
+from ml.sagemaker.aws import Aws
+from tests.botocore_shapes import RequestValidator
+from tests.sagemaker.sm_fixtures import BUCKET, REGION
 
 
 @pytest.fixture(autouse=True)
-def fake_aws_env(monkeypatch):
+def fake_aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """No real credentials, profile or endpoint can leak into a test."""
     for name in (
         "AWS_PROFILE",
@@ -39,23 +46,30 @@ def fake_aws_env(monkeypatch):
 
 
 @pytest.fixture
-def aws():
-    """An ``Aws`` over moto with the data bucket created."""
-    from moto import mock_aws
+def shape_check() -> Iterator[RequestValidator]:
+    """Checks every request of the ``aws`` fixture. A bad request fails at the call, and again at
+    teardown in case the code under test caught the error."""
+    validator = RequestValidator()
+    yield validator
+    assert not validator.failures, "\n".join(validator.failures)
 
-    from ml.sagemaker.aws import Aws
+
+@pytest.fixture
+def aws(shape_check: RequestValidator) -> Iterator[Aws]:
+    """An ``Aws`` over moto with the data bucket created; every request it sends is shape-checked."""
+    from moto import mock_aws
 
     with mock_aws():
         handle = Aws.create(REGION)
-        handle.telemetry_opt_out = (
-            False  # see Aws: the opt-out config costs seconds per job; moto absorbs the telemetry GET
-        )
+        shape_check.install(handle.session)  # before the first client: clients copy the session's hooks
+        # See Aws: the opt-out config costs seconds per job; moto absorbs the telemetry GET.
+        handle.telemetry_opt_out = False
         handle.s3.create_bucket(Bucket=BUCKET)
         yield handle
 
 
 @pytest.fixture(scope="session")
-def small_settings():
+def small_settings() -> Settings:
     """The default preset, smaller: 2 CV folds, 20 rounds (seconds, not minutes)."""
     from ml.config import DEFAULT
 
@@ -63,7 +77,7 @@ def small_settings():
 
 
 @pytest.fixture(scope="session")
-def prep(small_settings):
+def prep(small_settings: Settings) -> Prepared:
     from ml.data.dataset import load
     from ml.model.pipeline import prepare
 
@@ -72,7 +86,7 @@ def prep(small_settings):
 
 
 @pytest.fixture(scope="session")
-def local_bundle(tmp_path_factory, small_settings) -> Path:
+def local_bundle(tmp_path_factory: pytest.TempPathFactory, small_settings: Settings) -> Path:
     """A real bundle trained locally on the same 600 synthetic rows: its model.tar.gz plays SageMaker's."""
     from ml.model import pipeline
 
