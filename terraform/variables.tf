@@ -279,7 +279,7 @@ variable "alarm_email" {
   default     = null
 
   validation {
-    condition     = var.alarm_email == null || can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", var.alarm_email))
+    condition     = var.alarm_email == null ? true : can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", var.alarm_email))
     error_message = "alarm_email must be an email address such as ops@example.com."
   }
 }
@@ -290,7 +290,7 @@ variable "expected_flagged_share" {
   default     = null
 
   validation {
-    condition     = var.expected_flagged_share == null || (var.expected_flagged_share >= 0 && var.expected_flagged_share <= 1)
+    condition     = var.expected_flagged_share == null ? true : (var.expected_flagged_share >= 0 && var.expected_flagged_share <= 1)
     error_message = "expected_flagged_share must be between 0 and 1."
   }
 }
@@ -301,7 +301,7 @@ variable "flagged_share_band" {
   default     = null
 
   validation {
-    condition     = var.flagged_share_band == null || (length(coalesce(var.flagged_share_band, [])) == 2 && alltrue([for v in coalesce(var.flagged_share_band, []) : v >= 0 && v <= 1]) && try(var.flagged_share_band[0] < var.flagged_share_band[1], false))
+    condition     = var.flagged_share_band == null ? true : try(length(var.flagged_share_band) == 2 && var.flagged_share_band[0] >= 0 && var.flagged_share_band[0] < var.flagged_share_band[1] && var.flagged_share_band[1] <= 1, false)
     error_message = "flagged_share_band must be [low, high] with 0 <= low < high <= 1."
   }
 }
