@@ -2,22 +2,23 @@
 
 ``Scorer`` turns a request body plus its ``Content-Type``/``Accept`` headers into response
 bytes, or raises ``RequestError`` carrying the HTTP status. It has no HTTP of its own, so tests
-and benchmarks use it in-process.
+and benchmarks use it in-process. ``BodyGuard`` checks the request limits (``Limits``) chunk by
+chunk while the body arrives, so a hostile body is refused before it is buffered or parsed.
 
 Same bytes as the container: the CSV is read as float64 and handed to XGBoost, which
 stores float32 (as the container's ``DMatrix`` does); each score is a float32 printed as
 ``repr(float(score))``. Differences, on purpose: a row with FEWER columns than the model
 is a 400 here (the container scores it silently, wrongly); non-numbers, ragged rows and an
 empty body are a 400 with a message naming row and column (the container answers 415 for
-any CSV it cannot read, 204 for an empty body). A header row stays a 415, as there.
+any CSV it cannot read, 204 for an empty body); bodies over the limits are a 413. A header
+row stays a 415, as there.
 """
 
 from __future__ import annotations
 
 import json
-import logging
-import threading
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -25,10 +26,9 @@ import xgboost as xgb
 
 from ml.model.bundle import MODEL_ARCHIVE, load_archive
 
-# The server's logger name, not this module's: the server process logs under one name.
-LOG = logging.getLogger("ml.serving.model_server")
 _CSV_TYPES = frozenset({"text/csv"})
 _LIBSVM_TYPES = frozenset({"text/libsvm", "text/x-libsvm"})
+_NEWLINE = ord("\n")
 
 
 class RequestError(Exception):
@@ -39,97 +39,84 @@ class RequestError(Exception):
         self.status, self.message = status, message
 
 
+@dataclass(frozen=True)
+class Limits:
+    """What one request may cost. Each bound keeps the parsed matrix and its temporaries small.
+
+    ``max_body_bytes`` is SageMaker's real-time payload limit; rows and line length are far
+    above any real request (a row of this model is ~0.2 KB) and far below what made the
+    server allocate gigabytes (a few MB of newlines is millions of rows).
+    """
+
+    max_body_bytes: int = 6 * 1024 * 1024
+    max_rows: int = 100_000
+    max_line_bytes: int = 64 * 1024
+
+
+class BodyGuard:
+    """Checks a body against ``Limits`` as its chunks arrive (counting in C, never splitting)."""
+
+    __slots__ = ("_line", "_rows", "limits", "size")
+
+    def __init__(self, limits: Limits):
+        self.limits, self.size, self._rows, self._line = limits, 0, 0, 0
+
+    def feed(self, chunk: bytes) -> None:
+        limits = self.limits
+        self.size += len(chunk)
+        if self.size > limits.max_body_bytes:
+            raise RequestError(413, f"request body over {limits.max_body_bytes} bytes")
+        newlines = chunk.count(b"\n")
+        self._rows += newlines
+        if self._rows > limits.max_rows:
+            raise RequestError(413, f"more than {limits.max_rows} rows in one request: split it")
+        if newlines == 0:
+            self._line += len(chunk)
+            longest = self._line
+        else:
+            first, last = chunk.index(b"\n"), chunk.rindex(b"\n")
+            longest = self._line + first
+            if last - first > limits.max_line_bytes:  # only then can a line inside the chunk be too long
+                ends = np.flatnonzero(np.frombuffer(chunk, np.uint8, last - first + 1, first) == _NEWLINE)
+                longest = max(longest, int(np.diff(ends).max()) - 1)
+            self._line = len(chunk) - last - 1
+            longest = max(longest, self._line)
+        if longest > limits.max_line_bytes:
+            raise RequestError(413, f"a line longer than {limits.max_line_bytes} bytes: one row per line")
+
+
 def load_booster(model_dir: str | Path) -> xgb.Booster:
     """The bundle's booster (``ml.model.bundle.load_archive`` refuses what the container would)."""
     booster = load_archive(Path(model_dir) / MODEL_ARCHIVE)
-    booster.set_param("nthread", 1)  # one request, one core: the event loop owns the process
+    booster.set_param("nthread", "1")  # one core per prediction, as the container sets
     return booster
-
-
-class _DensePredictor:
-    """``XGBoosterPredictFromDense`` (XGBoost's public C API, what ``inplace_predict`` calls).
-
-    Called directly because the Python wrapper costs several times the prediction itself for
-    one row (it builds a class, JSON and a proxy per call). Checked against
-    ``inplace_predict`` at load; any doubt and the caller keeps ``inplace_predict``.
-    """
-
-    def __init__(self, booster: xgb.Booster):
-        import ctypes
-
-        from xgboost.core import _LIB  # the library xgboost itself loaded
-
-        self._ctypes, self._lib, self._booster = ctypes, _LIB, booster
-        self._local = threading.local()  # one reusable proxy DMatrix per thread (saves ~40 us a call)
-        self._args = json.dumps(
-            {
-                "type": 0,
-                "training": False,
-                "iteration_begin": 0,
-                "iteration_end": 0,
-                "missing": float("nan"),
-                "strict_shape": False,
-                "cache_id": 0,
-            }
-        ).encode()
-
-    def __call__(self, rows: np.ndarray) -> list[float]:
-        ct = self._ctypes
-        rows = np.ascontiguousarray(rows, dtype=np.float64)
-        n, m = rows.shape
-        interface = b'{"data": [%d, true], "shape": [%d, %d], "typestr": "<f8", "version": 3}' % (
-            rows.ctypes.data,
-            n,
-            m,
-        )
-        proxy = getattr(self._local, "proxy", None)
-        if proxy is None:
-            proxy = ct.c_void_p()
-            if self._lib.XGProxyDMatrixCreate(ct.byref(proxy)) != 0:
-                raise RuntimeError(self._lib.XGBGetLastError().decode(errors="replace"))
-            self._local.proxy = proxy
-        preds = ct.POINTER(ct.c_float)()
-        shape = ct.POINTER(ct.c_uint64)()
-        dims = ct.c_uint64()
-        code = self._lib.XGBoosterPredictFromDense(
-            self._booster.handle, interface, self._args, proxy, ct.byref(shape), ct.byref(dims), ct.byref(preds)
-        )
-        if code != 0:
-            raise RuntimeError(self._lib.XGBGetLastError().decode(errors="replace"))
-        total = 1
-        for i in range(dims.value):
-            total *= shape[i]
-        if total != n:
-            raise RuntimeError(f"{total} outputs for {n} rows: not a single-output model")
-        return np.ctypeslib.as_array(preds, shape=(n,)).tolist()
 
 
 class Scorer:
     """Parse request bodies and predict; usable in-process (tests, benchmarks) and by the app."""
 
-    def __init__(self, booster: xgb.Booster):
+    def __init__(self, booster: xgb.Booster, limits: Limits | None = None):
         self.booster = booster
         self.width = booster.num_features()
-        self._fast = None
-        try:
-            fast = _DensePredictor(booster)
-            probe = np.random.default_rng(0).random((3, self.width)) * 100
-            probe[1, ::3] = np.nan
-            if fast(probe) == self._inplace(probe):
-                self._fast = fast
-        except Exception:
-            LOG.warning("direct XGBoost predict unavailable; using Booster.inplace_predict", exc_info=True)
+        self.limits = limits or Limits()
 
     @classmethod
-    def from_dir(cls, model_dir: str | Path) -> Scorer:
-        return cls(load_booster(model_dir))
+    def from_dir(cls, model_dir: str | Path, limits: Limits | None = None) -> Scorer:
+        return cls(load_booster(model_dir), limits)
 
     # -- parsing -------------------------------------------------------------------------
-    def parse_csv(self, body: bytes) -> np.ndarray:
-        """``text/csv`` rows (no header, no label) as a float64 matrix of the model's width.
+    def parse(self, body: bytes, content_type: str | None) -> np.ndarray:
+        """The body as a float64 matrix of the model's width (NaN = missing), by content type."""
+        BodyGuard(self.limits).feed(body)  # in-process callers get the same bounds as the server
+        media = _media_type(content_type) or "text/csv"  # the container's default
+        if media in _CSV_TYPES:
+            return self.parse_csv(body)
+        if media in _LIBSVM_TYPES:
+            return self.parse_libsvm(body)
+        raise RequestError(415, f"content type {media!r} is not supported: use text/csv or text/libsvm")
 
-        Empty fields are missing values (NaN), as in the container.
-        """
+    def parse_csv(self, body: bytes) -> np.ndarray:
+        """``text/csv`` rows (no header, no label); empty fields are missing values, as in the container."""
         text = body.strip()
         if not text:
             raise RequestError(400, "empty request body: send one CSV row per record")
@@ -139,74 +126,69 @@ class Scorer:
                 rows = np.array([list(map(float, text.split(b",")))], dtype=np.float64)
             except ValueError:
                 rows = None  # an empty field (missing value) or a bad one: the exact path decides
-        elif b",," not in text and not text.startswith(b",") and not text.endswith(b","):
-            with warnings.catch_warnings():
-                warnings.simplefilter("error")  # numpy warns (not fails) on unreadable data
-                try:
-                    flat = np.fromstring(text.replace(b"\r", b"").replace(b"\n", b","), dtype=np.float64, sep=",")
-                except (ValueError, DeprecationWarning):
-                    flat = None
-            if flat is not None:
-                nrows = text.count(b"\n") + 1
-                ncols = text.count(b",") // nrows + 1
-                if flat.size == nrows * ncols and self._uniform_commas(text, nrows):
-                    rows = flat.reshape(nrows, ncols)
+        else:
+            rows = self._parse_csv_fast(text.replace(b"\r\n", b"\n"))
         if rows is None:
-            rows = self._parse_csv_slow(text)
+            rows = self._parse_csv_exact(text)
         self._check_width(rows.shape[1])
         return rows
 
     @staticmethod
-    def _uniform_commas(text: bytes, nrows: int) -> bool:
-        if nrows == 1:
-            return True
+    def _parse_csv_fast(text: bytes) -> np.ndarray | None:
+        """Many rows of plain numbers in one numpy call; ``None`` when the exact reader must decide."""
+        flat_text = text.replace(b"\n", b",")
+        if b",," in flat_text or flat_text.startswith(b",") or flat_text.endswith(b","):
+            return None  # missing values: numpy would not keep their places
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # numpy warns (not fails) on unreadable data
+            try:
+                flat = np.fromstring(flat_text, dtype=np.float64, sep=",")
+            except (ValueError, DeprecationWarning):
+                return None
         buf = np.frombuffer(text, dtype=np.uint8)
-        commas = np.cumsum(buf == ord(","))
-        ends = np.flatnonzero(buf == ord("\n"))
-        per_row = np.diff(np.concatenate(([0], commas[ends], [commas[-1]])))
-        return bool((per_row == per_row[0]).all())
+        ends = np.flatnonzero(buf == _NEWLINE)
+        commas = np.flatnonzero(buf == ord(","))
+        per_row = np.diff(np.searchsorted(commas, ends), prepend=0, append=len(commas))
+        if not (per_row == per_row[0]).all() or flat.size != len(per_row) * (per_row[0] + 1):
+            return None  # ragged rows: the exact reader names the row
+        return flat.reshape(len(per_row), int(per_row[0]) + 1)
 
-    def _parse_csv_slow(self, text: bytes) -> np.ndarray:
-        """Exact reading with the error message the fast path cannot give."""
+    def _parse_csv_exact(self, text: bytes) -> np.ndarray:
+        """Row by row into one preallocated matrix, with the message the fast path cannot give."""
         try:
-            lines = text.decode("utf-8").splitlines()
+            lines = text.decode("utf-8").split("\n")
         except UnicodeDecodeError:
             raise RequestError(400, "request body is not UTF-8 text") from None
-        out: list[list[float]] = []
-        width = None
+        out: np.ndarray | None = None
         for r, line in enumerate(lines, start=1):
             fields = line.split(",")
-            values, bad = [], None
+            if out is not None and len(fields) != out.shape[1]:
+                raise RequestError(400, f"row {r} has {len(fields)} columns; row 1 has {out.shape[1]}")
+            values: list[float] = []
             for c, field in enumerate(fields, start=1):
                 token = field.strip()
-                if not token:
-                    values.append(float("nan"))
-                    continue
                 try:
-                    values.append(float(token))
+                    values.append(float(token) if token else float("nan"))
                 except ValueError:
-                    bad = bad or (c, token)
-                    values.append(None)
-            if bad is not None:
-                if r == 1 and all(v is None for v, f in zip(values, fields) if f.strip()):
-                    raise RequestError(
-                        415, "CSV header rows are not supported: send rows of numbers only (no header, no label)"
-                    )
-                raise RequestError(400, f"row {r}, column {bad[0]}: not a number: {bad[1][:40]!r}")
-            if width is None:
-                width = len(values)
-            elif len(values) != width:
-                raise RequestError(400, f"row {r} has {len(values)} columns; row 1 has {width}")
-            out.append(values)  # type: ignore[arg-type]
-        return np.asarray(out, dtype=np.float64)
+                    if r == 1 and _is_header(fields):
+                        raise RequestError(
+                            415, "CSV header rows are not supported: send rows of numbers only (no header, no label)"
+                        ) from None
+                    raise RequestError(400, f"row {r}, column {c}: not a number: {token[:40]!r}") from None
+            if out is None:
+                self._check_width(len(values))
+                out = np.empty((len(lines), len(values)), dtype=np.float64)
+            out[r - 1] = values
+        assert out is not None  # text is not empty, so there is a row 1
+        return out
 
     def parse_libsvm(self, body: bytes) -> np.ndarray:
         """``text/libsvm`` (``[label] index:value ...``, 0-based indices); absent = missing."""
         try:
-            lines = body.strip().decode("utf-8").splitlines()
+            lines = body.strip().decode("utf-8").split("\n")
         except UnicodeDecodeError:
             raise RequestError(400, "request body is not UTF-8 text") from None
-        if not lines:
+        if lines == [""]:
             raise RequestError(400, "empty request body: send one libsvm row per record")
         rows = np.full((len(lines), self.width), np.nan, dtype=np.float64)
         for r, line in enumerate(lines):
@@ -233,38 +215,32 @@ class Scorer:
 
     # -- scoring ---------------------------------------------------------------------
     def predict(self, rows: np.ndarray) -> list[float]:
-        """Scores (float32 values as Python floats) with every tree, as the container does."""
-        if self._fast is not None:
-            return self._fast(rows)
-        return self._inplace(rows)
+        """Scores (float32 values as Python floats) with every tree, as the container does.
 
-    def _inplace(self, rows: np.ndarray) -> list[float]:
+        ``Booster.inplace_predict`` is thread-safe on its own (XGBoost's documentation), and
+        the C call releases the GIL.
+        """
         scores = self.booster.inplace_predict(rows, iteration_range=(0, 0), validate_features=False)
-        return np.asarray(scores, dtype=np.float32).reshape(len(rows), -1)[:, 0].tolist()
+        flat: list[float] = np.asarray(scores, dtype=np.float32).reshape(len(rows), -1)[:, 0].tolist()
+        return flat
 
     def score(self, body: bytes, content_type: str | None, accept: str | None) -> tuple[bytes, str]:
         """One request: body + headers -> (response bytes, response content type)."""
-        media = _media_type(content_type) or "text/csv"  # the container's default
-        if media in _CSV_TYPES:
-            rows = self.parse_csv(body)
-        elif media in _LIBSVM_TYPES:
-            rows = self.parse_libsvm(body)
-        else:
-            raise RequestError(415, f"content type {media!r} is not supported: use text/csv or text/libsvm")
-        out_type = _accept_type(accept)
-        scores = self.predict(rows)
-        if out_type == "application/json":
-            return json.dumps({"predictions": [{"score": s} for s in scores]}).encode(), out_type
-        if out_type == "application/jsonlines":
-            return "".join(json.dumps({"score": s}) + "\n" for s in scores).encode(), out_type
-        return ("\n".join(map(repr, scores)) + "\n").encode(), "text/csv"
+        out_type = accept_type(accept)
+        return encode(self.predict(self.parse(body, content_type)), out_type), out_type
 
 
-def _media_type(header: str | None) -> str:
-    return header.split(";", 1)[0].strip().lower() if header else ""
+def encode(scores: list[float], out_type: str) -> bytes:
+    """The container's response bytes for ``scores`` in ``out_type`` (from ``accept_type``)."""
+    if out_type == "application/json":
+        return json.dumps({"predictions": [{"score": s} for s in scores]}).encode()
+    if out_type == "application/jsonlines":
+        return "".join(json.dumps({"score": s}) + "\n" for s in scores).encode()
+    return ("\n".join(map(repr, scores)) + "\n").encode()
 
 
-def _accept_type(header: str | None) -> str:
+def accept_type(header: str | None) -> str:
+    """The response type for an ``Accept`` header (text/csv when absent), or a 406."""
     if not header:
         return "text/csv"
     for part in header.split(","):
@@ -274,3 +250,19 @@ def _accept_type(header: str | None) -> str:
         if media in ("application/json", "application/jsonlines"):
             return media
     raise RequestError(406, f"cannot answer in {header[:80]!r}: accept text/csv or application/json")
+
+
+def _media_type(header: str | None) -> str:
+    return header.split(";", 1)[0].strip().lower() if header else ""
+
+
+def _is_header(fields: list[str]) -> bool:
+    """Every non-empty field is a word (an empty field is a missing value either way)."""
+    words = [f.strip() for f in fields if f.strip()]
+    for word in words:
+        try:
+            float(word)
+        except ValueError:
+            continue
+        return False
+    return bool(words)

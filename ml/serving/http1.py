@@ -1,0 +1,325 @@
+"""A small HTTP/1.1 server for one ASGI app: asyncio (uvloop when present) and httptools' parser.
+
+Why not uvicorn: it has no timeout for a request's headers, only for idle keep-alive
+connections, so one client trickling header bytes holds a connection for ever (uvicorn
+issue #157, open since 2018, asks for ``--timeout-request-start``); adding one meant
+subclassing its private protocol class. This server uses public APIs only
+(``asyncio.Protocol``, ``httptools.HttpRequestParser``) and adds what the model server needs:
+
+- a deadline for a request's headers (from the connection, or from the request's first
+  byte on a kept-alive connection), and an idle keep-alive timeout;
+- bounds on the header size and on the number of open connections;
+- flow control: reading pauses while a request's unread body exceeds ``high_water``, so
+  the app (which checks its body limits chunk by chunk) decides how much is buffered;
+- each response leaves in one ``write`` (one syscall, one TCP segment for small answers).
+
+Pipelined requests are answered in order, one at a time. The body deadline and body
+limits are the app's (``ml.serving.model_server``), so they also hold in-process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import http
+import json
+import logging
+from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass
+from typing import Any, cast
+
+import httptools
+
+LOG = logging.getLogger("ml.serving.model_server")
+Message = MutableMapping[str, Any]
+App = Callable[
+    [dict[str, Any], Callable[[], Awaitable[Message]], Callable[[Message], Awaitable[None]]], Awaitable[None]
+]
+
+
+@dataclass(frozen=True)
+class ServerLimits:
+    header_timeout: float = 10.0  # s to receive a request's line and headers
+    keepalive_timeout: float = 65.0  # s idle between requests (longer than clients' pools keep them)
+    max_header_bytes: int = 16 * 1024  # request line + headers
+    max_connections: int = 512
+    high_water: int = 64 * 1024  # unread body bytes buffered per connection before reading pauses
+
+
+LINGER_SECONDS = 2.0  # after an early answer, how long the rest of a request body is read and dropped
+LINGER_BYTES = 16 * 1024 * 1024
+
+
+class _HeaderTooLarge(Exception):
+    pass
+
+
+class _Request:
+    __slots__ = ("body", "buffered", "complete", "expect_continue", "keep_alive", "scope", "waiter")
+
+    def __init__(self, scope: dict[str, Any], keep_alive: bool):
+        self.scope, self.keep_alive = scope, keep_alive
+        self.body: collections.deque[bytes] = collections.deque()
+        self.buffered, self.complete, self.expect_continue = 0, False, False
+        self.waiter: asyncio.Future[None] | None = None
+
+
+class HttpProtocol(asyncio.Protocol):
+    """One connection: parse with httptools, run the app per request, answer in order."""
+
+    def __init__(self, app: App, limits: ServerLimits, connections: set[HttpProtocol]):
+        self.app, self.limits, self.connections = app, limits, connections
+        self.loop = asyncio.get_running_loop()
+        self.parser = httptools.HttpRequestParser(self)
+        self.transport: asyncio.Transport | None = None
+        self.timer: asyncio.TimerHandle | None = None
+        self.url, self.header_bytes = b"", 0
+        self.headers: list[tuple[bytes, bytes]] = []
+        self.current: _Request | None = None  # the request the app is answering
+        self.pending: collections.deque[_Request] = collections.deque()  # pipelined, waiting
+        self.receiving: _Request | None = None  # the request whose body is arriving
+        self.closed, self.paused = False, False
+        self.discarded = -1  # after an early answer: bytes of the unread body thrown away (-1: not discarding)
+
+    # -- connection ------------------------------------------------------------------------
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass, only alike
+        if len(self.connections) >= self.limits.max_connections:
+            LOG.warning("503: %d connections open, refusing another", len(self.connections))
+            self._write_error(503, "too many connections: retry later", keep_alive=False)
+            return
+        self.connections.add(self)
+        self._arm(self.limits.header_timeout, "request headers")
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        self.connections.discard(self)
+        self._disarm()
+        for request in (self.current, self.receiving, *self.pending):
+            if request is not None and request.waiter is not None and not request.waiter.done():
+                request.waiter.set_result(None)
+
+    def data_received(self, data: bytes) -> None:
+        if self.discarded >= 0:
+            self.discarded += len(data)
+            if self.discarded > LINGER_BYTES:
+                self._transport().close()
+            return
+        if self._transport().is_closing():
+            return  # refused: the rest of its bytes are not read
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserUpgrade:
+            self._refuse(400, "protocol upgrades are not supported")
+        except httptools.HttpParserCallbackError as err:
+            if isinstance(err.__context__, _HeaderTooLarge):
+                self._refuse(431, f"request line and headers over {self.limits.max_header_bytes} bytes")
+            else:
+                raise
+        except httptools.HttpParserError as err:
+            self._refuse(400, f"malformed HTTP request: {err}")
+
+    # -- parser callbacks ------------------------------------------------------------------
+    def on_message_begin(self) -> None:
+        self.url, self.headers, self.header_bytes = b"", [], 0
+        if self.current is None and not self.pending:  # a kept-alive connection's next request
+            self._arm(self.limits.header_timeout, "request headers")
+
+    def on_url(self, url: bytes) -> None:
+        self._count(len(url))
+        self.url += url
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._count(len(name) + len(value))
+        self.headers.append((name.lower(), value))
+
+    def on_headers_complete(self) -> None:
+        if self.current is None:
+            self._disarm()
+        parsed = httptools.parse_url(self.url)
+        path = parsed.path.decode("latin-1")
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0", "spec_version": "2.3"},
+            "http_version": self.parser.get_http_version(),
+            "method": self.parser.get_method().decode("ascii", "replace"),
+            "scheme": "http",
+            "path": path,
+            "raw_path": parsed.path,
+            "query_string": parsed.query or b"",
+            "root_path": "",
+            "headers": self.headers,
+            "client": None,
+            "server": None,
+        }
+        request = _Request(scope, self.parser.should_keep_alive())
+        self.receiving = request
+        request.expect_continue = (b"expect", b"100-continue") in self.headers
+        if self.current is None:
+            self._start(request)
+        else:
+            self.pending.append(request)
+
+    def on_body(self, body: bytes) -> None:
+        request = self.receiving
+        if request is None:
+            return
+        request.body.append(body)
+        request.buffered += len(body)
+        if request.buffered > self.limits.high_water and not self.paused:
+            self.paused = True
+            self._transport().pause_reading()
+        self._wake(request)
+
+    def on_message_complete(self) -> None:
+        request = self.receiving
+        if request is not None:
+            request.complete = True
+            self.receiving = None
+            self._wake(request)
+
+    # -- the app ---------------------------------------------------------------------------
+    def _start(self, request: _Request) -> None:
+        self.current = request
+        self.loop.create_task(self._run(request))
+
+    async def _run(self, request: _Request) -> None:
+        response: dict[str, Any] = {}
+
+        async def receive() -> Message:
+            if request.expect_continue and not self.closed:  # the app wants the body: let the client send it
+                request.expect_continue = False
+                self._transport().write(b"HTTP/1.1 100 Continue\r\n\r\n")
+            while not request.body and not request.complete and not self.closed:
+                waiter: asyncio.Future[None] = self.loop.create_future()
+                request.waiter = waiter
+                await waiter
+                request.waiter = None
+            if request.body:
+                chunk = request.body.popleft() if len(request.body) == 1 else b"".join(request.body)
+                request.body.clear()
+                request.buffered = 0
+                if self.paused and not self.closed:
+                    self.paused = False
+                    self._transport().resume_reading()
+                return {"type": "http.request", "body": chunk, "more_body": not request.complete}
+            if request.complete and not response.get("read"):
+                response["read"] = True
+                return {"type": "http.request", "body": b"", "more_body": False}
+            return {"type": "http.disconnect"}
+
+        async def send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                response["status"], response["headers"] = message["status"], message.get("headers", [])
+            elif message["type"] == "http.response.body" and not message.get("more_body"):
+                self._respond(request, response["status"], response["headers"], message.get("body", b""))
+                response["sent"] = True
+
+        try:
+            await self.app(request.scope, receive, send)
+        except Exception:
+            LOG.exception("500: the app failed on %s %s", request.scope["method"], request.scope["path"])
+        if not response.get("sent") and not self.closed:
+            self._write_error(500, "internal error", keep_alive=False)
+            self._transport().close()
+
+    def _respond(self, request: _Request, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
+        if self.closed:
+            return
+        # A body the app did not read to its end cannot be skipped safely: close after answering.
+        keep_alive = request.keep_alive and request.complete
+        lines = [b"HTTP/1.1 %d %s\r\n" % (status, http.HTTPStatus(status).phrase.encode())]
+        lines += [b"%s: %s\r\n" % (name, value) for name, value in headers]
+        if not keep_alive:
+            lines.append(b"connection: close\r\n")
+        transport = self._transport()
+        transport.write(b"".join([*lines, b"\r\n", body]))
+        self.current = None
+        if not keep_alive:
+            self._close_after_answer(request)
+        elif self.pending:
+            self._start(self.pending.popleft())
+        else:
+            self._arm(self.limits.keepalive_timeout, None)
+
+    # -- helpers ---------------------------------------------------------------------------
+    def _close_after_answer(self, request: _Request) -> None:
+        """Close; if the client is still sending the body, first read and drop it for a while.
+
+        Closing a socket with unread data makes the kernel send a reset, which can destroy the
+        answer before the client reads it (a 413 lost as "connection reset").
+        """
+        if request.complete or self.closed:
+            self._transport().close()
+            return
+        self.discarded = 0
+        if self.paused:
+            self.paused = False
+            self._transport().resume_reading()
+        self._arm(LINGER_SECONDS, None)
+
+    def _transport(self) -> asyncio.Transport:
+        assert self.transport is not None
+        return self.transport
+
+    def _wake(self, request: _Request) -> None:
+        if request.waiter is not None and not request.waiter.done():
+            request.waiter.set_result(None)
+
+    def _count(self, size: int) -> None:
+        self.header_bytes += size
+        if self.header_bytes > self.limits.max_header_bytes:
+            raise _HeaderTooLarge
+
+    def _arm(self, seconds: float, waiting_for: str | None) -> None:
+        self._disarm()
+        self.timer = self.loop.call_later(seconds, self._expire, waiting_for)
+
+    def _disarm(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+
+    def _expire(self, waiting_for: str | None) -> None:
+        self.timer = None
+        if waiting_for is None:  # an idle kept-alive connection: close quietly
+            self._transport().close()
+            return
+        self._refuse(408, f"{waiting_for} not received within {self.limits.header_timeout:g} s")
+
+    def _refuse(self, status: int, message: str) -> None:
+        """A request this connection cannot carry on with: answer (if nothing is in flight) and close."""
+        LOG.warning("%d: %s", status, message)
+        if self.current is None:
+            self._write_error(status, message, keep_alive=False)
+        self._transport().close()
+
+    def _write_error(self, status: int, message: str, keep_alive: bool) -> None:
+        body = json.dumps({"error": message}).encode()
+        head = b"HTTP/1.1 %d %s\r\ncontent-type: application/json\r\ncontent-length: %d\r\n" % (
+            status,
+            http.HTTPStatus(status).phrase.encode(),
+            len(body),
+        )
+        transport = self._transport()
+        transport.write(head + (b"" if keep_alive else b"connection: close\r\n") + b"\r\n" + body)
+        if not keep_alive:
+            transport.close()
+
+
+async def serve(app: App, host: str, port: int, limits: ServerLimits, stopped: asyncio.Event) -> None:
+    """Serve ``app`` until ``stopped`` is set; then stop accepting and let answers in flight finish (≤ 10 s)."""
+    loop = asyncio.get_running_loop()
+    connections: set[HttpProtocol] = set()
+    server = await loop.create_server(
+        lambda: HttpProtocol(app, limits, connections), host, port, backlog=2048, reuse_address=True
+    )
+    await stopped.wait()
+    server.close()
+    deadline = loop.time() + 10
+    while any(c.current is not None for c in connections) and loop.time() < deadline:
+        await asyncio.sleep(0.05)
+    for connection in list(connections):
+        if connection.transport is not None:
+            connection.transport.close()
+    await server.wait_closed()
