@@ -14,11 +14,21 @@ module "data_bucket" {
 module "website" {
   source = "./modules/website"
 
+  name                = "${var.name_prefix}-web"
   bucket_prefix       = "${var.name_prefix}-web-"
   web_dir             = local.web_dir
   upload              = local.deploy
   api_url             = local.deploy ? module.http_api[0].api_url : null
   feature_schema_path = var.feature_schema_path
+
+  # The CSP's connect-src cannot name this API's own host: the API's CORS origin is the
+  # distribution's domain, and the distribution carries the CSP, so naming the API there
+  # would be a dependency cycle (API -> distribution -> headers policy -> API). It names
+  # the region's HTTP API hosts instead; CORS still admits the page's origin alone.
+  api_origin                 = "https://*.execute-api.${var.region}.amazonaws.com"
+  security_headers_path      = "${path.module}/../web/security_headers.json"
+  response_headers_policy_id = var.website_response_headers_policy_id
+  price_class                = var.website_price_class
 }
 
 module "endpoint" {

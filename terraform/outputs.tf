@@ -9,8 +9,13 @@ output "predict_url" {
 }
 
 output "website_url" {
-  description = "URL of the web page (its objects are uploaded once a model exists)."
+  description = "HTTPS URL of the web page: the CloudFront distribution (its objects are uploaded once a model exists)."
   value       = module.website.website_url
+}
+
+output "website_distribution_id" {
+  description = "ID of the CloudFront distribution in front of the website bucket."
+  value       = module.website.distribution_id
 }
 
 output "website_bucket" {

@@ -18,6 +18,7 @@ provider "aws" {
       apigateway             = endpoints.value
       apigatewayv2           = endpoints.value
       applicationautoscaling = endpoints.value
+      cloudfront             = endpoints.value
       cloudwatch             = endpoints.value
       ecr                    = endpoints.value
       iam                    = endpoints.value

@@ -326,3 +326,25 @@ variable "web_dir" {
   type        = string
   default     = null
 }
+
+variable "website_response_headers_policy_id" {
+  description = "Null (the default) creates the page's response headers policy from web/security_headers.json. An ID attaches that policy instead: the apply test against moto, which has no response-headers-policy API, passes the managed SecurityHeadersPolicy 67f7725c-6f97-4210-82d7-5512b31e9d03."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.website_response_headers_policy_id == null || can(regex("^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", var.website_response_headers_policy_id))
+    error_message = "website_response_headers_policy_id must be a policy ID such as 67f7725c-6f97-4210-82d7-5512b31e9d03."
+  }
+}
+
+variable "website_price_class" {
+  description = "CloudFront price class of the page: PriceClass_100 (North America and Europe edges, the cheapest), PriceClass_200 or PriceClass_All."
+  type        = string
+  default     = "PriceClass_100"
+
+  validation {
+    condition     = contains(["PriceClass_100", "PriceClass_200", "PriceClass_All"], var.website_price_class)
+    error_message = "website_price_class must be PriceClass_100, PriceClass_200 or PriceClass_All."
+  }
+}

@@ -52,56 +52,7 @@ run "data_bucket_is_private_encrypted_versioned" {
   }
 }
 
-run "website_is_public_read_only" {
-  module {
-    source = "./modules/website"
-  }
-
-  variables {
-    bucket_prefix       = "churn-web-"
-    web_dir             = "tests/fixtures/web"
-    api_url             = "https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com"
-    feature_schema_path = "tests/fixtures/feature_schema.json"
-  }
-
-  assert {
-    condition = (
-      aws_s3_bucket_public_access_block.this.block_public_acls &&
-      aws_s3_bucket_public_access_block.this.ignore_public_acls &&
-      !aws_s3_bucket_public_access_block.this.block_public_policy &&
-      !aws_s3_bucket_public_access_block.this.restrict_public_buckets
-    )
-    error_message = "Only the policy-related public access blocks may be relaxed."
-  }
-
-  assert {
-    condition = alltrue([
-      for s in data.aws_iam_policy_document.this.statement :
-      s.effect == "Deny" || (toset(s.actions) == toset(["s3:GetObject"]) && alltrue([for r in s.resources : endswith(r, "/*")]))
-    ])
-    error_message = "The public statement may only allow s3:GetObject on objects."
-  }
-
-  assert {
-    condition     = aws_s3_object.site["index.html"].content_type == "text/html; charset=utf-8" && aws_s3_object.site["style.css"].content_type == "text/css; charset=utf-8" && aws_s3_object.site["app.js"].content_type == "text/javascript; charset=utf-8"
-    error_message = "Content types must follow the file extension."
-  }
-
-  assert {
-    condition     = aws_s3_object.site["index.html"].etag == filemd5("tests/fixtures/web/index.html")
-    error_message = "The etag must track the file content so a change re-uploads it."
-  }
-
-  assert {
-    condition     = !contains(keys(aws_s3_object.site), "config.js") && startswith(aws_s3_object.config[0].content, "window.CHURN_CONFIG = {")
-    error_message = "config.js must be generated, never copied from web_dir."
-  }
-
-  assert {
-    condition     = jsondecode(trimsuffix(trimprefix(aws_s3_object.config[0].content, "window.CHURN_CONFIG = "), ";")).schema.decision.cutoff == 0.3
-    error_message = "config.js must embed the feature schema."
-  }
-}
+# The website module (private bucket behind CloudFront) is tested in website.tftest.hcl.
 
 run "invoker_may_only_invoke_its_endpoint" {
   module {
@@ -166,13 +117,13 @@ run "http_api_cors_throttling_permission" {
     name                   = "churn-api"
     lambda_function_name   = "churn-invoker"
     lambda_invoke_arn      = "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:123456789012:function:churn-invoker/invocations"
-    allow_origins          = ["http://site.example"]
+    allow_origins          = ["https://site.example"]
     throttling_rate_limit  = 7
     throttling_burst_limit = 11
   }
 
   assert {
-    condition     = toset(aws_apigatewayv2_api.this.cors_configuration[0].allow_origins) == toset(["http://site.example"])
+    condition     = toset(aws_apigatewayv2_api.this.cors_configuration[0].allow_origins) == toset(["https://site.example"])
     error_message = "CORS must allow the website's origin only."
   }
 

@@ -45,8 +45,8 @@ run "serverless_stack" {
   }
 
   assert {
-    condition     = output.website_url == "http://churn-bucket-20250101000000000000000001.s3-website-us-east-1.amazonaws.com"
-    error_message = "website_url must be the S3 website endpoint over http."
+    condition     = output.website_url == "https://d111111abcdef8.cloudfront.net"
+    error_message = "website_url must be the CloudFront distribution's https URL."
   }
 
   assert {

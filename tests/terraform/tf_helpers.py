@@ -40,12 +40,21 @@ def run_tf(
 
 
 def copy_terraform(dest: Path) -> Path:
-    """Copy terraform/ without local state or provider installs."""
+    """Copy terraform/ without local state, provider installs or a generated S3 backend.
+
+    web/security_headers.json goes to the same place beside the copy: the root module
+    reads it as ../web/security_headers.json (one source of the page's headers).
+    """
     shutil.copytree(
         TF_DIR,
         dest,
-        ignore=shutil.ignore_patterns(".terraform", "terraform.tfstate*", "*.tfplan", ".terraform.tfstate.lock.info"),
+        ignore=shutil.ignore_patterns(
+            ".terraform", "terraform.tfstate*", "*.tfplan", ".terraform.tfstate.lock.info", "backend.tf"
+        ),
     )
+    headers = dest.parent / "web" / "security_headers.json"
+    headers.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(ROOT / "web" / "security_headers.json", headers)
     return dest
 
 

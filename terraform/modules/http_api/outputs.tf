@@ -27,3 +27,8 @@ output "access_log_group_name" {
   description = "Log group of the access logs."
   value       = aws_cloudwatch_log_group.this.name
 }
+
+output "cors_allow_origins" {
+  description = "Origins the API's CORS configuration allows."
+  value       = aws_apigatewayv2_api.this.cors_configuration[0].allow_origins
+}

@@ -20,8 +20,14 @@ variable "route_key" {
 }
 
 variable "allow_origins" {
-  description = "Origins allowed by CORS (the website's origin)."
+  description = "Origins allowed by CORS: the website's https origin (https://host, no path, no wildcard)."
   type        = list(string)
+
+  validation {
+    # The page is served over HTTPS only; a wildcard or an http origin would let other pages call the API.
+    condition     = length(var.allow_origins) > 0 && alltrue([for o in var.allow_origins : can(regex("^https://[a-z0-9.-]+(:[0-9]+)?$", o))])
+    error_message = "allow_origins must list https://host origins (no path, no trailing slash, no wildcard)."
+  }
 }
 
 variable "throttling_rate_limit" {

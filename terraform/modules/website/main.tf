@@ -1,24 +1,39 @@
 locals {
   site_files = var.upload ? toset([
-    for f in fileset(var.web_dir, "**") : f if f != "config.js"
+    for f in fileset(var.web_dir, "**") : f if !contains(var.skip_files, f)
   ]) : toset([])
 
   config_js = var.upload ? format("window.CHURN_CONFIG = %s;", jsonencode({
     apiUrl = var.api_url
     schema = var.feature_schema_path == null ? null : jsondecode(file(var.feature_schema_path))
   })) : null
+
+  origin_id   = "s3-site"
+  site_origin = "https://${aws_cloudfront_distribution.this.domain_name}"
+
+  # Managed cache policy "CachingOptimized": min TTL 1 s, default 1 day, max 1 year; the
+  # origin's Cache-Control wins inside those bounds, so the objects' `no-cache` below
+  # means at most 1 s at the edge. moto has no cache-policy API, so no custom policy.
+  # https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/using-managed-cache-policies.html
+  caching_optimized_policy_id = "658327ea-f89d-4fab-a63d-7e88639e58f6"
+
+  # The page's security headers: web/security_headers.json is their one source (the
+  # local stack sends the same file). Keys starting with "_" are comments.
+  headers = { for k, v in jsondecode(file(var.security_headers_path)) : k => v if !startswith(k, "_") }
+  csp     = replace(local.headers["Content-Security-Policy"], "{api_origin}", var.api_origin)
+  hsts    = [for part in split(";", local.headers["Strict-Transport-Security"]) : lower(trimspace(part))]
+
+  response_headers_policy_id = coalesce(var.response_headers_policy_id, one(aws_cloudfront_response_headers_policy.this[*].id))
 }
 
-# Public static website: objects are world-readable through the bucket policy;
-# ACLs stay disabled and blocked.
+# Private bucket: only this distribution reads it (origin access control + bucket policy).
 resource "aws_s3_bucket" "this" {
-  #checkov:skip=CKV_AWS_18: access logging needs a second log bucket; the site is generated, public content
+  #checkov:skip=CKV_AWS_18: access logging needs a second log bucket; every object is generated from the repository
   #checkov:skip=CKV_AWS_144: cross-region replication is pointless for content rebuilt by every apply
-  #checkov:skip=CKV_AWS_145: S3 website hosting cannot serve SSE-KMS objects to anonymous readers; SSE-S3 is used
   #checkov:skip=CKV_AWS_21: versioning is pointless for content rebuilt from the repository by every apply
   #checkov:skip=CKV2_AWS_61: no lifecycle needed: objects are managed by Terraform and not versioned
   #checkov:skip=CKV2_AWS_62: no consumer of S3 event notifications in this project
-  #checkov:skip=CKV2_AWS_6: the public access block exists but must allow the public-read bucket policy of a website
+  #checkov:skip=CKV_AWS_145: SSE-KMS behind OAC needs a customer-managed key whose policy admits CloudFront ($1/month); SSE-S3 encrypts public page files
   bucket_prefix = var.bucket_prefix
   force_destroy = var.force_destroy
   tags          = var.tags
@@ -33,14 +48,12 @@ resource "aws_s3_bucket_ownership_controls" "this" {
 }
 
 resource "aws_s3_bucket_public_access_block" "this" {
-  #checkov:skip=CKV_AWS_54: a public website needs a public bucket policy
-  #checkov:skip=CKV_AWS_56: a public website needs a public bucket policy
   bucket = aws_s3_bucket.this.id
 
   block_public_acls       = true
   ignore_public_acls      = true
-  block_public_policy     = false
-  restrict_public_buckets = false
+  block_public_policy     = true
+  restrict_public_buckets = true
 }
 
 resource "aws_s3_bucket_server_side_encryption_configuration" "this" {
@@ -53,24 +66,120 @@ resource "aws_s3_bucket_server_side_encryption_configuration" "this" {
   }
 }
 
-resource "aws_s3_bucket_website_configuration" "this" {
-  bucket = aws_s3_bucket.this.id
+# CloudFront signs every origin request (SigV4); the bucket policy below trusts the
+# service principal only with this distribution's ARN as AWS:SourceArn.
+# https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/private-content-restricting-access-to-s3.html
+resource "aws_cloudfront_origin_access_control" "this" {
+  name                              = var.name
+  description                       = "Reads ${var.name}'s private bucket"
+  origin_access_control_origin_type = "s3"
+  signing_behavior                  = "always"
+  signing_protocol                  = "sigv4"
+}
 
-  index_document {
-    suffix = var.index_document
+resource "aws_cloudfront_response_headers_policy" "this" {
+  count = var.response_headers_policy_id == null ? 1 : 0
+
+  name    = "${var.name}-security-headers"
+  comment = "From web/security_headers.json"
+
+  security_headers_config {
+    content_security_policy {
+      content_security_policy = local.csp
+      override                = true
+    }
+
+    strict_transport_security {
+      access_control_max_age_sec = tonumber(one([for p in local.hsts : trimprefix(p, "max-age=") if startswith(p, "max-age=")]))
+      include_subdomains         = contains(local.hsts, "includesubdomains")
+      preload                    = contains(local.hsts, "preload")
+      override                   = true
+    }
+
+    content_type_options {
+      override = true
+    }
+
+    frame_options {
+      frame_option = upper(local.headers["X-Frame-Options"])
+      override     = true
+    }
+
+    referrer_policy {
+      referrer_policy = local.headers["Referrer-Policy"]
+      override        = true
+    }
+  }
+
+  lifecycle {
+    precondition {
+      # The policy can only switch nosniff on; any other value in the file would be ignored silently.
+      condition     = lower(local.headers["X-Content-Type-Options"]) == "nosniff"
+      error_message = "X-Content-Type-Options in ${var.security_headers_path} must be nosniff."
+    }
+  }
+}
+
+resource "aws_cloudfront_distribution" "this" {
+  #checkov:skip=CKV_AWS_68: AWS WAF costs $5/month per web ACL plus requests; the page is static and the API throttles
+  #checkov:skip=CKV2_AWS_47: no WAF (see CKV_AWS_68), so no Log4j rule set either; the origin is S3, not Java
+  #checkov:skip=CKV_AWS_86: access logs need a log bucket with ACLs enabled; CloudFront's free metrics cover a demo
+  #checkov:skip=CKV_AWS_310: one origin; a failover origin group needs a second, replicated bucket
+  #checkov:skip=CKV_AWS_374: no geo restriction: the demo page is for anyone
+  #checkov:skip=CKV_AWS_174: the default *.cloudfront.net certificate fixes the viewer TLS policy; a custom one needs a domain and ACM
+  #checkov:skip=CKV2_AWS_42: a custom certificate needs a domain name of our own; the default cloudfront.net certificate serves HTTPS
+  enabled             = true
+  comment             = var.name
+  default_root_object = var.index_document
+  is_ipv6_enabled     = true
+  http_version        = "http2and3"
+  price_class         = var.price_class
+  wait_for_deployment = var.wait_for_deployment
+  tags                = var.tags
+
+  origin {
+    origin_id                = local.origin_id
+    domain_name              = aws_s3_bucket.this.bucket_regional_domain_name
+    origin_access_control_id = aws_cloudfront_origin_access_control.this.id
+  }
+
+  default_cache_behavior {
+    target_origin_id           = local.origin_id
+    allowed_methods            = ["GET", "HEAD"]
+    cached_methods             = ["GET", "HEAD"]
+    viewer_protocol_policy     = "redirect-to-https"
+    compress                   = true
+    cache_policy_id            = local.caching_optimized_policy_id
+    response_headers_policy_id = local.response_headers_policy_id
+  }
+
+  restrictions {
+    geo_restriction {
+      restriction_type = "none"
+    }
+  }
+
+  viewer_certificate {
+    cloudfront_default_certificate = true
   }
 }
 
 data "aws_iam_policy_document" "this" {
   statement {
-    sid       = "PublicReadObjects"
+    sid       = "CloudFrontReadsObjects"
     effect    = "Allow"
     actions   = ["s3:GetObject"]
     resources = ["${aws_s3_bucket.this.arn}/*"]
 
     principals {
-      type        = "*"
-      identifiers = ["*"]
+      type        = "Service"
+      identifiers = ["cloudfront.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "AWS:SourceArn"
+      values   = [aws_cloudfront_distribution.this.arn]
     }
   }
 }
@@ -79,18 +188,22 @@ resource "aws_s3_bucket_policy" "this" {
   bucket = aws_s3_bucket.this.id
   policy = data.aws_iam_policy_document.this.json
 
-  # The public policy is refused while the bucket still blocks public policies.
   depends_on = [aws_s3_bucket_public_access_block.this, aws_s3_bucket_ownership_controls.this]
 }
 
+# Every object is sent with Cache-Control: no-cache: none is content-hashed, so any of
+# them (config.js and index.html above all) may change with an apply. Browsers and the
+# edge revalidate with the ETag (a 304), so a stale page lives at most the 1 s minimum
+# TTL of the cache policy; no invalidation (and no AWS CLI) is needed after an apply.
 resource "aws_s3_object" "site" {
   for_each = local.site_files
 
-  bucket       = aws_s3_bucket.this.id
-  key          = each.value
-  source       = "${var.web_dir}/${each.value}"
-  etag         = filemd5("${var.web_dir}/${each.value}")
-  content_type = lookup(var.content_types, lower(element(reverse(split(".", each.value)), 0)), "application/octet-stream")
+  bucket        = aws_s3_bucket.this.id
+  key           = each.value
+  source        = "${var.web_dir}/${each.value}"
+  etag          = filemd5("${var.web_dir}/${each.value}")
+  content_type  = lookup(var.content_types, lower(element(reverse(split(".", each.value)), 0)), "application/octet-stream")
+  cache_control = var.cache_control
 
   depends_on = [aws_s3_bucket_server_side_encryption_configuration.this]
 }
@@ -103,7 +216,7 @@ resource "aws_s3_object" "config" {
   content       = local.config_js
   etag          = md5(local.config_js)
   content_type  = "text/javascript; charset=utf-8"
-  cache_control = "no-cache"
+  cache_control = var.cache_control
 
   depends_on = [aws_s3_bucket_server_side_encryption_configuration.this]
 

@@ -1,5 +1,5 @@
 output "bucket_name" {
-  description = "Name of the website bucket."
+  description = "Name of the (private) website bucket."
   value       = aws_s3_bucket.this.id
 }
 
@@ -8,19 +8,39 @@ output "bucket_arn" {
   value       = aws_s3_bucket.this.arn
 }
 
-output "website_endpoint" {
-  description = "Host name of the S3 website endpoint."
-  value       = aws_s3_bucket_website_configuration.this.website_endpoint
+output "distribution_id" {
+  description = "ID of the CloudFront distribution."
+  value       = aws_cloudfront_distribution.this.id
+}
+
+output "distribution_arn" {
+  description = "ARN of the CloudFront distribution (the bucket policy's AWS:SourceArn)."
+  value       = aws_cloudfront_distribution.this.arn
+}
+
+output "origin_access_control_id" {
+  description = "ID of the origin access control that signs CloudFront's requests to the bucket."
+  value       = aws_cloudfront_origin_access_control.this.id
+}
+
+output "response_headers_policy_id" {
+  description = "ID of the response headers policy attached to the default cache behavior."
+  value       = local.response_headers_policy_id
+}
+
+output "security_headers" {
+  description = "The headers the created response headers policy sends (from security_headers_path, {api_origin} replaced)."
+  value       = merge(local.headers, { "Content-Security-Policy" = local.csp })
 }
 
 output "website_url" {
-  description = "URL of the site (S3 website endpoints serve plain HTTP)."
-  value       = "http://${aws_s3_bucket_website_configuration.this.website_endpoint}"
+  description = "HTTPS URL of the site (the distribution's domain)."
+  value       = local.site_origin
 }
 
 output "origin" {
   description = "Browser origin of the site, for CORS (scheme and host, no path, no trailing slash)."
-  value       = "http://${aws_s3_bucket_website_configuration.this.website_endpoint}"
+  value       = local.site_origin
 }
 
 output "uploaded_keys" {

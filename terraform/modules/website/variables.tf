@@ -1,15 +1,26 @@
+variable "name" {
+  description = "Name of the origin access control and the distribution's comment; prefix of the response headers policy name."
+  type        = string
+}
+
 variable "bucket_prefix" {
   description = "Prefix of the website bucket name; S3 appends a unique suffix."
   type        = string
 }
 
 variable "web_dir" {
-  description = "Directory whose files (all of them, recursively) are uploaded as the site. A file named config.js in it is ignored: the module writes its own."
+  description = "Directory whose files (all of them, recursively, except skip_files) are uploaded as the site."
   type        = string
 }
 
+variable "skip_files" {
+  description = "Paths under web_dir never uploaded: config.js (the module writes its own) and the security headers file (CloudFront sends its headers)."
+  type        = list(string)
+  default     = ["config.js", "security_headers.json"]
+}
+
 variable "upload" {
-  description = "Upload the site files and config.js. False creates the empty bucket only (before a model exists)."
+  description = "Upload the site files and config.js. False creates the empty bucket and the distribution only (before a model exists)."
   type        = bool
   default     = true
 }
@@ -20,16 +31,68 @@ variable "api_url" {
   default     = null
 }
 
+variable "api_origin" {
+  description = "Replaces {api_origin} in the Content-Security-Policy (connect-src): scheme://host of the API the page calls, a host wildcard allowed."
+  type        = string
+
+  validation {
+    condition     = can(regex("^https://[*a-z0-9.-]+$", var.api_origin))
+    error_message = "api_origin must be https://host (no path, no trailing slash); the host may start with *."
+  }
+}
+
 variable "feature_schema_path" {
   description = "Path of feature_schema.json, written into config.js as schema. Required when upload is true."
   type        = string
   default     = null
 }
 
+variable "security_headers_path" {
+  description = "Path of the JSON file of the page's security headers (web/security_headers.json): Content-Security-Policy (with {api_origin}), Strict-Transport-Security, X-Content-Type-Options, X-Frame-Options, Referrer-Policy."
+  type        = string
+
+  validation {
+    condition = can(alltrue([
+      for k in ["Content-Security-Policy", "Strict-Transport-Security", "X-Content-Type-Options", "X-Frame-Options", "Referrer-Policy"] :
+      length(jsondecode(file(var.security_headers_path))[k]) > 0
+    ]))
+    error_message = "security_headers_path must name a JSON file holding the five security headers."
+  }
+}
+
+variable "response_headers_policy_id" {
+  description = "ID of an existing response headers policy to attach instead of creating one from security_headers_path (tests against moto, which lacks that API, pass the managed SecurityHeadersPolicy 67f7725c-6f97-4210-82d7-5512b31e9d03). Null creates the policy."
+  type        = string
+  default     = null
+}
+
 variable "index_document" {
-  description = "Object served for the site root."
+  description = "Object served for the site root (the distribution's default root object)."
   type        = string
   default     = "index.html"
+}
+
+variable "cache_control" {
+  description = "Cache-Control of every uploaded object. no-cache: the files are not content-hashed, so browsers and the edge revalidate (ETag) and an apply is visible within the cache policy's 1 s minimum TTL."
+  type        = string
+  default     = "no-cache"
+}
+
+variable "price_class" {
+  description = "CloudFront price class: PriceClass_100 (North America, Europe: the cheapest), PriceClass_200 or PriceClass_All."
+  type        = string
+  default     = "PriceClass_100"
+
+  validation {
+    condition     = contains(["PriceClass_100", "PriceClass_200", "PriceClass_All"], var.price_class)
+    error_message = "price_class must be PriceClass_100, PriceClass_200 or PriceClass_All."
+  }
+}
+
+variable "wait_for_deployment" {
+  description = "Wait until the distribution is deployed to every edge location (several minutes) before the apply finishes."
+  type        = bool
+  default     = true
 }
 
 variable "force_destroy" {
@@ -64,7 +127,7 @@ variable "content_types" {
 }
 
 variable "tags" {
-  description = "Tags added to the bucket."
+  description = "Tags added to the bucket and the distribution."
   type        = map(string)
   default     = {}
 }

@@ -29,16 +29,30 @@ mock_data "aws_sagemaker_prebuilt_ecr_image" {
 
 mock_resource "aws_s3_bucket" {
   defaults = {
-    id     = "churn-bucket-20250101000000000000000001"
-    bucket = "churn-bucket-20250101000000000000000001"
-    arn    = "arn:aws:s3:::churn-bucket-20250101000000000000000001"
+    id                          = "churn-bucket-20250101000000000000000001"
+    bucket                      = "churn-bucket-20250101000000000000000001"
+    arn                         = "arn:aws:s3:::churn-bucket-20250101000000000000000001"
+    bucket_regional_domain_name = "churn-bucket-20250101000000000000000001.s3.us-east-1.amazonaws.com"
   }
 }
 
-mock_resource "aws_s3_bucket_website_configuration" {
+mock_resource "aws_cloudfront_distribution" {
   defaults = {
-    website_endpoint = "churn-bucket-20250101000000000000000001.s3-website-us-east-1.amazonaws.com"
-    website_domain   = "s3-website-us-east-1.amazonaws.com"
+    id          = "E2EXAMPLE0CF01"
+    arn         = "arn:aws:cloudfront::123456789012:distribution/E2EXAMPLE0CF01"
+    domain_name = "d111111abcdef8.cloudfront.net"
+  }
+}
+
+mock_resource "aws_cloudfront_origin_access_control" {
+  defaults = {
+    id = "E3EXAMPLEOAC01"
+  }
+}
+
+mock_resource "aws_cloudfront_response_headers_policy" {
+  defaults = {
+    id = "0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d"
   }
 }
 
