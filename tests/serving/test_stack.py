@@ -42,9 +42,25 @@ def test_predictions_equal_in_process_booster(stack, booster, schema):
     vectors = np.array([encoder.encode(r) for r in records], dtype=np.float64)
     truth = booster.predict(xgb.DMatrix(vectors))
     assert answer["cutoff"] == schema["decision"]["cutoff"]
-    for got, want in zip(answer["predictions"], truth):
+    for got, want in zip(answer["predictions"], truth, strict=True):
         assert abs(got["churn_probability"] - float(want)) <= 1e-6
         assert got["will_churn"] == (got["churn_probability"] >= answer["cutoff"])
+
+
+def config_of(body: bytes) -> dict:
+    match = re.fullmatch(r"window\.CHURN_CONFIG = (\{.*\});\n", body.decode(), re.DOTALL)
+    assert match, body[:200]
+    return json.loads(match.group(1))
+
+
+def expected_security_headers(origin: str) -> dict[str, str]:
+    """web/security_headers.json with the API origin filled in; no HSTS over plain http."""
+    spec = json.loads((ROOT / "web" / "security_headers.json").read_text())
+    return {
+        name.lower(): value.replace("{api_origin}", origin)
+        for name, value in spec.items()
+        if not name.startswith("_") and name.lower() != "strict-transport-security"
+    }
 
 
 def test_page_and_config(stack, schema):
@@ -53,12 +69,48 @@ def test_page_and_config(stack, schema):
     assert body == (ROOT / "web" / "index.html").read_bytes()
     status, headers, body = http(stack["base"] + "/config.js")
     assert status == 200 and "javascript" in headers["content-type"]
-    match = re.fullmatch(r"window\.CHURN_CONFIG = (\{.*\});\n", body.decode(), re.DOTALL)
-    assert match
-    config = json.loads(match.group(1))
-    assert config == {"apiUrl": stack["base"], "schema": schema}
+    assert config_of(body) == {"apiUrl": stack["base"], "schema": schema}
     assert http(stack["base"] + "/../pyproject.toml")[0] == 404
     assert http(stack["base"] + "/nothing-here.js")[0] == 404
+    assert http(stack["base"] + "/security_headers.json")[0] == 404  # server configuration, not the page
+
+
+def test_config_ignores_the_host_header(stack):
+    """``Host: evil.example`` must not become the page's API origin, nor enter its CSP."""
+    status, headers, body = http(stack["base"] + "/config.js", headers={"Host": "evil.example"})
+    assert status == 200
+    assert config_of(body)["apiUrl"] == stack["base"]
+    assert "evil" not in body.decode() and "evil" not in headers["content-security-policy"]
+
+
+@pytest.mark.parametrize("path", ["/", "/index.html", "/config.js", "/style.css", "/js/app.js", "/nothing-here"])
+def test_page_responses_carry_the_security_headers(stack, path):
+    status, headers, _ = http(stack["base"] + path)
+    assert status in (200, 404)
+    got = {k.lower(): v for k, v in headers.items()}
+    for name, value in expected_security_headers(stack["base"]).items():
+        assert got.get(name) == value, (path, name)
+    assert "strict-transport-security" not in got  # ignored by browsers over http (RFC 6797 8.1)
+    assert f"connect-src 'self' {stack['base']};" in got["content-security-policy"]
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/%00", "/js/%00app.js", "/" + "a" * 300, "/js/" + "b" * 256 + ".js", "/%2e%2e/pyproject.toml",
+     "/js/../../pyproject.toml", "/..%2fpyproject.toml", "/web/index.html", "/js/"],
+)  # fmt: skip
+def test_hostile_static_paths_are_404_json(stack, path):
+    status, headers, body = http(stack["base"] + path)
+    assert status == 404, (path, body[:200])
+    assert headers["content-type"] == "application/json" and json.loads(body)["error"] == "not found"
+    assert "Traceback" not in stack["log"].read_text()
+
+
+@pytest.mark.parametrize("path", ["/x/predict", "/predict/", "/api/predict", "/predictx", "/PREDICT"])
+def test_only_the_exact_predict_path_is_routed(stack, path):
+    status, _, body = http(stack["base"] + path, json.dumps(CHURNER).encode(), {"Content-Type": "application/json"})
+    assert status == 404, (path, body[:200])
+    assert json.loads(body)["error"]
 
 
 def test_errors_and_preflight_through_the_adapter(stack):
