@@ -23,6 +23,7 @@ from ml.features.schema import build_schema, encode_frame, labels
 from ml.model import evaluate as ev
 from ml.model import train
 from ml.model.bundle import Bundle, write_bundle
+from ml.monitoring import reference
 
 SPLITS = ("train", "validation", "test")
 
@@ -128,6 +129,15 @@ def evaluate(
         "evaluation": evaluation,
         "cost_curve": curves,
         "importance": train.importance(booster, [c["name"] for c in prep.schema["columns"]]),
+        # What the live flagged share and score deciles are compared with: the validation
+        # rows, each scored by a model that never saw it (ml.monitoring; the alarm band rides
+        # the tfvars handoff).
+        "monitoring": reference(
+            held_out["validation"] if "validation" in held_out else held_out["cv"][len(prep.y["train"]) :],
+            cutoff.value,
+            "validation split, held out"
+            + ("" if "validation" in held_out else f" (out-of-fold, {settings.cv_folds}-fold CV)"),
+        ),
     }
     return metrics, test_scores
 
