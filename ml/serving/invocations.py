@@ -27,7 +27,7 @@ import xgboost as xgb
 from ml.model.bundle import MODEL_ARCHIVE, load_archive
 
 _CSV_TYPES = frozenset({"text/csv"})
-_LIBSVM_TYPES = frozenset({"text/libsvm", "text/x-libsvm"})
+_SVM_TYPES = frozenset({"text/libsvm", "text/x-libsvm"})  # libsvm's sparse text format
 _NEWLINE = ord("\n")
 
 
@@ -111,7 +111,7 @@ class Scorer:
         media = _media_type(content_type) or "text/csv"  # the container's default
         if media in _CSV_TYPES:
             return self.parse_csv(body)
-        if media in _LIBSVM_TYPES:
+        if media in _SVM_TYPES:
             return self.parse_libsvm(body)
         raise RequestError(415, f"content type {media!r} is not supported: use text/csv or text/libsvm")
 
