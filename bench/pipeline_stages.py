@@ -49,7 +49,7 @@ def main() -> int:
     t = time.perf_counter()
     fit_on = "train+validation" if settings.final_fit_on_train_and_validation else "train"
     metrics, test_scores = pipeline.evaluate(booster, prep, settings, cutoff, held_out, fit_on)
-    schema = pipeline.finish_schema(prep.schema, metrics, prep, test_scores)
+    schema = pipeline.finish_schema(prep.schema, metrics, pipeline.page_examples(booster, prep, cutoff.value))
     times["evaluate"] = time.perf_counter() - t
 
     t = time.perf_counter()

@@ -6,8 +6,10 @@ measured exactly like one trained here.
 
 from __future__ import annotations
 
+import argparse
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +25,7 @@ from ml.features.schema import build_schema, encode_frame, labels
 from ml.model import evaluate as ev
 from ml.model import train
 from ml.model.bundle import Bundle, write_bundle
+from ml.model.examples import synthetic_examples
 from ml.monitoring import reference
 
 SPLITS = ("train", "validation", "test")
@@ -91,7 +94,7 @@ def evaluate(
     held_out: dict[str, np.ndarray],
     fit_on: str,
 ) -> tuple[dict[str, Any], np.ndarray]:
-    """metrics.json's content, and the test split's scores (for the plots and the examples)."""
+    """metrics.json's content, and the test split's scores (for the plots)."""
     grid = ev.cutoff_grid(settings.cutoff_grid)
     test_scores = train.predict(booster, prep.x["test"])
     y_tv = np.concatenate([prep.y["train"], prep.y["validation"]])
@@ -142,24 +145,17 @@ def evaluate(
     return metrics, test_scores
 
 
-def examples(prep: Prepared, test_scores: np.ndarray) -> dict[str, dict[str, Any]]:
-    """A held-out churner the model is surest about, and the loyalest held-out customer."""
-    test = prep.parts["test"].reset_index(drop=True)
-    churned = prep.y["test"] == 1
-    picks = {
-        "churner": int(np.argmax(np.where(churned, test_scores, -1))),
-        "loyal": int(np.argmin(np.where(~churned, test_scores, 2))),
-    }
-    fields = prep.schema["required"]
-    return {name: {f: _plain(test.at[i, f]) for f in fields} for name, i in picks.items()}
-
-
-def _plain(value: Any) -> Any:
-    return value.item() if hasattr(value, "item") else value
+def page_examples(booster: xgb.Booster, prep: Prepared, cutoff: float) -> dict[str, dict[str, Any]]:
+    """Synthetic churner and loyal customers for the public page (never a row of the data)."""
+    fit_rows = pd.concat([prep.parts["train"], prep.parts["validation"]], ignore_index=True)
+    fit_labels = np.concatenate([prep.y["train"], prep.y["validation"]])
+    fit_scores = train.predict(booster, np.vstack([prep.x["train"], prep.x["validation"]]))
+    all_rows = pd.concat(list(prep.parts.values()), ignore_index=True)
+    return synthetic_examples(prep.schema, fit_rows, fit_labels, fit_scores, all_rows, booster, cutoff)
 
 
 def finish_schema(
-    schema: dict[str, Any], metrics: dict[str, Any], prep: Prepared, test_scores: np.ndarray
+    schema: dict[str, Any], metrics: dict[str, Any], examples: dict[str, dict[str, Any]]
 ) -> dict[str, Any]:
     return {
         **schema,
@@ -168,11 +164,13 @@ def finish_schema(
             "method": metrics["cutoff"]["method"],
             "costs": metrics["costs"],
         },
-        "examples": examples(prep, test_scores),
+        "examples": examples,
     }
 
 
-def report_writer(metrics: dict[str, Any], test_scores: np.ndarray, prep: Prepared, held_out: dict[str, np.ndarray]):
+def report_writer(
+    metrics: dict[str, Any], test_scores: np.ndarray, prep: Prepared, held_out: dict[str, np.ndarray]
+) -> Callable[[Path], None]:
     def write(out: Path) -> None:
         from ml.report import plots
 
@@ -199,9 +197,17 @@ def report_writer(metrics: dict[str, Any], test_scores: np.ndarray, prep: Prepar
     return write
 
 
-def build(booster, prep, settings, cutoff, held_out, fit_on, out_dir: Path) -> tuple[Bundle, dict[str, Any]]:
+def build(
+    booster: xgb.Booster,
+    prep: Prepared,
+    settings: Settings,
+    cutoff: Cutoff,
+    held_out: dict[str, np.ndarray],
+    fit_on: str,
+    out_dir: Path,
+) -> tuple[Bundle, dict[str, Any]]:
     metrics, test_scores = evaluate(booster, prep, settings, cutoff, held_out, fit_on)
-    schema = finish_schema(prep.schema, metrics, prep, test_scores)
+    schema = finish_schema(prep.schema, metrics, page_examples(booster, prep, cutoff.value))
     bundle = write_bundle(out_dir, booster, schema, metrics, report_writer(metrics, test_scores, prep, held_out))
     return bundle, metrics
 
@@ -221,21 +227,26 @@ def summary(metrics: dict[str, Any]) -> str:
     c = metrics["cutoff"]
     cm, cm5 = t["confusion_at_cutoff"], t["confusion_at_0.5"]
     lines = [
-        f"data      {metrics['data']['source']} ({metrics['data']['rows']} rows, sha256 {metrics['data']['sha256'][:12]}…)",
+        f"data      {metrics['data']['source']} ({metrics['data']['rows']} rows, "
+        f"sha256 {metrics['data']['sha256'][:12]}…)",
         "split     "
         + ", ".join(f"{k} {v}" for k, v in metrics["split"]["rows"].items())
         + f" (seed {metrics['split']['seed']})",
-        f"model     preset '{metrics['preset']}', {metrics['features']['count']} features, {metrics['model']['trees']} trees, fit on {metrics['model']['fit_on']}",
+        f"model     preset '{metrics['preset']}', {metrics['features']['count']} features, "
+        f"{metrics['model']['trees']} trees, fit on {metrics['model']['fit_on']}",
         f"cutoff    {c['value']:.2f}, chosen on {c['chosen_on']} ({c['rows']} rows)",
         f"test      AUC {t['auc']:.4f}   rows {t['rows']}",
-        f"          at 0.5:    TN {cm5['tn']:4d}  FP {cm5['fp']:4d}  FN {cm5['fn']:4d}  TP {cm5['tp']:4d}   cost ${t['cost_at_0.5']:,.0f}",
-        f"          at {c['value']:.2f}:   TN {cm['tn']:4d}  FP {cm['fp']:4d}  FN {cm['fn']:4d}  TP {cm['tp']:4d}   cost ${t['cost']:,.0f}",
-        f"cost      ${t['cost_per_1000']:,.0f} per 1,000 customers (doing nothing: ${t['do_nothing_cost_per_1000']:,.0f})",
+        f"          at 0.5:    TN {cm5['tn']:4d}  FP {cm5['fp']:4d}  FN {cm5['fn']:4d}  TP {cm5['tp']:4d}   "
+        f"cost ${t['cost_at_0.5']:,.0f}",
+        f"          at {c['value']:.2f}:   TN {cm['tn']:4d}  FP {cm['fp']:4d}  FN {cm['fn']:4d}  TP {cm['tp']:4d}   "
+        f"cost ${t['cost']:,.0f}",
+        f"cost      ${t['cost_per_1000']:,.0f} per 1,000 customers "
+        f"(doing nothing: ${t['do_nothing_cost_per_1000']:,.0f})",
     ]
     return "\n".join(lines)
 
 
-def main(args) -> int:
+def main(args: argparse.Namespace) -> int:
     settings = PRESETS[args.preset]
     started = time.perf_counter()
     try:

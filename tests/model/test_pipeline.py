@@ -9,6 +9,7 @@ import tarfile
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import xgboost as xgb
 
@@ -37,7 +38,9 @@ def test_bundle_layout_and_contents(bundle_dir):
         assert tar.getnames() == ["xgboost-model"]  # the container loads every top-level file
     booster = xgb.Booster()
     with tarfile.open(bundle.model_archive) as tar:
-        booster.load_model(bytearray(tar.extractfile("xgboost-model").read()))
+        member = tar.extractfile("xgboost-model")
+        assert member is not None
+        booster.load_model(bytearray(member.read()))
     assert booster.num_features() == len(bundle.schema()["columns"])
     metrics = bundle.metrics()
     test = metrics["evaluation"]["test"]
@@ -123,7 +126,7 @@ def test_killed_training_leaves_previous_bundle_loadable(bundle_dir, tmp_path):
         stdout=subprocess.PIPE,
         text=True,
     )
-    assert proc.stdout.readline().strip() == "writing"
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "writing"
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=10)
     assert (target / "model.tar.gz").read_bytes() == before
@@ -176,7 +179,7 @@ def test_cli_train_and_score_end_to_end(tmp_path, synthetic_frame):
     bundle = Bundle(out)
     x = encode_frame(synthetic_frame.head(50), bundle.schema())
     expected = bundle.booster().inplace_predict(x.astype(np.float32))
-    got = np.array([float(l.split(",")[-2]) for l in lines[1:]])
+    got = np.array([float(line.split(",")[-2]) for line in lines[1:]])
     assert np.allclose(got, expected, atol=1e-7)
 
 
@@ -219,3 +222,53 @@ def test_cli_score_bad_input_writes_nothing(bundle_dir, tmp_path, synthetic_fram
         timeout=120,
     )
     assert res.returncode == 2 and "line 9, column 'Day Mins'" in res.stderr and not out.exists()
+
+
+def _examples_check(frame, settings, label: str) -> None:
+    """Train on ``frame``; the page's examples are no row of it and sit on their side of the cutoff."""
+    provenance = Provenance(label, "0" * 64, len(frame))
+    prep = pipeline.prepare(settings, frame, provenance)
+    booster, cutoff, _ = pipeline.train_local(prep, settings)
+    examples = pipeline.page_examples(booster, prep, cutoff.value)
+    fields = prep.schema["required"]
+    rows = {
+        tuple(str(r[f]) if isinstance(r[f], str) else float(r[f]) for f in fields)
+        for r in frame[fields].to_dict("records")
+    }
+    encoder = FeatureEncoder(prep.schema)
+    for name, record in examples.items():
+        assert sorted(record) == sorted(fields)
+        key = tuple(str(record[f]) if isinstance(record[f], str) else float(record[f]) for f in fields)
+        assert key not in rows, f"{label}: the {name} example is a row of the data"
+    scores = {
+        name: float(booster.inplace_predict(np.array([encoder.encode(r)], dtype=np.float32))[0])
+        for name, r in examples.items()
+    }
+    assert scores["churner"] > cutoff.value > scores["loyal"], (label, scores, cutoff.value)
+
+
+def test_page_examples_are_synthetic_on_synthetic_data(synthetic_frame):
+    _examples_check(synthetic_frame, FAST, "synthetic")
+
+
+def test_page_examples_are_synthetic_on_the_real_file():
+    from tests.conftest import REAL_DATA
+
+    if not REAL_DATA.is_file():
+        pytest.skip(f"{REAL_DATA} is not on this machine")
+    from ml.data.dataset import load
+
+    frame, _ = load(str(REAL_DATA))
+    for settings in (FAST, NOTEBOOK):
+        _examples_check(frame, settings, f"real/{settings.preset}")
+
+
+def test_examples_are_not_rows_even_when_the_typical_customer_is_one(synthetic_frame):
+    """A group of identical customers: their typical customer is their row, so it must be refused."""
+    from ml.model.examples import synthetic_examples
+
+    prep = pipeline.prepare(FAST, synthetic_frame, Provenance("synthetic", "0" * 64, len(synthetic_frame)))
+    booster, cutoff, _ = pipeline.train_local(prep, FAST)
+    clones = pd.concat([prep.parts["train"].head(1)] * 20, ignore_index=True)
+    with pytest.raises(ValueError, match="differs from every data row"):
+        synthetic_examples(prep.schema, clones, np.ones(20), np.full(20, 0.9), clones, booster, cutoff.value)
