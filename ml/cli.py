@@ -49,6 +49,13 @@ def _parser() -> argparse.ArgumentParser:
     stack.add_argument("--host", default="127.0.0.1")
     stack.add_argument("--port", type=int, default=8080, help="web page and POST /predict")
     stack.add_argument("--model-port", type=int, default=8081, help="model server")
+
+    drift = sub.add_parser("drift", help="live score deciles and flagged share (CloudWatch) against the bundle")
+    drift.add_argument("--model", type=Path, default=Path("build/model"))
+    drift.add_argument("--hours", type=float, default=24.0, help="window: the last N hours")
+    drift.add_argument("--function-name", help="invoker Lambda (default: terraform output lambda_name)")
+    drift.add_argument("--endpoint-name", help="SageMaker endpoint (default: terraform output endpoint_name)")
+    drift.add_argument("--region", help="AWS region (default: the environment's)")
     return p
 
 
@@ -93,6 +100,10 @@ def main(argv: list[str] | None = None) -> int:
         from ml.serving import local_stack as stack
 
         return stack.main(args)
+    if args.command == "drift":
+        from ml.monitoring import drift
+
+        return drift.main(args)
     return 2
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -53,7 +53,7 @@ def shares(counts: Sequence[float]) -> list[float]:
     return [c / total for c in counts] if total > 0 else [0.0] * len(counts)
 
 
-def reference(scores: Sequence[float], cutoff: float, scored_by: str) -> dict[str, Any]:
+def reference(scores: Iterable[float], cutoff: float, scored_by: str) -> dict[str, Any]:
     """metrics.json's ``monitoring`` block: flagged share, score deciles and the alarm band."""
     values = [float(s) for s in scores]
     if not values:
