@@ -7,10 +7,15 @@ the bundle is the project's ``bundle_dir`` (tests/conftest.py). ``start_stack`` 
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
+import threading
 import time
+from pathlib import Path
 
 import pytest
+
 from tests.serving.conftest import CHURNER, LOYAL, ROOT, free_port, http, start_stack, stop, wait_http  # noqa: F401 (re-exported)
 
 
@@ -41,3 +46,65 @@ def live_stack(bundle_dir, tmp_path_factory):
 @pytest.fixture(scope="session")
 def cutoff(bundle_dir) -> float:
     return json.loads((bundle_dir / "feature_schema.json").read_text())["decision"]["cutoff"]
+
+
+def raw_request(port: int, head: bytes, body: bytes = b"", chunked: bool = False, timeout: float = 30):
+    """One request over a raw socket, its body sent while the answer is read (a server may answer
+    and close before a refused body is all sent): (status, headers, body, seconds). Status 0:
+    the connection closed with no answer."""
+    started = time.perf_counter()
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+        received = bytearray()
+
+        def read() -> None:
+            with contextlib.suppress(OSError):
+                while data := sock.recv(65536):
+                    received.extend(data)
+
+        reader = threading.Thread(target=read)
+        reader.start()
+        with contextlib.suppress(OSError):  # the server may close once it has answered
+            sock.sendall(head)
+            for i in range(0, len(body), 65536):
+                part = body[i : i + 65536]
+                sock.sendall(b"%x\r\n%s\r\n" % (len(part), part) if chunked else part)
+            if chunked:
+                sock.sendall(b"0\r\n\r\n")
+        reader.join(timeout)
+    seconds = time.perf_counter() - started
+    head_bytes, _, rest = bytes(received).partition(b"\r\n\r\n")
+    if not head_bytes:
+        return 0, {}, b"", seconds
+    lines = head_bytes.decode("latin-1").split("\r\n")
+    headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
+    return int(lines[0].split()[1]), headers, rest, seconds
+
+
+def post_head(content_type: str, length: int | None = None) -> bytes:
+    """Request head of ``POST /predict`` closing the connection after the answer; chunked without a length."""
+    framing = f"Content-Length: {length}" if length is not None else "Transfer-Encoding: chunked"
+    return (
+        f"POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: {content_type}\r\n"
+        f"Connection: close\r\n{framing}\r\n\r\n"
+    ).encode()
+
+
+def adapter_pids(stack: dict) -> list[int]:
+    """The stack's own processes (server main + workers), not the model server it started."""
+    pids, frontier = [], [stack["proc"].pid]
+    while frontier:
+        pid = frontier.pop()
+        pids.append(pid)
+        for entry in Path("/proc").iterdir():
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                if entry.name.isdigit() and int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                    frontier.append(int(entry.name))
+    return [p for p in pids if p != stack["model_pid"]]  # the model server starts no children
+
+
+def memory_kib(pid: int, field: str) -> int:
+    """``VmRSS`` (now) or ``VmHWM`` (peak since start) of a process, KiB, from /proc."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise KeyError(field)

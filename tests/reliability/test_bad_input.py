@@ -253,7 +253,7 @@ def test_predict_never_fails_on_client_input(live_stack, cutoff):
             b"x" * (10 * 1024 * 1024 + 1),
             "text/csv",
             413,
-        ),  # API Gateway's 10 MB limit, in the adapter
+        ),  # refused by the adapter at the handler's limit, the rest read and dropped
     ],
 )
 def test_empty_and_huge_payloads(live_stack, body, content_type, status):
