@@ -86,7 +86,8 @@ class HttpProtocol(asyncio.Protocol):
         self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass, only alike
         if len(self.connections) >= self.limits.max_connections:
             LOG.warning("503: %d connections open, refusing another", len(self.connections))
-            self._write_error(503, "too many connections: retry later", keep_alive=False)
+            self._write_error(503, "too many connections: retry later")
+            self._transport().close()
             return
         self.connections.add(self)
         self._arm(self.limits.header_timeout, "request headers")
@@ -220,7 +221,7 @@ class HttpProtocol(asyncio.Protocol):
         except Exception:
             LOG.exception("500: the app failed on %s %s", request.scope["method"], request.scope["path"])
         if not response.get("sent") and not self.closed:
-            self._write_error(500, "internal error", keep_alive=False)
+            self._write_error(500, "internal error")
             self._transport().close()
 
     def _respond(self, request: _Request, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
@@ -251,7 +252,10 @@ class HttpProtocol(asyncio.Protocol):
         """
         if request.complete or self.closed:
             self._transport().close()
-            return
+        else:
+            self._linger()
+
+    def _linger(self) -> None:
         self.discarded = 0
         if self.paused:
             self.paused = False
@@ -285,26 +289,30 @@ class HttpProtocol(asyncio.Protocol):
         if waiting_for is None:  # an idle kept-alive connection: close quietly
             self._transport().close()
             return
-        self._refuse(408, f"{waiting_for} not received within {self.limits.header_timeout:g} s")
+        # A slow client is not owed a lingering close: answer and cut it off.
+        self._refuse(408, f"{waiting_for} not received within {self.limits.header_timeout:g} s", linger=False)
 
-    def _refuse(self, status: int, message: str) -> None:
+    def _refuse(self, status: int, message: str, linger: bool = True) -> None:
         """A request this connection cannot carry on with: answer (if nothing is in flight) and close."""
         LOG.warning("%d: %s", status, message)
-        if self.current is None:
-            self._write_error(status, message, keep_alive=False)
-        self._transport().close()
+        if self.current is not None:
+            self._transport().close()
+            return
+        self._write_error(status, message)
+        if linger:
+            self._linger()
+        else:
+            self._transport().close()
 
-    def _write_error(self, status: int, message: str, keep_alive: bool) -> None:
+    def _write_error(self, status: int, message: str) -> None:
+        """A JSON error answer that ends the connection (the caller closes it)."""
         body = json.dumps({"error": message}).encode()
         head = b"HTTP/1.1 %d %s\r\ncontent-type: application/json\r\ncontent-length: %d\r\n" % (
             status,
             http.HTTPStatus(status).phrase.encode(),
             len(body),
         )
-        transport = self._transport()
-        transport.write(head + (b"" if keep_alive else b"connection: close\r\n") + b"\r\n" + body)
-        if not keep_alive:
-            transport.close()
+        self._transport().write(head + b"connection: close\r\n\r\n" + body)
 
 
 async def serve(app: App, host: str, port: int, limits: ServerLimits, stopped: asyncio.Event) -> None:
