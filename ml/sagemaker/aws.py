@@ -6,15 +6,17 @@ see the same clients: a hook registered on ``aws.sm`` sees every SageMaker call.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
@@ -23,9 +25,19 @@ from ml.config import SAGEMAKER_XGBOOST_VERSION
 from ml.data.dataset import DataValidationError
 from ml.sagemaker.tf_outputs import SetupError
 
+if TYPE_CHECKING:  # typed clients (types-boto3, dev only): mypy checks each call's keyword arguments
+    import sagemaker
+    from types_boto3_s3 import S3Client
+    from types_boto3_sagemaker import SageMakerClient
+    from types_boto3_sagemaker_runtime import SageMakerRuntimeClient
+
 DEFAULT_REGION = "us-east-1"
 TERMINAL_OK = "Completed"
 TERMINAL_BAD = ("Failed", "Stopped")
+TELEMETRY_OPT_OUT: dict[str, Any] = {
+    "SchemaVersion": "1.0",
+    "SageMaker": {"PythonSDK": {"Modules": {"TelemetryOptOut": True}}},
+}
 
 
 class JobFailed(RuntimeError):
@@ -39,7 +51,10 @@ class Aws:
     # against its JSON schema on every lookup (~0.5 s each, ~15 s per job start on a slow
     # machine). Worth it for a real run; the tests turn it off.
     telemetry_opt_out: bool = True
-    _clients: dict[str, Any] = field(default_factory=dict)
+    # One client per service, created on first use and shared by the SDK session.
+    _s3: S3Client | None = field(default=None, repr=False)
+    _sm: SageMakerClient | None = field(default=None, repr=False)
+    _runtime: SageMakerRuntimeClient | None = field(default=None, repr=False)
 
     @classmethod
     def create(cls, region: str | None = None) -> Aws:
@@ -51,43 +66,43 @@ class Aws:
 
     @property
     def region(self) -> str:
-        return self.session.region_name
-
-    def client(self, service: str):
-        if service not in self._clients:
-            self._clients[service] = self.session.client(service)
-        return self._clients[service]
+        return str(self.session.region_name)
 
     @property
-    def s3(self):
-        return self.client("s3")
+    def s3(self) -> S3Client:
+        if self._s3 is None:
+            self._s3 = self.session.client("s3")
+        return self._s3
 
     @property
-    def sm(self):
-        return self.client("sagemaker")
+    def sm(self) -> SageMakerClient:
+        if self._sm is None:
+            self._sm = self.session.client("sagemaker")
+        return self._sm
 
     @property
-    def runtime(self):
-        return self.client("sagemaker-runtime")
+    def runtime(self) -> SageMakerRuntimeClient:
+        if self._runtime is None:
+            self._runtime = self.session.client("sagemaker-runtime")
+        return self._runtime
 
-    def sagemaker_session(self, bucket: str):
+    def sagemaker_session(self, bucket: str) -> sagemaker.Session:
         """A SageMaker SDK session over this object's own clients (telemetry off)."""
-        sagemaker = import_sagemaker()
-        config = (
-            {"SchemaVersion": "1.0", "SageMaker": {"PythonSDK": {"Modules": {"TelemetryOptOut": True}}}}
-            if self.telemetry_opt_out
-            else None
-        )
-        return sagemaker.Session(
+        import_sagemaker()
+        from sagemaker.session import Session
+
+        session = functools.partial(
+            Session,
             boto_session=self.session,
             sagemaker_client=self.sm,
             sagemaker_runtime_client=self.runtime,
             default_bucket=bucket,
-            sagemaker_config=config,
         )
+        # Without a config the SDK reads its default config files (no telemetry opt-out there).
+        return session(sagemaker_config=TELEMETRY_OPT_OUT) if self.telemetry_opt_out else session()
 
 
-def import_sagemaker():
+def import_sagemaker() -> ModuleType:
     """The SDK, quietly (no 'not applying SDK defaults' lines, no v3 banner)."""
     os.environ.setdefault("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
     for name in ("sagemaker", "sagemaker.config"):
@@ -101,8 +116,10 @@ def import_sagemaker():
 
 def image_uri(region: str) -> str:
     """The built-in XGBoost container pinned to the local library's version."""
-    sagemaker = import_sagemaker()
-    return sagemaker.image_uris.retrieve("xgboost", region, version=SAGEMAKER_XGBOOST_VERSION)
+    from sagemaker import image_uris
+
+    import_sagemaker()
+    return str(image_uris.retrieve("xgboost", region, version=SAGEMAKER_XGBOOST_VERSION))
 
 
 # ---------------------------------------------------------------------------------------- S3
@@ -135,7 +152,9 @@ def _md5(source: bytes | Path) -> str:
     return digest.hexdigest()
 
 
-def upload_if_changed(s3, bucket: str, key: str, source: bytes | Path, content_type: str = "text/csv") -> bool:
+def upload_if_changed(
+    s3: S3Client, bucket: str, key: str, source: bytes | Path, content_type: str = "text/csv"
+) -> bool:
     """Upload unless the object already holds these bytes (sha256 metadata, else a plain-MD5 ETag).
 
     Returns True when it uploaded. Each object carries its sha256 as metadata, so multipart
@@ -154,15 +173,15 @@ def upload_if_changed(s3, bucket: str, key: str, source: bytes | Path, content_t
         etag = head.get("ETag", "").strip('"')
         if "-" not in etag and etag == _md5(source):
             return False
-    extra = {"Metadata": {"sha256": digest}, "ContentType": content_type}
+    metadata = {"sha256": digest}
     if isinstance(source, bytes):
-        s3.put_object(Bucket=bucket, Key=key, Body=source, **extra)
+        s3.put_object(Bucket=bucket, Key=key, Body=source, Metadata=metadata, ContentType=content_type)
     else:
-        s3.upload_file(str(source), bucket, key, ExtraArgs=extra)
+        s3.upload_file(str(source), bucket, key, ExtraArgs={"Metadata": metadata, "ContentType": content_type})
     return True
 
 
-def download(s3, uri: str, target: Path) -> Path:
+def download(s3: S3Client, uri: str, target: Path) -> Path:
     bucket, key = split_s3(uri)
     target.parent.mkdir(parents=True, exist_ok=True)
     try:
@@ -184,7 +203,7 @@ def clock_text(seconds: float) -> str:
 
 
 def wait_for(
-    describe: Callable[[], dict[str, Any]],
+    describe: Callable[[], Mapping[str, Any]],
     kind: str,
     name: str,
     status_key: str,
@@ -192,7 +211,7 @@ def wait_for(
     say: Callable[[str], None] = print,
     sleep: Callable[[float], None] = time.sleep,
     heartbeat_s: float = 120.0,
-) -> dict[str, Any]:
+) -> Mapping[str, Any]:
     """Poll until the job ends; print each status transition with the elapsed time.
 
     Completed -> the last description; Failed/Stopped -> JobFailed with FailureReason.

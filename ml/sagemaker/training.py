@@ -9,26 +9,26 @@ hyperparameter tuning job (--tune) and its best training job -> download model.t
 
 from __future__ import annotations
 
-import dataclasses
+import argparse
+import secrets
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ml.config import PRESETS, Hyperparameters, Settings
+from ml.config import PRESETS, Settings
 from ml.data.dataset import load
 from ml.features.encoder import format_csv
 from ml.model.bundle import load_archive
 from ml.model.pipeline import Prepared, build, cutoff_from, prepare, summary
 from ml.model.train import predict
-from ml.sagemaker import handoff, tf_outputs
+from ml.sagemaker import handoff, tf_outputs, tuning
 from ml.sagemaker.aws import (
     Aws,
-    JobFailed,
     clock_text,
     download,
     image_uri,
@@ -43,6 +43,12 @@ from ml.sagemaker.settings import (
     DEFAULT,
     SageMakerSettings,
 )
+
+if TYPE_CHECKING:
+    from sagemaker.estimator import Estimator
+    from sagemaker.inputs import TrainingInput
+    from sagemaker.workflow.entities import PipelineVariable
+    from types_boto3_s3 import S3Client
 
 
 @dataclass(frozen=True)
@@ -66,7 +72,7 @@ def run_prefix(prep: Prepared, settings: Settings) -> str:
 
 def split_files(prep: Prepared, instance_count: int) -> dict[str, bytes]:
     """Relative key -> bytes. With N instances the train split is N shard files in a folder of its own."""
-    files = {}
+    files: dict[str, bytes] = {}
     if instance_count == 1:
         files["train/train.csv"] = labelled_csv(prep.x["train"], prep.y["train"])
     else:
@@ -80,9 +86,10 @@ def split_files(prep: Prepared, instance_count: int) -> dict[str, bytes]:
     return files
 
 
-def upload_splits(s3, bucket: str, prep: Prepared, settings: Settings, instance_count: int = 1) -> Channels:
+def upload_splits(s3: S3Client, bucket: str, prep: Prepared, settings: Settings, instance_count: int = 1) -> Channels:
     prefix = run_prefix(prep, settings)
-    uploaded, unchanged = [], []
+    uploaded: list[str] = []
+    unchanged: list[str] = []
     for rel, body in split_files(prep, instance_count).items():
         key = prefix + rel
         (uploaded if upload_if_changed(s3, bucket, key, body) else unchanged).append(key)
@@ -91,17 +98,39 @@ def upload_splits(s3, bucket: str, prep: Prepared, settings: Settings, instance_
     return Channels(base, base + train_dir, base + "validation/", base + "test/", tuple(uploaded), tuple(unchanged))
 
 
-def estimator(aws: Aws, bucket: str, role_arn: str, image: str, settings: Settings, sm: SageMakerSettings, run: str):
+def job_name(base: str, now: float | None = None) -> str:
+    """A training job name of our own (so its checkpoint prefix can carry it): base, UTC time, 4 random hex.
+
+    Names: at most 63 characters of ``[a-zA-Z0-9](-*[a-zA-Z0-9])*``
+    (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateTrainingJob.html).
+    """
+    return f"{base}-{time.strftime('%Y%m%d-%H%M%S', time.gmtime(now))}-{secrets.token_hex(2)}"
+
+
+def checkpoint_uri(bucket: str, job: str) -> str:
+    """Each job's own checkpoint prefix. SageMaker copies the prefix into /opt/ml/checkpoints when a job
+    starts (https://docs.aws.amazon.com/sagemaker/latest/dg/model-checkpoints.html) and the XGBoost
+    container (aws/sagemaker-xgboost-container, algorithm_mode/train.py and checkpointing.py) resumes
+    from the newest ``xgboost-checkpoint.N`` there, training only num_round - N - 1 more rounds: a
+    prefix shared by reruns or trials would hand a job another job's booster.
+    """
+    return f"s3://{bucket}/{ARTIFACT_PREFIX}checkpoints/{job}/"
+
+
+def estimator(
+    aws: Aws,
+    bucket: str,
+    role_arn: str,
+    image: str,
+    settings: Settings,
+    sm: SageMakerSettings,
+    checkpoint: str | None,
+) -> Estimator:
+    """``checkpoint``: the S3 prefix of this one job's spot checkpoints, or None for none."""
     import_sagemaker()
     from sagemaker.estimator import Estimator
 
-    spot = {}
-    if sm.use_spot:
-        spot = {
-            "use_spot_instances": True,
-            "max_wait": sm.max_wait_s,
-            "checkpoint_s3_uri": f"s3://{bucket}/{ARTIFACT_PREFIX}checkpoints/{run}/",
-        }
+    hyperparameters: dict[str, str | PipelineVariable] = dict(settings.hyperparameters.sagemaker())
     return Estimator(
         image_uri=image,
         role=role_arn,
@@ -110,15 +139,17 @@ def estimator(aws: Aws, bucket: str, role_arn: str, image: str, settings: Settin
         volume_size=sm.volume_gb,
         max_run=sm.max_run_s,
         output_path=f"s3://{bucket}/{ARTIFACT_PREFIX}training/",
-        hyperparameters=settings.hyperparameters.sagemaker(),
+        hyperparameters=hyperparameters,
         base_job_name=sm.base_job_name,
         sagemaker_session=aws.sagemaker_session(bucket),
         disable_profiler=True,
-        **spot,
+        use_spot_instances=sm.use_spot,
+        max_wait=sm.max_wait_s if sm.use_spot else None,
+        checkpoint_s3_uri=checkpoint if sm.use_spot else None,
     )
 
 
-def inputs(channels: Channels, instance_count: int) -> dict[str, Any]:
+def inputs(channels: Channels, instance_count: int) -> dict[str, TrainingInput]:
     import_sagemaker()
     from sagemaker.inputs import TrainingInput
 
@@ -129,44 +160,21 @@ def inputs(channels: Channels, instance_count: int) -> dict[str, Any]:
     }
 
 
-def tuner(est, sm: SageMakerSettings):
-    import_sagemaker()
-    from sagemaker.tuner import (
-        ContinuousParameter,
-        HyperparameterTuner,
-        IntegerParameter,
-    )
-
-    kinds = {"continuous": ContinuousParameter, "integer": IntegerParameter}
-    ranges = {r.name: kinds[r.kind](r.low, r.high) for r in sm.tuning_ranges}
-    return HyperparameterTuner(
-        est,
-        objective_metric_name=sm.tuning_objective,
-        hyperparameter_ranges=ranges,
-        objective_type="Maximize",
-        max_jobs=sm.tuning_max_jobs,
-        max_parallel_jobs=sm.tuning_max_parallel_jobs,
-        strategy="Bayesian",
-    )
-
-
-def start_training(aws: Aws, est, channel_inputs: dict[str, Any], sm: SageMakerSettings, say) -> str:
-    est.fit(channel_inputs, wait=False, logs=False)
-    name = est.latest_training_job.name
+def start_training(
+    est: Estimator,
+    channel_inputs: dict[str, TrainingInput],
+    name: str,
+    sm: SageMakerSettings,
+    say: Callable[[str], None],
+) -> str:
+    est.fit(channel_inputs, job_name=name, wait=False, logs=False)
     say(f"training  job {name}: {sm.instance_count} x {sm.instance_type}" + (" (managed spot)" if sm.use_spot else ""))
     return name
 
 
-def start_tuning(aws: Aws, est, channel_inputs: dict[str, Any], sm: SageMakerSettings, say) -> str:
-    job_name = f"churn-hpo-{time.strftime('%y%m%d-%H%M%S')}"  # tuning job names: at most 32 characters
-    tuner(est, sm).fit(channel_inputs, job_name=job_name, wait=False)
-    say(
-        f"tuning    job {job_name}: {sm.tuning_max_jobs} jobs, {sm.tuning_max_parallel_jobs} at a time, maximising {sm.tuning_objective}"
-    )
-    return job_name
-
-
-def wait_training(aws: Aws, name: str, sm: SageMakerSettings, say, sleep=time.sleep) -> dict[str, Any]:
+def wait_training(
+    aws: Aws, name: str, sm: SageMakerSettings, say: Callable[[str], None], sleep: Callable[[float], None] = time.sleep
+) -> Mapping[str, Any]:
     return wait_for(
         lambda: aws.sm.describe_training_job(TrainingJobName=name),
         "training job",
@@ -178,28 +186,7 @@ def wait_training(aws: Aws, name: str, sm: SageMakerSettings, say, sleep=time.sl
     )
 
 
-def wait_tuning(aws: Aws, name: str, sm: SageMakerSettings, say, sleep=time.sleep) -> str:
-    """The best training job's name once the tuning job completes."""
-    desc = wait_for(
-        lambda: aws.sm.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName=name),
-        "tuning job",
-        name,
-        "HyperParameterTuningJobStatus",
-        sm.poll_s,
-        say,
-        sleep,
-    )
-    best = desc.get("BestTrainingJob") or {}
-    if not best.get("TrainingJobName"):
-        raise JobFailed(f"tuning job {name} completed without a best training job (did every job fail?)")
-    metric = best.get("FinalHyperParameterTuningJobObjectiveMetric") or {}
-    say(
-        f"tuning    best job {best['TrainingJobName']}: {metric.get('MetricName', sm.tuning_objective)} = {metric.get('Value')}"
-    )
-    return best["TrainingJobName"]
-
-
-def spot_report(job: dict[str, Any]) -> str:
+def spot_report(job: Mapping[str, Any]) -> str:
     training, billable = job.get("TrainingTimeInSeconds"), job.get("BillableTimeInSeconds")
     if not training:
         return "time      not reported"
@@ -209,22 +196,9 @@ def spot_report(job: dict[str, Any]) -> str:
     return text
 
 
-def tuned_hyperparameters(base: Hyperparameters, job_hps: dict[str, str]) -> Hyperparameters:
-    """The job's (string) hyperparameters back into the dataclass; unknown keys ignored."""
-    changes = {}
-    for f in dataclasses.fields(Hyperparameters):
-        if f.name in job_hps:
-            default = getattr(base, f.name)
-            raw = str(job_hps[f.name]).strip('"')
-            changes[f.name] = (
-                int(float(raw)) if isinstance(default, int) else float(raw) if isinstance(default, float) else raw
-            )
-    return dataclasses.replace(base, **changes)
-
-
 @dataclass(frozen=True)
 class Result:
-    job: dict[str, Any]
+    job: Mapping[str, Any]
     model_data_url: str
     image_uri: str
     metrics: dict[str, Any]
@@ -247,26 +221,28 @@ def train(
     channels = upload_splits(aws.s3, bucket, prep, settings, sm.instance_count)
     say(f"data      {channels.prefix}: {len(channels.uploaded)} uploaded, {len(channels.unchanged)} unchanged")
     image = image_uri(aws.region)
-    run = channels.prefix.rstrip("/").rsplit("/", 1)[-1]
-    est = estimator(aws, bucket, role_arn, image, settings, sm, run)
     channel_inputs = inputs(channels, sm.instance_count)
     try:
-        if tune:
-            name = wait_tuning(aws, start_tuning(aws, est, channel_inputs, sm, say), sm, say, sleep)
+        if tune:  # no checkpoints: one prefix would be shared by every trial (ml.sagemaker.tuning)
+            est = estimator(aws, bucket, role_arn, image, settings, sm, checkpoint=None)
+            name = tuning.wait(aws, tuning.start(est, channel_inputs, sm, say), sm, say, sleep)
         else:
-            name = start_training(aws, est, channel_inputs, sm, say)
+            name = job_name(sm.base_job_name)
+            est = estimator(aws, bucket, role_arn, image, settings, sm, checkpoint_uri(bucket, name))
+            start_training(est, channel_inputs, name, sm, say)
         job = wait_training(aws, name, sm, say, sleep)
     except KeyboardInterrupt:
         say(
-            "interrupted: the job keeps running (and billing) in SageMaker; stop it in the console or with `aws sagemaker stop-training-job`"
+            "interrupted: the job keeps running (and billing) in SageMaker;"
+            " stop it in the console or with `aws sagemaker stop-training-job`"
         )
         raise
     say(spot_report(job))
-    model_url = job["ModelArtifacts"]["S3ModelArtifacts"]
+    model_url = str(job["ModelArtifacts"]["S3ModelArtifacts"])
     with tempfile.TemporaryDirectory() as tmp:
         booster = load_archive(download(aws.s3, model_url, Path(tmp) / "model.tar.gz"))
     used = settings.replace(
-        hyperparameters=tuned_hyperparameters(settings.hyperparameters, job.get("HyperParameters", {}))
+        hyperparameters=tuning.tuned_hyperparameters(settings.hyperparameters, job.get("HyperParameters", {}))
     )
     scores = predict(booster, prep.x["validation"])
     cutoff = cutoff_from(
@@ -281,7 +257,7 @@ def train(
     return Result(job, model_url, image, metrics, tfvars_path, channels)
 
 
-def main(args) -> int:
+def main(args: argparse.Namespace) -> int:
     settings = PRESETS[args.preset]
     started = time.perf_counter()
 

@@ -63,7 +63,7 @@ def test_create_training_job_request(trained, small_settings, prep):
         "MaxWaitTimeInSeconds": DEFAULT.max_wait_s,
     }
     run = f"{prep.provenance.sha256[:12]}-{small_settings.preset}"
-    assert req["CheckpointConfig"] == {"S3Uri": f"s3://{BUCKET}/models/checkpoints/{run}/"}
+    assert req["CheckpointConfig"] == {"S3Uri": f"s3://{BUCKET}/models/checkpoints/{req['TrainingJobName']}/"}
     assert req["OutputDataConfig"]["S3OutputPath"] == f"s3://{BUCKET}/models/training/"
     assert req["ResourceConfig"]["InstanceCount"] == 1
     assert req["ResourceConfig"]["InstanceType"] == DEFAULT.instance_type
@@ -78,6 +78,25 @@ def test_create_training_job_request(trained, small_settings, prep):
         assert source["S3DataType"] == "S3Prefix"
         assert source["S3Uri"] == f"s3://{BUCKET}/data/runs/{run}/{name}/"
         assert source["S3DataDistributionType"] == "FullyReplicated"
+
+
+def test_reruns_never_share_a_checkpoint_prefix(aws, prep, small_settings, local_bundle, tmp_path):
+    """Issue 9, defect 5: the container resumes from any checkpoint under the job's prefix, so each job needs its own."""
+    requests = capture(aws.sm, "CreateTrainingJob")
+    place_artifact(aws, local_bundle / "model.tar.gz")
+    for run in ("first", "second"):
+        training.train(
+            aws, prep, small_settings, BUCKET, ROLE, tmp_path / run, FAST, say=lambda s: None, sleep=no_sleep
+        )
+    names = [r["TrainingJobName"] for r in requests]
+    prefixes = [r["CheckpointConfig"]["S3Uri"] for r in requests]
+    assert len(set(names)) == 2 and len(set(prefixes)) == 2
+    assert prefixes == [f"s3://{BUCKET}/models/checkpoints/{name}/" for name in names]
+
+
+def test_every_request_was_shape_checked(trained, shape_check):
+    assert {"CreateTrainingJob", "DescribeTrainingJob"} <= shape_check.operations("sagemaker")
+    assert {"PutObject", "HeadObject", "GetObject"} <= shape_check.operations("s3")
 
 
 def test_end_to_end_bundle_and_tfvars(trained, local_bundle):
@@ -183,7 +202,7 @@ def test_progress_reports_transitions_and_spot_saving():
     assert report.endswith("managed spot saved 70%")
 
 
-def test_tuning_job_request_and_best_job(aws, prep, small_settings, local_bundle, tmp_path):
+def test_tuning_job_request_and_best_job(aws, prep, small_settings, local_bundle, tmp_path, shape_check):
     tuning = capture(aws.sm, "CreateHyperParameterTuningJob")
     # moto's tuning job always names "FakeTrainingJobName" as best: create that job so it can be described.
     placed = place_artifact(aws, local_bundle / "model.tar.gz")
@@ -220,6 +239,9 @@ def test_tuning_job_request_and_best_job(aws, prep, small_settings, local_bundle
     assert integer == {"max_depth": (2, 10), "num_round": (50, 300)}
     definition = req["TrainingJobDefinition"]
     assert definition["EnableManagedSpotTraining"] is True
+    # One CheckpointConfig would serve every trial: trial B would resume from trial A's booster (defect 5).
+    assert "CheckpointConfig" not in definition
+    assert "CreateHyperParameterTuningJob" in shape_check.operations("sagemaker")
     assert set(definition["StaticHyperParameters"]) == {"colsample_bytree", "objective", "eval_metric"}
     assert {c["ChannelName"] for c in definition["InputDataConfig"]} == {"train", "validation"}
     # The bundle records the best job's hyperparameters, not the preset's.
