@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import http.client
 import io
 import json
+import socket
 import tarfile
 from urllib.parse import urlsplit
 
@@ -13,13 +15,16 @@ import numpy as np
 import pytest
 import xgboost as xgb
 from botocore.config import Config
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from ml.serving.invocations import BodyGuard, Limits
 from ml.serving.model_server import RequestError, Scorer, load_booster
 
 
 def post(url: str, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
     parts = urlsplit(url)
-    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+    conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=30)
     try:
         conn.request("POST", path, body=body, headers=headers)
         response = conn.getresponse()
@@ -234,3 +239,82 @@ def test_in_process_scorer_matches_predict(booster, rows):
     with pytest.raises(RequestError) as raised:
         scorer.parse_csv(b"1,,2\n3,4")
     assert raised.value.status == 400
+
+
+def test_errors_are_json_messages(model_server):
+    status, headers, body = post(model_server, "/invocations", b"1,2", {"Content-Type": "text/csv"})
+    assert status == 400 and headers["content-type"] == "application/json"
+    assert "fewer than" in json.loads(body)["error"]
+    status, headers, body = post(model_server, "/nope", b"", {})
+    assert status == 404 and "error" in json.loads(body)
+
+
+def test_concurrent_requests_each_get_their_own_scores(model_server, booster):
+    """Requests in flight together are scored in one batch: every answer must still be its own."""
+    x = np.round(np.random.default_rng(11).random((64, booster.num_features())) * 100, 2)
+    want = expected(booster, x)
+    sizes = [1 + i % 3 for i in range(32)]  # 1-3 rows each, 64 rows in all
+    starts = np.cumsum([0, *sizes[:-1]])
+
+    def one(i: int) -> tuple[int, bytes, bytes]:
+        rows = x[starts[i] : starts[i] + sizes[i]]
+        status, _, body = post(model_server, "/invocations", as_csv(rows), {"Content-Type": "text/csv"})
+        return status, body, csv_answer(want[starts[i] : starts[i] + sizes[i]])
+
+    with concurrent.futures.ThreadPoolExecutor(16) as pool:
+        for status, got, wanted in pool.map(one, range(len(sizes))):
+            assert status == 200 and got == wanted
+
+
+def test_pipelined_requests_are_answered_in_order(model_server, booster, rows):
+    parts = urlsplit(model_server)
+    bodies = [as_csv(rows[:1]), b"1,2", as_csv(rows[1:3])]
+    wire = b"".join(
+        b"POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\nContent-Length: %d\r\n\r\n%s" % (len(b), b)
+        for b in bodies
+    )
+    with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
+        sock.sendall(wire)
+        data = b""
+        while data.count(b"HTTP/1.1 ") < 3 or not data.endswith(b"\n"):
+            data += sock.recv(65536)
+    answers = data.split(b"HTTP/1.1 ")[1:]
+    assert [a[:3] for a in answers] == [b"200", b"400", b"200"]
+    assert answers[0].endswith(csv_answer(expected(booster, rows[:1])))
+    assert answers[2].endswith(csv_answer(expected(booster, rows[1:3])))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    body=st.lists(st.sampled_from([b"\n", b"\r\n", b"1", b"22,", b"x" * 300]), max_size=200).map(b"".join),
+    cuts=st.lists(st.integers(0, 70_000), max_size=6),
+    max_line=st.integers(1, 400),
+)
+def test_body_guard_agrees_with_the_whole_body_however_it_is_chunked(body, cuts, max_line):
+    """The limits are checked chunk by chunk: the verdict must not depend on where chunks split."""
+    limits = Limits(max_body_bytes=50_000, max_rows=40, max_line_bytes=max_line)
+    lines = body.split(b"\n")
+    if len(body) > limits.max_body_bytes:
+        verdict = "bytes"
+    elif body.count(b"\n") > limits.max_rows:
+        verdict = "rows"
+    elif max(map(len, lines)) > max_line:
+        verdict = "line"
+    else:
+        verdict = "ok"
+    points = sorted({c for c in cuts if c < len(body)})
+    guard = BodyGuard(limits)
+    caught: RequestError | None = None
+    try:
+        for a, b in zip([0, *points], [*points, len(body)], strict=True):
+            guard.feed(body[a:b])
+    except RequestError as err:
+        caught = err
+    got = "ok"
+    if caught is not None:
+        assert caught.status == 413
+        got = "bytes" if "request body" in caught.message else "rows" if "rows" in caught.message else "line"
+    if verdict == "ok" or got == "ok":
+        assert got == verdict
+    else:  # several limits broken: chunk order decides which one is seen first
+        assert got in ("bytes", "rows", "line")
