@@ -17,6 +17,7 @@ HOST       ?= 127.0.0.1
 PORT       ?= 8080
 MODEL_PORT ?= 8081
 TUNE       ?=
+HOURS      ?= 24             # make drift: the window, last N hours
 REGION     ?= us-east-1
 NAME       ?= churn
 TFVARS     := build/model.auto.tfvars.json
@@ -30,7 +31,7 @@ export SAGEMAKER_SUPPRESS_V2_WARNING := 1
 export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: help install data report train score serve demo package test bench \
-        init plan apply destroy smoke deploy publish evaluate-endpoint fmt clean
+        init plan apply destroy smoke deploy publish evaluate-endpoint drift fmt clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -111,6 +112,9 @@ publish: install ## Upload a locally trained bundle to the data bucket; write bu
 
 evaluate-endpoint: install ## Score the test split through the deployed endpoint; print the metrics
 	$(PY) -m ml.sagemaker.endpoint_eval --model $(MODEL)
+
+drift: install ## Live score deciles and flagged share (CloudWatch, last HOURS) against the bundle: PSI and a verdict
+	$(PY) -m ml drift --model $(MODEL) --hours $(strip $(HOURS)) --region $(strip $(REGION))
 
 deploy: install ## apply (buckets, role) -> train on SageMaker (writes tfvars + Lambda zip) -> apply (endpoint, API, site) -> smoke
 	$(PY) scripts/aws_cost.py deploy $(if $(TUNE),--tune)
