@@ -113,6 +113,17 @@ class Stack:
             "log_groups": [
                 g["logGroupName"] for g in logs.describe_log_groups()["logGroups"] if PREFIX in g["logGroupName"]
             ],
+            "topics": [
+                t["TopicArn"] for t in self.client("sns").list_topics()["Topics"] if f":{PREFIX}-" in t["TopicArn"]
+            ],
+            "alarms": sorted(
+                a["AlarmName"]
+                for a in self.client("cloudwatch").describe_alarms(AlarmNamePrefix=PREFIX)["MetricAlarms"]
+            ),
+            "dashboards": [
+                d["DashboardName"]
+                for d in self.client("cloudwatch").list_dashboards(DashboardNamePrefix=PREFIX)["DashboardEntries"]
+            ],
         }
 
 
@@ -208,7 +219,20 @@ def test_stage1_creates_buckets_and_role_only(stack):
     inv = stack.stage1_inventory
     assert len(inv["buckets"]) == 2
     assert inv["roles"] == [f"{PREFIX}-sagemaker"]
-    assert not any(inv[k] for k in ("functions", "models", "endpoint_configs", "endpoints", "apis", "log_groups")), inv
+    assert not any(
+        inv[k]
+        for k in (
+            "functions",
+            "models",
+            "endpoint_configs",
+            "endpoints",
+            "apis",
+            "log_groups",
+            "topics",
+            "alarms",
+            "dashboards",
+        )
+    ), inv
     out = stack.stage1_outputs
     # `terraform output -json` leaves null outputs out.
     assert out.get("api_url") is None and out.get("endpoint_name") is None and out.get("lambda_name") is None
@@ -374,6 +398,36 @@ def test_http_api_route_cors_throttling(stack):
     assert stage["DefaultRouteSettings"]["ThrottlingRateLimit"] > 0
     assert stage["DefaultRouteSettings"]["ThrottlingBurstLimit"] > 0
     assert stage["AccessLogSettings"]["DestinationArn"].endswith(f"/aws/apigateway/{PREFIX}-api")
+
+
+# --------------------------------------------------------------------------- monitoring
+
+
+def test_monitoring_topic_alarms_dashboard(stack):
+    cw = stack.client("cloudwatch")
+    inv = stack.inventory()
+    (topic,) = inv["topics"]
+    assert topic.endswith(f":{PREFIX}-alarms")
+    assert stack.outputs["alarm_topic_arn"] == topic
+    # The tfvars here carry no drift band (an older bundle's handoff): four alarms, no drift alarm.
+    assert inv["alarms"] == sorted(
+        f"{PREFIX}-{n}" for n in ("api-5xx-rate", "lambda-errors", "lambda-throttles", "endpoint-errors")
+    )
+    alarms = {a["AlarmName"]: a for a in cw.describe_alarms(AlarmNamePrefix=PREFIX)["MetricAlarms"]}
+    for alarm in alarms.values():
+        assert alarm["AlarmActions"] == [topic] and alarm["OKActions"] == [topic], alarm["AlarmName"]
+        assert alarm["TreatMissingData"] == "notBreaching"
+    errors = alarms[f"{PREFIX}-lambda-errors"]
+    assert errors["Namespace"] == "AWS/Lambda" and errors["MetricName"] == "Errors"
+    assert errors["Dimensions"] == [{"Name": "FunctionName", "Value": stack.outputs["lambda_name"]}]
+    assert errors["Threshold"] == 1 and errors["Period"] == 300
+
+    assert inv["dashboards"] == [f"{PREFIX}-service"]
+    body = json.loads(cw.get_dashboard(DashboardName=f"{PREFIX}-service")["DashboardBody"])
+    text = json.dumps(body)
+    for name in (stack.outputs["lambda_name"], stack.outputs["endpoint_name"], "Churn/Invoker", "ModelSetupTime"):
+        assert f'"{name}"' in text, name
+    assert stack.outputs["monitoring_dashboard_url"].endswith(f"#dashboards/dashboard/{PREFIX}-service")
 
 
 # --------------------------------------------------------------------------- destroy (last)
