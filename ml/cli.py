@@ -38,6 +38,13 @@ def _parser() -> argparse.ArgumentParser:
     score.add_argument("--backend", choices=("local", "sagemaker"), default="local")
     score.add_argument("--bucket", help="data bucket for batch transform (default: terraform output)")
     score.add_argument("--role-arn", help="SageMaker execution role (default: terraform output)")
+    score.add_argument(
+        "--no-formula-guard",
+        dest="formula_guard",
+        action="store_false",
+        help="write text cells starting with = + - @ tab CR as they are (default: prefix a ' so spreadsheets "
+        "show them as text, not run them as formulas)",
+    )
 
     serve = sub.add_parser("serve", help="model server with the SageMaker XGBoost container contract")
     serve.add_argument("--model", type=Path, default=Path("build/model"))
@@ -89,6 +96,9 @@ def main(argv: list[str] | None = None) -> int:
             from ml.sagemaker import batch
 
             return batch.main(args)
+        from ml.model.lean import import_xgboost_without_sklearn
+
+        import_xgboost_without_sklearn()  # before anything imports xgboost: scoring never needs scikit-learn
         from ml.model import batch_score as scoring
 
         return scoring.main(args)

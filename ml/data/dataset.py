@@ -6,6 +6,7 @@ written unless the whole file is valid.
 
 from __future__ import annotations
 
+import argparse
 import csv
 import hashlib
 import io
@@ -21,6 +22,7 @@ import pandas as pd
 from ml.atomic import atomic_file
 from ml.config import DATASET_MEMBER, DATASET_URL
 from ml.data import raw_schema as rs
+from ml.data.columns import Columns, parse_lines
 from ml.features.encoder import EncodingError, parse_category, parse_number
 
 MAX_LINE_BYTES = 64 * 1024  # a raw record is ~150 bytes; longer is not a churn CSV
@@ -135,6 +137,34 @@ def parse_raw(
     Phone); every other raw column must be present, and no unknown column may be.
     ``first_line`` is the file line of the first data row, for chunked reads.
     """
+    header, body = _header(raw, origin, optional)
+    columns = parse_lines(body, header, _strict_cell, MAX_LINE_BYTES, want_text=True) if body else None
+    if columns is not None and columns.rows:
+        return columns.to_frame(header)
+    return _parse_strict(raw, origin, optional, first_line)
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A validated chunk: header names, columns, and whether its lines are plain (see ml.data.columns)."""
+
+    header: list[str]
+    columns: Columns
+    body: bytes
+    plain: bool
+
+
+def validate_chunk(raw: bytes, origin: str, optional: tuple[str, ...], first_line: int) -> Chunk:
+    """``parse_raw`` without building a frame: vectorised when the lines are plain, strict otherwise."""
+    header, body = _header(raw, origin, optional)
+    columns = parse_lines(body, header, _strict_cell, MAX_LINE_BYTES) if body else None
+    if columns is not None and columns.rows:
+        return Chunk(header, columns, body, plain=True)
+    frame = _parse_strict(raw, origin, optional, first_line)
+    return Chunk(header, Columns.from_frame(frame), body, plain=False)
+
+
+def _header(raw: bytes, origin: str, optional: tuple[str, ...]) -> tuple[list[str], bytes]:
     stream = io.BytesIO(raw)
     header_line = _read_line(stream, 1, origin)
     if not header_line.strip():
@@ -143,7 +173,15 @@ def parse_raw(
         )
     header = next(csv.reader([header_line]))
     _check_header(header, origin, optional)
-    kinds = [rs.RAW_FIELDS[name] for name in header]
+    return header, raw[stream.tell() :]
+
+
+def _parse_strict(raw: bytes, origin: str, optional: tuple[str, ...], first_line: int) -> pd.DataFrame:
+    """Line by line with the csv module: the reference behaviour, and the one that names errors."""
+    stream = io.BytesIO(raw)
+    header = next(csv.reader([_read_line(stream, 1, origin)]))
+    _check_header(header, origin, optional)
+    kinds = [rs.RAW_FIELDS[name][0] for name in header]
     columns: list[list[object]] = [[] for _ in header]
     line_no = first_line - 1
     while True:
@@ -156,21 +194,24 @@ def parse_raw(
         cells = next(csv.reader([line]))
         if len(cells) != len(header):
             raise DataValidationError(
-                f"{origin}: line {line_no}: {len(cells)} fields, expected {len(header)} (truncated line or wrong delimiter?)"
+                f"{origin}: line {line_no}: {len(cells)} fields, expected {len(header)} "
+                "(truncated line or wrong delimiter?)"
             )
-        for j, (name, (kind, spec), cell) in enumerate(zip(header, kinds, cells)):
-            columns[j].append(_cell(name, kind, spec, cell, origin, line_no))
+        for j, (name, kind, cell) in enumerate(zip(header, kinds, cells, strict=True)):
+            columns[j].append(_cell(name, kind, cell, origin, line_no))
     if not columns[0] and first_line == 2:
         raise DataValidationError(f"{origin}: no data rows after the header")
-    return pd.DataFrame(dict(zip(header, columns)))
+    return pd.DataFrame(dict(zip(header, columns, strict=True)))
+
+
+def line_too_long(origin: str, line_no: int) -> DataValidationError:
+    return DataValidationError(f"{origin}: line {line_no} is longer than {MAX_LINE_BYTES // 1024} KiB; not a churn CSV")
 
 
 def _read_line(stream: io.BytesIO, line_no: int, origin: str) -> str:
     line = stream.readline(MAX_LINE_BYTES + 1)
     if len(line) > MAX_LINE_BYTES:
-        raise DataValidationError(
-            f"{origin}: line {line_no} is longer than {MAX_LINE_BYTES // 1024} KiB; not a churn CSV"
-        )
+        raise line_too_long(origin, line_no)
     try:
         text = line.decode("utf-8")
     except UnicodeDecodeError as err:
@@ -194,13 +235,19 @@ def _check_header(header: list[str], origin: str, optional: tuple[str, ...]) -> 
         raise DataValidationError(f"{origin}: line 1 (header): {'; '.join(problems)}{hint}")
 
 
-def _cell(name: str, kind: str, spec: object, cell: str, origin: str, line_no: int) -> object:
+def _strict_cell(name: str, cell: str) -> float | str:
+    """One cell by the strict rules (the vectorised path asks about cells it cannot prove)."""
+    value = _cell(name, rs.RAW_FIELDS[name][0], cell, "", 0)
+    return value if isinstance(value, str) else float(value)
+
+
+def _cell(name: str, kind: str, cell: str, origin: str, line_no: int) -> str | float | int:
     try:
         if kind == "category":
-            return parse_category(cell, spec, name)
+            return parse_category(cell, rs.categories(name), name)
         if kind == "text":
             return cell
-        number = parse_number(cell, kind, spec, name)
+        number = parse_number(cell, kind, rs.bounds(name), name)
         return int(number) if kind == "int" else number
     except EncodingError as err:
         hint = " (a repeated header row?)" if cell == name else ""
@@ -211,7 +258,7 @@ def to_csv_bytes(frame: pd.DataFrame) -> bytes:
     return frame.to_csv(index=False, lineterminator="\n").encode("utf-8")
 
 
-def main(args) -> int:
+def main(args: argparse.Namespace) -> int:
     try:
         frame, provenance = load(args.data, args.rows, args.seed)
     except DataValidationError as err:
@@ -221,6 +268,7 @@ def main(args) -> int:
         handle.write(to_csv_bytes(frame))
     churn = (frame[rs.LABEL] == "True.").mean()
     print(
-        f"{args.output}: {len(frame)} rows, churn {churn:.2%}, source {provenance.source} (sha256 {provenance.sha256[:12]}…)"
+        f"{args.output}: {len(frame)} rows, churn {churn:.2%}, source {provenance.source} "
+        f"(sha256 {provenance.sha256[:12]}…)"
     )
     return 0

@@ -1,76 +1,177 @@
-"""Batch scoring of a raw CSV with a bundle, streamed in chunks; output written atomically."""
+"""Batch scoring of a raw CSV with a bundle: streamed in bounded blocks, validated, written atomically.
+
+Each output row is the input row as the csv module writes it back, plus ``churn_probability``
+(the score's ``repr``) and ``will_churn`` (score >= the bundle's cutoff). Plain lines (no
+quotes: what spreadsheets and pandas export) are validated, encoded and written back
+vectorised; other blocks go through the strict line-by-line path. Both give the same bytes.
+"""
 
 from __future__ import annotations
 
+import argparse
 import csv
 import io
+import operator
+import os
+import stat
 import sys
-from collections.abc import Iterator
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from ml.atomic import atomic_file
+from ml.atomic import Interrupted, atomic_file, reraise, signals_interrupt
 from ml.config import CostMatrix
 from ml.data import raw_schema as rs
-from ml.data.dataset import DataValidationError, parse_raw
-from ml.features.schema import encode_frame, labels
+from ml.data.dataset import Chunk, DataValidationError, validate_chunk
+from ml.data.reader import chunks as chunks
+from ml.data.reader import read_blocks
+from ml.features.columnar import encode_columns
 from ml.model import evaluate as ev
 from ml.model.bundle import Bundle
-from ml.model.train import predict
+from ml.model.csv_safety import guard_cells, guarded_positions, rows_to_guard
 
 # Scoring accepts the raw format with or without the label, the phone and the charges.
 OPTIONAL_FOR_SCORING = (rs.LABEL, *rs.DROPPED)
 OUTPUT_COLUMNS = ("churn_probability", "will_churn")
-CHUNK_ROWS = 50_000
+CHUNK_ROWS = 50_000  # rows per chunk of ``chunks`` (the SageMaker path's encoder)
 
 
-def chunks(path: Path, rows: int = CHUNK_ROWS) -> Iterator[tuple[bytes, list[bytes], int]]:
-    """(header, data lines, file line of the first) per chunk, without reading the whole file."""
-    with open(path, "rb") as handle:
-        header = handle.readline()
-        line_no, lines = 2, []
-        for line in handle:
-            lines.append(line)
-            if len(lines) == rows:
-                yield header, lines, line_no
-                line_no, lines = line_no + len(lines), []
-        if lines or line_no == 2:
-            yield header, lines, line_no
+class ScoringError(Exception):
+    """A bad --input, --output or --model: the message says which and why."""
 
 
-def score_file(bundle: Bundle, source: Path, target: Path) -> dict[str, object]:
-    """Write the input rows untouched plus the two score columns; returns labels/scores seen."""
-    schema, booster = bundle.schema(), bundle.booster()
-    cutoff = float(schema["decision"]["cutoff"])
-    all_scores, all_labels = [], []
-    with atomic_file(target, "w", encoding="utf-8", newline="") as out:
-        writer = csv.writer(out, lineterminator="\n")
-        for index, (header, lines, first) in enumerate(chunks(source)):
-            frame = parse_raw(
-                header + b"".join(lines), origin=str(source), optional=OPTIONAL_FOR_SCORING, first_line=first
-            )
-            scores = predict(booster, encode_frame(frame, schema))
-            text_rows = csv.reader(io.StringIO((header + b"".join(lines)).decode("utf-8-sig")))
-            head = next(text_rows)
-            if index == 0:
-                writer.writerow([*head, *OUTPUT_COLUMNS])
-            body = (row for row in text_rows if row)
-            for row, score in zip(body, scores):
-                writer.writerow([*row, repr(float(score)), score >= cutoff])
-            all_scores.append(scores)
-            if rs.LABEL in frame:
-                all_labels.append(labels(frame))
-    scores = np.concatenate(all_scores)
+def check_paths(source: Path, target: Path) -> None:
+    """Refuse bad paths before anything is read or created."""
+    try:
+        info = os.stat(source)
+    except FileNotFoundError:
+        raise ScoringError(f"--input {source}: no such file") from None
+    except OSError as err:
+        raise ScoringError(f"--input {source}: {err.strerror}") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise ScoringError(f"--input {source}: is a directory, expected a CSV file")
+    if not os.access(source, os.R_OK):
+        raise ScoringError(f"--input {source}: permission denied")
+    if target.is_dir():
+        raise ScoringError(f"--output {target}: is a directory, expected a file name")
+    if target.exists():
+        if os.path.samefile(source, target):
+            raise ScoringError(f"--output {target}: is the input file; write the scores to another file")
+        if not os.access(target, os.W_OK):
+            raise ScoringError(f"--output {target}: not writable")
+    parent = target.absolute().parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise ScoringError(f"--output {target}: {parent} is not a directory")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ScoringError(f"--output {target}: cannot create files in {parent} (permission denied)")
+
+
+def _make_parents(target: Path) -> list[Path]:
+    """Create the missing folders of ``target``; returns them, innermost first, to undo on failure."""
+    missing = []
+    parent = target.absolute().parent
+    while not parent.exists():
+        missing.append(parent)
+        parent = parent.parent
+    for folder in reversed(missing):
+        folder.mkdir()
+    return missing
+
+
+def _render_plain(chunk: Chunk, scores: np.ndarray, cutoff: float, guard: bool) -> bytes:
+    """Plain lines written back as the csv module would (unchanged), plus the two score cells."""
+    text = chunk.body.decode("utf-8")
+    if "\r" in text:  # plain means every CR ends a line
+        text = text.replace("\r\n", "\n")
+    lines = [line for line in text.split("\n") if line]
+    if guard:
+        positions = guarded_positions(chunk.header)
+        for i in rows_to_guard(chunk.columns.first_bytes, len(lines)).tolist():
+            lines[i] = ",".join(guard_cells(lines[i].split(","), positions))
+    tails = [f",{s!r},{f}\n" for s, f in zip(scores.tolist(), (scores >= cutoff).tolist(), strict=True)]
+    return "".join(map(operator.add, lines, tails)).encode("utf-8")
+
+
+def _render_strict(chunk: Chunk, scores: np.ndarray, cutoff: float, guard: bool) -> bytes:
+    """Line by line, as the strict validator read them (blank lines skipped)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    positions = guarded_positions(chunk.header) if guard else []
+    rows = (line for line in io.BytesIO(chunk.body) if line.decode("utf-8").strip())
+    for line, score in zip(rows, scores.tolist(), strict=True):
+        cells = guard_cells(next(csv.reader([line.decode("utf-8")])), positions)
+        writer.writerow([*cells, repr(score), score >= cutoff])
+    return out.getvalue().encode("utf-8")
+
+
+def _header_line(header: list[str]) -> bytes:
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerow([*header, *OUTPUT_COLUMNS])
+    return out.getvalue().encode("utf-8")
+
+
+class _Scorer:
+    """Validate, encode, predict and render one block; keeps the running totals."""
+
+    def __init__(self, bundle: Bundle, origin: str, guard: bool):
+        self.schema = bundle.schema()
+        self.booster = bundle.booster()
+        self.cutoff = float(self.schema["decision"]["cutoff"])
+        self.origin, self.guard = origin, guard
+        self.rows = self.flagged = 0
+        self.scores: list[np.ndarray] = []
+        self.labels: list[np.ndarray] = []
+        self.vocabulary = {n: rs.categories(n) for n in rs.CATEGORICAL}
+
+    def block(self, header: bytes, body: bytes, first: int) -> tuple[Chunk, bytes]:
+        chunk = validate_chunk(header + body, self.origin, OPTIONAL_FOR_SCORING, first)
+        cols = chunk.columns
+        x = encode_columns(cols.rows, cols.numbers, cols.codes, self.vocabulary, self.schema, np.float32)
+        # As ml.model.train.predict (the container's float32 scores), without its scikit-learn import.
+        scores = self.booster.inplace_predict(x, validate_features=False).astype(np.float64) if cols.rows else x[:, 0]
+        self.rows += cols.rows
+        self.flagged += int((scores >= self.cutoff).sum())
+        labels = cols.labels()
+        if labels is not None:  # the label metrics need every score: 5 bytes a row, only with labels
+            self.labels.append(labels)
+            self.scores.append(scores.astype(np.float32))
+        render = _render_plain if chunk.plain else _render_strict
+        return chunk, render(chunk, scores, self.cutoff, self.guard)
+
+
+def score_file(bundle: Bundle, source: Path, target: Path, formula_guard: bool = True) -> dict[str, Any]:
+    """Write the input rows plus the two score columns; returns rows, flagged, cutoff, and labels/scores if labelled."""
+    source, target = Path(source), Path(target)
+    scorer = _Scorer(bundle, str(source), formula_guard)
+    blocks = read_blocks(source, str(source))
+    # The first block is validated before anything is created: a bad small file leaves no trace.
+    chunk, first = scorer.block(*next(blocks))
+    created = _make_parents(target)
+    try:
+        with atomic_file(target, "wb") as out:
+            out.write(_header_line(chunk.header))
+            out.write(first)
+            for header, body, line in blocks:
+                out.write(scorer.block(header, body, line)[1])
+    except BaseException:
+        for folder in created:
+            folder.rmdir()
+        raise
+    labelled = bool(scorer.labels)
     return {
-        "rows": len(scores),
-        "cutoff": cutoff,
-        "scores": scores,
-        "labels": np.concatenate(all_labels) if all_labels else None,
+        "rows": scorer.rows,
+        "flagged": scorer.flagged,
+        "cutoff": scorer.cutoff,
+        "scores": np.concatenate(scorer.scores).astype(np.float64) if labelled else None,
+        "labels": np.concatenate(scorer.labels).astype(np.float64) if labelled else None,
     }
 
 
-def print_label_metrics(result: dict[str, object], schema: dict[str, object]) -> None:
+def print_label_metrics(result: Mapping[str, Any], schema: Mapping[str, Any]) -> None:
     """With labels in the input: AUC and cost at the bundle's cutoff."""
     if result["labels"] is None:
         return
@@ -78,21 +179,37 @@ def print_label_metrics(result: dict[str, object], schema: dict[str, object]) ->
     m = ev.split_metrics(result["labels"], result["scores"], result["cutoff"], costs)
     auc = "n/a" if m["auc"] is None else f"{m['auc']:.4f}"
     print(
-        f"labels present: AUC {auc}, cost ${m['cost']:,.0f} (${m['cost_per_1000']:,.0f} per 1,000; doing nothing ${m['do_nothing_cost_per_1000']:,.0f})"
+        f"labels present: AUC {auc}, cost ${m['cost']:,.0f} (${m['cost_per_1000']:,.0f} per 1,000; "
+        f"doing nothing ${m['do_nothing_cost_per_1000']:,.0f})"
     )
 
 
-def main(args) -> int:
-    bundle = Bundle(args.model)
+def _bundle(path: Path) -> Bundle:
+    bundle = Bundle(Path(path))
+    if not bundle.schema_path.is_file() or not bundle.model_archive.is_file():
+        raise ScoringError(f"--model {path}: no model bundle there (make train writes one)")
+    return bundle
+
+
+def main(args: argparse.Namespace) -> int:
     try:
-        result = score_file(bundle, args.input, args.output)
-    except DataValidationError as err:
+        with signals_interrupt():
+            check_paths(args.input, args.output)
+            bundle = _bundle(args.model)
+            result = score_file(bundle, args.input, args.output, args.formula_guard)
+    except Interrupted as stop:
+        print(f"error: stopped by {stop}; {args.output} not written", file=sys.stderr, flush=True)
+        reraise(stop.signum)
+        return 128 + stop.signum
+    except (ScoringError, DataValidationError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    except FileNotFoundError as err:
-        print(f"error: {err.filename}: no such file", file=sys.stderr)
+    except OSError as err:  # the disk or the file system refused (read-only, full, /proc …)
+        print(f"error: {err.filename or args.output}: {err.strerror}", file=sys.stderr)
         return 2
-    flagged = int((result["scores"] >= result["cutoff"]).sum())
-    print(f"{args.output}: {result['rows']} rows scored, {flagged} flagged to churn at cutoff {result['cutoff']:.2f}")
+    print(
+        f"{args.output}: {result['rows']} rows scored, {result['flagged']} flagged to churn "
+        f"at cutoff {result['cutoff']:.2f}"
+    )
     print_label_metrics(result, bundle.schema())
     return 0

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-from sklearn.metrics import roc_auc_score
 
 from ml.config import CostMatrix
 
@@ -33,12 +32,13 @@ def cost_curve(y: np.ndarray, scores: np.ndarray, cutoffs: np.ndarray, costs: Co
     """Total cost at every cutoff, vectorised over the grid."""
     act = scores[None, :] >= cutoffs[:, None]
     churn = (y == 1)[None, :]
-    return (
+    curve: np.ndarray = (
         costs.tp * (act & churn).sum(1)
         + costs.fp * (act & ~churn).sum(1)
         + costs.fn * (~act & churn).sum(1)
         + costs.tn * (~act & ~churn).sum(1)
     ).astype(float)
+    return curve
 
 
 def choose_cutoff(y: np.ndarray, scores: np.ndarray, cutoffs: np.ndarray, costs: CostMatrix) -> float:
@@ -46,6 +46,13 @@ def choose_cutoff(y: np.ndarray, scores: np.ndarray, cutoffs: np.ndarray, costs:
     curve = cost_curve(y, scores, cutoffs, costs)
     best = np.flatnonzero(curve == curve.min())
     return float(cutoffs[best[len(best) // 2]])
+
+
+def _auc(y: np.ndarray, scores: np.ndarray) -> float:
+    # Imported here: scikit-learn costs seconds at start-up, and scoring without labels never needs it.
+    from sklearn.metrics import roc_auc_score
+
+    return float(roc_auc_score(y, scores))
 
 
 def split_metrics(y: np.ndarray, scores: np.ndarray, cutoff: float, costs: CostMatrix) -> dict[str, object]:
@@ -57,7 +64,7 @@ def split_metrics(y: np.ndarray, scores: np.ndarray, cutoff: float, costs: CostM
     return {
         "rows": n,
         "churn_rate": float(y.mean()),
-        "auc": float(roc_auc_score(y, scores)) if 0 < y.sum() < n else None,
+        "auc": _auc(y, scores) if 0 < y.sum() < n else None,
         "confusion_at_0.5": confusion(y, scores, 0.5),
         "confusion_at_cutoff": at_cutoff,
         "cost_at_0.5": cost(confusion(y, scores, 0.5), costs),
