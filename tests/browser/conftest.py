@@ -7,14 +7,14 @@ process group of its own, so that teardown ends exactly the processes this test 
 from __future__ import annotations
 
 import contextlib
+import http.client
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
+import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,17 +53,36 @@ def browser():
             browser.close()
 
 
+# Reports each CSP violation to Python; injected by CDP, so the page's own CSP does not block it.
+_CSP_LISTENER = """document.addEventListener('securitypolicyviolation',
+    e => window.reportCspViolation(e.violatedDirective + ' blocked ' + e.blockedURI));"""
+
+
+def watch_csp(context) -> list[str]:
+    """CSP violations in ``context``: ``securitypolicyviolation`` events and console reports."""
+    violations: list[str] = []
+    context.expose_function("reportCspViolation", lambda text: violations.append(str(text)))
+    context.add_init_script(_CSP_LISTENER)
+    context.on(
+        "console",
+        lambda message: violations.append(message.text) if "Content Security Policy" in message.text else None,
+    )
+    return violations
+
+
 @pytest.fixture
 def page(browser):
-    """A fresh desktop page; fails the test on any uncaught page error."""
+    """A fresh desktop page; fails the test on any uncaught page error or CSP violation."""
     context = browser.new_context(viewport={"width": 1100, "height": 900})
     context.set_default_timeout(20_000)
+    violations = watch_csp(context)
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda err: errors.append(str(err)))
     yield page
     context.close()
     assert not errors, f"JavaScript errors on the page: {errors}"
+    assert not violations, f"Content-Security-Policy violations on the page: {violations}"
 
 
 @pytest.fixture(scope="session")
@@ -131,10 +150,8 @@ class Stack:
         if self.proc.poll() is None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                pass
         # Whatever the stack started and left behind (the model server) is in the same group.
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.proc.pid, signal.SIGKILL)
@@ -149,13 +166,16 @@ def _accepts(port: int) -> bool:
 
 
 def _get(url: str) -> int:
+    """Status of a GET on loopback; 0 when nothing answers."""
+    parts = urllib.parse.urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=2)
     try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return response.status
-    except urllib.error.HTTPError as err:
-        return err.code
-    except (urllib.error.URLError, OSError):
+        connection.request("GET", parts.path or "/")
+        return connection.getresponse().status
+    except OSError:
         return 0
+    finally:
+        connection.close()
 
 
 @contextlib.contextmanager

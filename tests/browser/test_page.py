@@ -6,9 +6,12 @@ import csv
 import io
 import json
 import re
+import time
 
 import pytest
 from playwright.sync_api import Page, expect
+
+from .conftest import watch_csp
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
@@ -40,7 +43,7 @@ def three_row_csv(schema: dict) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(header)
-    for phone, record in zip(("555-0101", "555-0102", "555-0103"), (churner, loyal, third)):
+    for phone, record in zip(("555-0101", "555-0102", "555-0103"), (churner, loyal, third), strict=True):
         writer.writerow([phone, *(record[n] for n in schema["required"])])
     return out.getvalue()
 
@@ -179,6 +182,26 @@ def test_api_errors_are_shown(page: Page, own_stack):
     expect(alert).to_contain_text(f"Cannot reach the prediction API at {own_stack.url}")
 
 
+def test_page_works_under_its_csp_and_a_violation_would_be_seen(browser, stack):
+    """The page's CSP is the served one, and the listener the ``page`` fixture uses does catch
+    a violation (a connection to an origin the CSP does not list)."""
+    context = browser.new_context()
+    violations = watch_csp(context)
+    page = context.new_page()
+    try:
+        response = page.goto(stack.url + "/")
+        assert f"connect-src 'self' {stack.url};" in response.headers["content-security-policy"]
+        expect(page.locator("#customer-form select, #customer-form input").first).to_be_visible()
+        assert violations == []
+        page.evaluate("fetch('http://127.0.0.2:9/x').catch(() => null)")
+        deadline = time.monotonic() + 10
+        while not violations and time.monotonic() < deadline:
+            page.wait_for_timeout(100)
+        assert any("connect-src" in v for v in violations), violations
+    finally:
+        context.close()
+
+
 def test_page_without_config_says_so(page: Page, stack):
     page.route("**/config.js", lambda route: route.fulfill(status=404, body="not found"))
     page.goto(stack.url + "/")
@@ -191,6 +214,7 @@ def test_phone_width_does_not_overflow(browser, stack, screenshots):
         viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True, has_touch=True
     )
     context.set_default_timeout(20_000)
+    violations = watch_csp(context)
     page = context.new_page()
     try:
         schema = open_page(page, stack)
@@ -209,5 +233,6 @@ def test_phone_width_does_not_overflow(browser, stack, screenshots):
             .filter(e => { const r = e.getBoundingClientRect(); return r.right > 390.5 || r.left < -0.5; })
             .map(e => e.tagName + (e.id ? '#' + e.id : '') + '.' + e.className)""")
         assert offenders == []
+        assert violations == []
     finally:
         context.close()

@@ -121,9 +121,9 @@
       className: "bar", role: "meter", "aria-label": "Churn probability",
       "aria-valuemin": 0, "aria-valuemax": 100, "aria-valuenow": (p * 100).toFixed(1),
       "aria-valuetext": fmtPct(p) + (cutoff !== null ? ", cutoff " + fmtPct(cutoff) : "")
-    }, [el("div", { className: "bar-fill", style: "width:" + (p * 100).toFixed(2) + "%" })]);
+    }, [el("div", { className: "bar-fill", style: { width: (p * 100).toFixed(2) + "%" } })]);
     if (cutoff !== null) {
-      bar.appendChild(el("div", { className: "bar-cutoff", style: "left:" + (cutoff * 100).toFixed(2) + "%", "aria-hidden": "true" }));
+      bar.appendChild(el("div", { className: "bar-cutoff", style: { left: (cutoff * 100).toFixed(2) + "%" }, "aria-hidden": "true" }));
     }
     result.appendChild(bar);
     if (cutoff !== null) {

@@ -178,7 +178,7 @@
       { key: "p", label: "Churn probability", numeric: true, value: function (r) { return r.p; },
         render: function (r) {
           return el("span", { className: "cell-prob" }, [
-            el("span", { className: "mini-bar", "aria-hidden": "true" }, [el("span", { style: "width:" + (r.p * 100).toFixed(1) + "%" })]),
+            el("span", { className: "mini-bar", "aria-hidden": "true" }, [el("span", { style: { width: (r.p * 100).toFixed(1) + "%" } })]),
             fmtPct(r.p)
           ]);
         } },

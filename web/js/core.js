@@ -35,6 +35,8 @@
       if (value === undefined || value === null || value === false) return;
       if (key === "text") node.textContent = value;
       else if (key === "className") node.className = value;
+      // CSSOM, not a style attribute: the CSP (style-src 'self') blocks inline style attributes.
+      else if (key === "style") Object.assign(node.style, value);
       else node.setAttribute(key, value === true ? "" : String(value));
     });
     (children || []).forEach(function (child) {
