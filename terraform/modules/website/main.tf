@@ -23,7 +23,6 @@ locals {
   csp     = replace(local.headers["Content-Security-Policy"], "{api_origin}", var.api_origin)
   hsts    = [for part in split(";", local.headers["Strict-Transport-Security"]) : lower(trimspace(part))]
 
-  response_headers_policy_id = coalesce(var.response_headers_policy_id, one(aws_cloudfront_response_headers_policy.this[*].id))
 }
 
 # Private bucket: only this distribution reads it (origin access control + bucket policy).
@@ -150,7 +149,7 @@ resource "aws_cloudfront_distribution" "this" {
     viewer_protocol_policy     = "redirect-to-https"
     compress                   = true
     cache_policy_id            = local.caching_optimized_policy_id
-    response_headers_policy_id = local.response_headers_policy_id
+    response_headers_policy_id = var.response_headers_policy_id != null ? var.response_headers_policy_id : aws_cloudfront_response_headers_policy.this[0].id
   }
 
   restrictions {

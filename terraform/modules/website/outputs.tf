@@ -25,7 +25,7 @@ output "origin_access_control_id" {
 
 output "response_headers_policy_id" {
   description = "ID of the response headers policy attached to the default cache behavior."
-  value       = local.response_headers_policy_id
+  value       = aws_cloudfront_distribution.this.default_cache_behavior[0].response_headers_policy_id
 }
 
 output "security_headers" {
