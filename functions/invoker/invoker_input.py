@@ -50,7 +50,7 @@ class InputError(Exception):
 
 def _too_many(count: int, max_records: int) -> InputError:
     """``count`` may be a lower bound: a CSV body is not read past the first record too many."""
-    return InputError(413, f"more than {max_records} records: the limit per request is {max_records}")
+    return InputError(413, f"more than {max_records} records: the limit of {max_records} per request")
 
 
 MAX_DIGITS = 30  # digits of a JSON number; far beyond any field's range, far below int()'s 4300
@@ -92,9 +92,9 @@ def _check_plain(record: Any, index: int, encoder: FeatureEncoder) -> None:
         return  # the encoder names what is wrong with it
     for name, value in record.items():
         if isinstance(value, NotPlain):
-            reason = f"{value.text} is not a plain finite number of at most {MAX_DIGITS} digits"
+            reason = f"{value.text} is not a number we accept (finite, at most {MAX_DIGITS} digits)"
         elif isinstance(value, str) and _is_numeric(name, encoder) and not PLAIN_NUMBER.fullmatch(value.strip()):
-            reason = f"{value[:40]!r} is not a plain decimal number"
+            reason = f"{value[:40]!r} is not a number (plain decimals only)"
         else:
             continue
         raise InputError(400, f"record {index}: {name[:60]}: {reason}", name[:60], index)
@@ -158,7 +158,9 @@ def _check_cells(names: Iterable[str], rows: list[list[str]], encoder: FeatureEn
     for i, row in enumerate(rows):
         for j, name in numeric:
             if j < len(row) and row[j] and not PLAIN_NUMBER.fullmatch(row[j]):
-                raise InputError(400, f"record {i}: {name}: {row[j][:40]!r} is not a plain decimal number", name, i)
+                raise InputError(
+                    400, f"record {i}: {name}: {row[j][:40]!r} is not a number (plain decimals only)", name, i
+                )
 
 
 def vectors_from_csv(body: bytes, encoder: FeatureEncoder, max_records: int) -> list[list[float]]:
@@ -188,7 +190,7 @@ def vectors_from_csv(body: bytes, encoder: FeatureEncoder, max_records: int) -> 
         for i, row in enumerate(rows):
             bad = next((cell for cell in row if not PLAIN_NUMBER.fullmatch(cell)), None)
             if bad is not None:
-                raise InputError(400, f"record {i}: {bad[:40]!r} is not a plain decimal number", None, i)
+                raise InputError(400, f"record {i}: {bad[:40]!r} is not a number (plain decimals only)", None, i)
             try:
                 out.append(encoder.check_vector(row, i))
             except EncodingError as err:

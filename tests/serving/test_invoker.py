@@ -224,8 +224,9 @@ def test_preflight_and_cors_only_for_the_allowed_origin(invoker, env):
 
 @pytest.mark.parametrize(
     ("method", "path", "status"),
-    [("GET", "/predict", 405), ("PUT", "/predict", 405), ("POST", "/other", 404), ("GET", "/", 404)],
-)
+    [("GET", "/predict", 405), ("PUT", "/predict", 405), ("POST", "/other", 404), ("GET", "/", 404),
+     ("POST", "/x/predict", 404), ("POST", "/predict/", 404), ("POST", "/api/predict", 404)],
+)  # fmt: skip
 def test_routing(invoker, env, method, path, status):
     got, headers, body = call(invoker, event(CHURNER, method=method, path=path))
     assert got == status and "error" in body
@@ -341,6 +342,79 @@ def test_endpoint_timeouts_are_504(invoker, env, monkeypatch, error):
     monkeypatch.setattr(client, "invoke_endpoint", boom)
     status, _, answer = call(invoker, event(CHURNER))
     assert status == 504 and "time" in answer["error"]
+
+
+# -- the invoke budget (issue 9, defect 4) ----------------------------------------------------
+def test_invoke_budget_comes_from_the_environment(invoker, env, monkeypatch):
+    """Terraform sets INVOKE_*; the botocore client is built from exactly those numbers."""
+    monkeypatch.setenv("INVOKE_CONNECT_TIMEOUT", "3")
+    monkeypatch.setenv("INVOKE_READ_TIMEOUT", "7")
+    monkeypatch.setenv("INVOKE_MAX_ATTEMPTS", "4")
+    cfg = invoker.settings()
+    config = invoker.runtime_client(cfg).meta.config
+    assert (config.connect_timeout, config.read_timeout) == (3.0, 7.0)
+    assert config.retries == {"mode": "standard", "total_max_attempts": 4}
+    assert invoker.invoke_budget_s(cfg) == 4 * (3 + 7) + (1 + 2 + 4)  # backoff before attempts 2, 3, 4
+
+
+def test_invoke_defaults_are_terraforms(invoker):
+    """One source: the handler's fallbacks equal the Terraform defaults that set its environment."""
+    import re
+
+    import hcl2
+
+    from tests.terraform.tf_helpers import TF_DIR
+
+    def defaults(path):
+        with open(path) as fh:
+            blocks = hcl2.load(fh)["variable"]
+        return {name: body.get("default") for block in blocks for name, body in block.items()}
+
+    module = defaults(TF_DIR / "modules" / "invoker" / "variables.tf")
+    root = defaults(TF_DIR / "variables.tf")
+    names = {"INVOKE_CONNECT_TIMEOUT": "invoke_connect_timeout_s", "INVOKE_READ_TIMEOUT": "invoke_read_timeout_s",
+             "INVOKE_MAX_ATTEMPTS": "invoke_max_attempts"}  # fmt: skip
+    for env_name, var_name in names.items():
+        assert invoker.INVOKE_DEFAULTS[env_name] == module[var_name] == root[var_name], env_name
+        assert re.search(rf"{env_name}\s*=\s*tostring\(var\.{var_name}\)", (TF_DIR / "modules/invoker/main.tf").read_text())
+
+
+def test_read_timeouts_are_retried_within_the_budget(invoker, env, monkeypatch):
+    """An endpoint that accepts and never answers: every attempt waits out its read timeout, the
+    handler answers its own 504 within invoke_budget_s, after exactly INVOKE_MAX_ATTEMPTS calls."""
+    import socket
+    import threading
+    import time
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)
+    accepted: list[socket.socket] = []
+
+    def accept() -> None:
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            accepted.append(conn)
+
+    threading.Thread(target=accept, daemon=True).start()
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME", f"http://127.0.0.1:{server.getsockname()[1]}")
+    monkeypatch.setenv("INVOKE_CONNECT_TIMEOUT", "1")
+    monkeypatch.setenv("INVOKE_READ_TIMEOUT", "0.4")
+    monkeypatch.setenv("INVOKE_MAX_ATTEMPTS", "2")
+    try:
+        started = time.monotonic()
+        status, _, answer = call(invoker, event(CHURNER))
+        elapsed = time.monotonic() - started
+    finally:
+        server.close()
+        for conn in accepted:
+            conn.close()
+    assert status == 504 and "time" in answer["error"]
+    assert len(accepted) == 2  # the read timeout was retried once, not more
+    assert 2 * 0.4 <= elapsed <= invoker.invoke_budget_s(invoker.settings()) + 0.5
 
 
 def test_endpoint_down_is_503(invoker, env, monkeypatch):
