@@ -1,6 +1,6 @@
-"""``make bench``: serving, pipeline, demo and package figures; one table, ``build/bench.json``.
+"""``make bench``: serving, batch scoring, pipeline, demo and package figures; one table, ``build/bench.json``.
 
-    .venv/bin/python bench/run.py [--repeats 3] [--seconds 5] [--only model,batch,stack,pipeline,demo,package]
+    .venv/bin/python bench/run.py [--repeats 3] [--seconds 5] [--only model,batch,score,stack,pipeline,demo,package]
 
 Every figure is the median of ``--repeats`` runs, next to the load average at the time (other
 jobs on a 2-core machine move these numbers) and, where one exists, the in-process limit:
@@ -24,6 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import harness as h
+from bench.batch_score import bench_score
 from bench.harness import MODEL, OUT
 from bench.model_server import bench_model, single_row_body
 from bench.stack import bench_stack
@@ -31,7 +32,7 @@ from bench.startup import bench_demo, bench_package, bench_pipeline
 from bench.table import table, verdicts
 
 ROOT = h.ROOT
-SECTIONS = ("pipeline", "model", "batch", "stack", "demo", "package")
+SECTIONS = ("pipeline", "model", "batch", "score", "stack", "demo", "package")
 
 
 def main(argv=None) -> int:
@@ -55,6 +56,8 @@ def main(argv=None) -> int:
     single_row_body()
     if "model" in only or "batch" in only:
         results["model"] = bench_model(args.repeats, args.seconds)
+    if "score" in only:
+        results["score"] = bench_score(MODEL, OUT, args.repeats)
     if "stack" in only:
         results["stack"] = bench_stack(args.repeats, args.seconds)
     if "demo" in only:

@@ -8,6 +8,10 @@ TARGETS = {  # name: (description, test)
         lambda r: r["rps"] >= 2000 and r["p99_ms"] <= 20,
     ),
     "batch": ("≤ 1.5× in-process", lambda r: r["ratio"] <= 1.5),
+    "score": (
+        "≤ 1.0× pandas, peak ≤ 1 GB",
+        lambda r: r["ratio"] <= 1.0 and r["ours"]["peak_mb"] <= 1024,
+    ),
     "stack_c16": (
         "≥ 300 req/s, p99 ≤ 50 ms",
         lambda r: r["rps"] >= 300 and r["p99_ms"] <= 50,
@@ -22,6 +26,7 @@ def verdicts(results: dict) -> dict:
     found = {
         "model_c16": results.get("model", {}).get("c16"),
         "batch": results.get("model", {}).get("batch"),
+        "score": results.get("score"),
         "stack_c16": results.get("stack", {}).get("c16"),
         "demo_train_serve": results.get("demo", {}).get("train_serve"),
         "demo_serve": results.get("demo", {}).get("serve"),
@@ -61,6 +66,15 @@ def table(results: dict) -> str:
             f"{b['server_ms']:.0f} ms at the client",
             f"in-process parse + predict {b['in_process_ms']:.0f} ms: {b['ratio']:.2f}×",
             f"{TARGETS['batch'][0]}: {v['batch']}",
+        ))  # fmt: skip
+    if "score" in results:
+        sc = results["score"]
+        rows.append((
+            f"ml score, {sc['rows']:,} rows ({sc['input_mb']:.0f} MB)",
+            f"{sc['ours']['seconds']:.1f} s, peak {sc['ours']['peak_mb']:.0f} MB",
+            (f"plain pandas (read_csv, get_dummies, predict, to_csv) {sc['pandas']['seconds']:.1f} s, peak "
+             f"{sc['pandas']['peak_mb']:.0f} MB: {sc['ratio']:.2f}×; load {sc['load']:.1f}"),
+            f"{TARGETS['score'][0]}: {v['score']}",
         ))  # fmt: skip
     if "stack" in results:
         s = results["stack"]
