@@ -9,6 +9,14 @@ moto quirk handled here: moto evaluates bucket-policy conditions without any req
 context, so the data bucket's "deny unless aws:SecureTransport" statement denies every
 object call, TLS or not. The test deletes the policy to upload the model; the second
 apply puts it back (and the test checks it is there).
+
+CloudFront in moto 5.2 (moto/cloudfront/urls.py): distributions, origin access controls and
+invalidations exist; response headers policies and cache policies do not. So this apply
+attaches the managed SecurityHeadersPolicy by ID (variable website_response_headers_policy_id)
+and the policy the stack builds from web/security_headers.json is checked by the mock-provider
+test terraform/tests/website.tftest.hcl. moto also drops an origin's OriginAccessControlId
+from what it stores, so the origin-to-OAC link is checked there too; here the OAC, the
+distribution and the bucket policy that names the distribution are checked.
 """
 
 from __future__ import annotations
@@ -25,6 +33,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+
 from tests.terraform.tf_helpers import ROOT, TF_DIR, init_copy, run_tf
 
 pytestmark = [pytest.mark.terraform, pytest.mark.integration]
@@ -33,6 +42,10 @@ PREFIX = "tfit"
 REGION = "us-east-1"
 CUTOFF = 0.3
 FALLBACK_SCHEMA = {"fields": {}, "decision": {"cutoff": CUTOFF}}
+# Managed policies by ID (https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/
+# using-managed-response-headers-policies.html, .../using-managed-cache-policies.html).
+MANAGED_SECURITY_HEADERS = "67f7725c-6f97-4210-82d7-5512b31e9d03"
+CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
 
 
 def free_port() -> int:
@@ -81,6 +94,7 @@ class Stack:
         self.model_data_url = ""
         self.schema: dict = {}
         self.destroyed = False
+        self.var_files: tuple[Path, ...] = ()
 
     def terraform(self, *args: str, timeout: float = 600):
         return run_tf([*args, "-no-color"], self.workdir, self.env, timeout=timeout)
@@ -94,6 +108,7 @@ class Stack:
         """Everything of ours that exists in moto, by kind."""
         s3, lam, sm = self.client("s3"), self.client("lambda"), self.client("sagemaker")
         api, iam, logs = self.client("apigatewayv2"), self.client("iam"), self.client("logs")
+        cf = self.client("cloudfront")
         return {
             "buckets": sorted(b["Name"] for b in s3.list_buckets()["Buckets"] if b["Name"].startswith(PREFIX)),
             "roles": sorted(r["RoleName"] for r in iam.list_roles()["Roles"] if r["RoleName"].startswith(PREFIX)),
@@ -123,6 +138,16 @@ class Stack:
             "dashboards": [
                 d["DashboardName"]
                 for d in self.client("cloudwatch").list_dashboards(DashboardNamePrefix=PREFIX)["DashboardEntries"]
+            ],
+            "distributions": [
+                d["Id"]
+                for d in cf.list_distributions()["DistributionList"].get("Items", [])
+                if d["Comment"].startswith(PREFIX)
+            ],
+            "origin_access_controls": [
+                o["Name"]
+                for o in cf.list_origin_access_controls()["OriginAccessControlList"].get("Items", [])
+                if o["Name"].startswith(PREFIX)
             ],
         }
 
@@ -158,6 +183,7 @@ def stack(tmp_path_factory, tf_env, request):
                 "name_prefix": PREFIX,
                 "force_destroy": True,
                 "web_dir": str(web_dir()),
+                "website_response_headers_policy_id": MANAGED_SECURITY_HEADERS,
             }
         )
     )
@@ -218,6 +244,8 @@ def stack(tmp_path_factory, tf_env, request):
 def test_stage1_creates_buckets_and_role_only(stack):
     inv = stack.stage1_inventory
     assert len(inv["buckets"]) == 2
+    # The page's distribution exists from the start, so its origin is known before the API.
+    assert len(inv["distributions"]) == 1 and inv["origin_access_controls"] == [f"{PREFIX}-web"]
     assert inv["roles"] == [f"{PREFIX}-sagemaker"]
     assert not any(
         inv[k]
@@ -252,7 +280,6 @@ def test_outputs(stack):
     (the_api,) = [a for a in api.get_apis()["Items"] if a["Name"] == f"{PREFIX}-api"]
     assert out["api_url"] == the_api["ApiEndpoint"].rstrip("/")
     assert out["predict_url"] == out["api_url"] + "/predict"
-    assert out["website_url"] == f"http://{out['website_bucket']}.s3-website-{REGION}.amazonaws.com"
 
 
 # --------------------------------------------------------------------------- buckets
@@ -276,22 +303,58 @@ def test_data_bucket_private_encrypted_versioned_tls_only(stack):
     assert not [s for s in policy["Statement"] if s["Effect"] == "Allow"]
 
 
-def test_website_bucket_public_read_and_files(stack):
+def test_website_bucket_private_readable_by_the_distribution_only(stack):
+    from botocore.exceptions import ClientError
+
     s3, bucket = stack.client("s3"), stack.outputs["website_bucket"]
     pab = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
-    assert pab["BlockPublicAcls"] and pab["IgnorePublicAcls"]
-    assert not pab["BlockPublicPolicy"] and not pab["RestrictPublicBuckets"]
-    policy = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])
-    for st in policy["Statement"]:
-        if st["Effect"] == "Allow":
-            assert st["Action"] == "s3:GetObject" and st["Resource"].endswith("/*"), st
-    assert s3.get_bucket_website(Bucket=bucket)["IndexDocument"]["Suffix"] == "index.html"
+    assert pab == dict.fromkeys(
+        ["BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets"], True
+    )
+    dist = stack.client("cloudfront").get_distribution(Id=stack.outputs["website_distribution_id"])["Distribution"]
+    (statement,) = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])["Statement"]
+    assert statement["Effect"] == "Allow" and statement["Action"] == "s3:GetObject"
+    assert statement["Principal"] == {"Service": "cloudfront.amazonaws.com"}
+    assert statement["Resource"] == f"arn:aws:s3:::{bucket}/*"
+    assert statement["Condition"] == {"StringEquals": {"AWS:SourceArn": dist["ARN"]}}
+    with pytest.raises(ClientError) as no_website:
+        s3.get_bucket_website(Bucket=bucket)
+    assert no_website.value.response["Error"]["Code"] == "NoSuchWebsiteConfiguration"
 
     site = web_dir()
-    expected = {p.relative_to(site).as_posix() for p in site.rglob("*") if p.is_file()} | {"config.js"}
+    skipped = {"security_headers.json"}  # CloudFront's input, not a page file
+    expected = {p.relative_to(site).as_posix() for p in site.rglob("*") if p.is_file()} - skipped | {"config.js"}
     keys = {o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])}
     assert keys == expected
+    for key in keys:  # none may be served stale after an apply
+        assert s3.head_object(Bucket=bucket, Key=key)["CacheControl"] == "no-cache", key
     assert s3.head_object(Bucket=bucket, Key="index.html")["ContentType"].startswith("text/html")
+
+
+def test_distribution_https_oac_headers(stack):
+    cf = stack.client("cloudfront")
+    dist = cf.get_distribution(Id=stack.outputs["website_distribution_id"])["Distribution"]
+    assert stack.outputs["website_url"] == f"https://{dist['DomainName']}"
+    config = dist["DistributionConfig"]
+    assert config["Enabled"] and config["DefaultRootObject"] == "index.html"
+    (origin,) = config["Origins"]["Items"]
+    assert origin["DomainName"] == f"{stack.outputs['website_bucket']}.s3.{REGION}.amazonaws.com"
+    behavior = config["DefaultCacheBehavior"]
+    assert behavior["TargetOriginId"] == origin["Id"]
+    assert behavior["ViewerProtocolPolicy"] == "redirect-to-https"
+    assert behavior["Compress"] is True
+    assert behavior["CachePolicyId"] == CACHING_OPTIMIZED
+    assert behavior["ResponseHeadersPolicyId"] == MANAGED_SECURITY_HEADERS
+
+    (summary,) = [
+        o for o in cf.list_origin_access_controls()["OriginAccessControlList"]["Items"] if o["Name"] == f"{PREFIX}-web"
+    ]
+    oac = cf.get_origin_access_control(Id=summary["Id"])["OriginAccessControl"]["OriginAccessControlConfig"]
+    assert (oac["OriginAccessControlOriginType"], oac["SigningBehavior"], oac["SigningProtocol"]) == (
+        "s3",
+        "always",
+        "sigv4",
+    )
 
 
 def test_config_js(stack):
