@@ -20,6 +20,10 @@ TUNE       ?=
 HOURS      ?= 24             # make drift: the window, last N hours
 REGION     ?= us-east-1
 NAME       ?= churn
+# Remote state for a team: terraform/bootstrap creates the bucket; `STATE_BUCKET=… make init`
+# writes the S3 backend. Empty (the default) keeps local state.
+STATE_BUCKET ?=
+STATE_KEY    ?= $(strip $(NAME))/terraform.tfstate
 TFVARS     := build/model.auto.tfvars.json
 TF         := terraform -chdir=terraform
 APPROVE    := $(if $(AUTO_APPROVE),-auto-approve)
@@ -79,7 +83,7 @@ package: install ## Build build/invoker.zip (handler + encoder + schema), determ
 	$(PY) scripts/package_lambda.py --model $(MODEL) --out build/invoker.zip
 
 test: install .venv-checkov/.installed build/terraform.rc tools ## Install everything, then run every test
-	$(PY) -m check_jsonschema --builtin-schema vendor.github-workflows .github/workflows/ci.yml
+	$(PY) -m check_jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
 	$(PY) -m pytest
 
 bench: install build/terraform.rc tools ## Benchmarks: print one table, write build/bench.json
@@ -88,8 +92,17 @@ bench: install build/terraform.rc tools ## Benchmarks: print one table, write bu
 fmt: ## Format Terraform
 	terraform fmt -recursive terraform
 
-init: build/terraform.rc ## terraform init (offline mirror when present)
+init: build/terraform.rc ## terraform init: local state, or S3 with lock file when STATE_BUCKET=… (STATE_KEY, REGION)
+ifneq ($(strip $(STATE_BUCKET)),)
+	# terraform/backend.tf (git-ignored) declares the backend; build/backend.hcl holds its values.
+	printf '%s\n' '# Written by make init (STATE_BUCKET set): state in S3, S3-native locking (Terraform >= 1.10).' \
+	  'terraform {' '  backend "s3" {' '    use_lockfile = true' '    encrypt      = true' '  }' '}' > terraform/backend.tf
+	mkdir -p build
+	printf 'bucket = "%s"\nkey    = "%s"\nregion = "%s"\n' '$(strip $(STATE_BUCKET))' '$(strip $(STATE_KEY))' '$(strip $(REGION))' > build/backend.hcl
+	$(TF) init -input=false -backend-config=$(abspath build/backend.hcl)
+else
 	$(TF) init -input=false
+endif
 
 plan: init ## terraform plan with build/model.auto.tfvars.json when present
 	$(TF) plan -input=false $(TF_VARS)
