@@ -8,14 +8,16 @@ as `ml score --backend local` (input columns + churn_probability + will_churn).
 
 from __future__ import annotations
 
+import argparse
 import csv
+import hashlib
 import io
 import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from botocore.exceptions import ClientError
@@ -47,6 +49,9 @@ from ml.sagemaker.settings import (
     SageMakerSettings,
 )
 
+if TYPE_CHECKING:
+    from types_boto3_sagemaker.type_defs import CreateTransformJobRequestTypeDef
+
 INPUT_NAME = "input.csv"
 
 
@@ -72,10 +77,23 @@ def encode_file(source: Path, schema: dict[str, Any], target: Path) -> Encoded:
     return Encoded(target, rows, np.concatenate(seen_labels) if seen_labels else None)
 
 
+def model_name(url: str, image: str, role_arn: str) -> str:
+    """Named after everything CreateModel is given (a model cannot be updated): a new archive, image or role
+    gets a new model, the same three reuse the existing one."""
+    digest = hashlib.sha256(f"{url}|{image}|{role_arn}|isolated".encode()).hexdigest()
+    return f"churn-batch-{digest[:12]}"
+
+
 def ensure_model(aws: Aws, bucket: str, bundle: Bundle, role_arn: str, image: str) -> tuple[str, str]:
-    """A SageMaker model for the bundle's archive (named after its hash; reused when it exists)."""
+    """A SageMaker model for the bundle's archive, created once, reused after.
+
+    Network isolation: the built-in container needs no network (SageMaker itself fetches the
+    archive and moves the transform data), and batch transform supports it, unlike serverless
+    endpoints (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateModel.html,
+    https://docs.aws.amazon.com/sagemaker/latest/dg/mkt-algo-model-internet-free.html).
+    """
     url, _ = upload_model(aws.s3, bucket, bundle)
-    name = f"churn-batch-{url.rsplit('/', 2)[-2][:12]}"
+    name = model_name(url, image, role_arn)
     try:
         aws.sm.describe_model(ModelName=name)
     except ClientError as err:
@@ -92,7 +110,7 @@ def ensure_model(aws: Aws, bucket: str, bundle: Bundle, role_arn: str, image: st
 
 def transform_request(
     job_name: str, model_name: str, input_uri: str, output_uri: str, sm: SageMakerSettings
-) -> dict[str, Any]:
+) -> CreateTransformJobRequestTypeDef:
     return {
         "TransformJobName": job_name,
         "ModelName": model_name,
@@ -160,18 +178,15 @@ def score(
         digest = sha256_of(encoded.path)[:16]
         input_prefix = f"{DATA_PREFIX}transform/{digest}/"
         uploaded = upload_if_changed(aws.s3, bucket, input_prefix + INPUT_NAME, encoded.path)
-        say(
-            f"input     {encoded.rows} rows -> s3://{bucket}/{input_prefix}{INPUT_NAME} ({'uploaded' if uploaded else 'unchanged'})"
-        )
-        model_name, _url = ensure_model(aws, bucket, bundle, role_arn, image_uri(aws.region))
+        state = "uploaded" if uploaded else "unchanged"
+        say(f"input     {encoded.rows} rows -> s3://{bucket}/{input_prefix}{INPUT_NAME} ({state})")
+        model, _url = ensure_model(aws, bucket, bundle, role_arn, image_uri(aws.region))
         job_name = f"churn-batch-{time.strftime('%Y%m%d-%H%M%S')}-{digest[:8]}"
         output_uri = f"s3://{bucket}/{ARTIFACT_PREFIX}transform/{job_name}/"
         aws.sm.create_transform_job(
-            **transform_request(job_name, model_name, f"s3://{bucket}/{input_prefix}", output_uri, sm)
+            **transform_request(job_name, model, f"s3://{bucket}/{input_prefix}", output_uri, sm)
         )
-        say(
-            f"transform job {job_name}: model {model_name}, {sm.transform_instance_count} x {sm.transform_instance_type}"
-        )
+        say(f"transform job {job_name}: model {model}, {sm.transform_instance_count} x {sm.transform_instance_type}")
         wait_for(
             lambda: aws.sm.describe_transform_job(TransformJobName=job_name),
             "transform job",
@@ -187,7 +202,7 @@ def score(
     return {"rows": encoded.rows, "cutoff": cutoff, "scores": scores, "labels": encoded.labels, "job": job_name}
 
 
-def main(args) -> int:
+def main(args: argparse.Namespace) -> int:
     bundle = Bundle(args.model)
     started = time.perf_counter()
 
@@ -197,7 +212,8 @@ def main(args) -> int:
         result = score(Aws.create(), bundle, args.input, args.output, bucket, role)
         flagged = int((result["scores"] >= result["cutoff"]).sum())
         print(
-            f"{args.output}: {result['rows']} rows scored by {result['job']}, {flagged} flagged to churn at cutoff {result['cutoff']:.2f} ({clock_text(time.perf_counter() - started)})"
+            f"{args.output}: {result['rows']} rows scored by {result['job']}, {flagged} flagged to churn"
+            f" at cutoff {result['cutoff']:.2f} ({clock_text(time.perf_counter() - started)})"
         )
         print_label_metrics(result, bundle.schema())
         return 0

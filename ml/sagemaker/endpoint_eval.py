@@ -13,7 +13,7 @@ import argparse
 import re
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -29,6 +29,9 @@ from ml.sagemaker import tf_outputs
 from ml.sagemaker.aws import Aws, run_cli
 from ml.sagemaker.tf_outputs import SetupError
 
+if TYPE_CHECKING:
+    from types_boto3_sagemaker_runtime import SageMakerRuntimeClient
+
 BATCH_ROWS = 100
 TOLERANCE = 1e-5
 
@@ -43,7 +46,8 @@ def test_split(metrics: dict[str, Any], schema: dict[str, Any]) -> tuple[np.ndar
         frame, provenance = load(data["source"], quiet=True)
     if provenance.sha256 != data["sha256"]:
         raise SetupError(
-            f"{data['source']} has changed since training (sha256 {provenance.sha256[:12]}…, bundle {data['sha256'][:12]}…)"
+            f"{data['source']} has changed since training"
+            f" (sha256 {provenance.sha256[:12]}…, bundle {data['sha256'][:12]}…)"
         )
     split = metrics["split"]
     test = split_frame(frame, tuple(split["fractions"]), split["seed"])["test"]
@@ -60,7 +64,9 @@ def parse_scores(body: bytes, expected: int) -> np.ndarray:
     return np.array([float(v) for v in values])
 
 
-def endpoint_scores(runtime, endpoint: str, x: np.ndarray, batch_rows: int = BATCH_ROWS) -> np.ndarray:
+def endpoint_scores(
+    runtime: SageMakerRuntimeClient, endpoint: str, x: np.ndarray, batch_rows: int = BATCH_ROWS
+) -> np.ndarray:
     out = []
     for start in range(0, len(x), batch_rows):
         rows = x[start : start + batch_rows]
@@ -71,7 +77,9 @@ def endpoint_scores(runtime, endpoint: str, x: np.ndarray, batch_rows: int = BAT
     return np.concatenate(out) if out else np.empty(0)
 
 
-def evaluate(runtime, endpoint: str, bundle: Bundle, batch_rows: int = BATCH_ROWS) -> dict[str, Any]:
+def evaluate(
+    runtime: SageMakerRuntimeClient, endpoint: str, bundle: Bundle, batch_rows: int = BATCH_ROWS
+) -> dict[str, Any]:
     metrics, schema = bundle.metrics(), bundle.schema()
     x, y = test_split(metrics, schema)
     remote = endpoint_scores(runtime, endpoint, x, batch_rows)
@@ -90,12 +98,15 @@ def evaluate(runtime, endpoint: str, bundle: Bundle, batch_rows: int = BATCH_ROW
 def report(endpoint: str, result: dict[str, Any]) -> str:
     e, b = result["endpoint"], result["bundle"]
 
-    def auc(m):
+    def auc(m: dict[str, Any]) -> str:
         return "n/a" if m["auc"] is None else f"{m['auc']:.4f}"
 
-    def cm(m):
+    def cm(m: dict[str, Any]) -> str:
         c = m["confusion_at_cutoff"]
         return f"TN {c['tn']:4d}  FP {c['fp']:4d}  FN {c['fn']:4d}  TP {c['tp']:4d}"
+
+    def money(m: dict[str, Any], key: str) -> str:
+        return "$" + format(m[key], ",.0f")
 
     return "\n".join(
         [
@@ -103,8 +114,8 @@ def report(endpoint: str, result: dict[str, Any]) -> str:
             f"                     {'endpoint':>24}   {'bundle (local)':>24}",
             f"AUC                  {auc(e):>24}   {auc(b):>24}",
             f"at cutoff            {cm(e):>24}   {cm(b):>24}",
-            f"cost                 {'$' + format(e['cost'], ',.0f'):>24}   {'$' + format(b['cost'], ',.0f'):>24}",
-            f"cost per 1,000       {'$' + format(e['cost_per_1000'], ',.0f'):>24}   {'$' + format(b['cost_per_1000'], ',.0f'):>24}",
+            f"cost                 {money(e, 'cost'):>24}   {money(b, 'cost'):>24}",
+            f"cost per 1,000       {money(e, 'cost_per_1000'):>24}   {money(b, 'cost_per_1000'):>24}",
             f"max |endpoint - local| score difference: {result['max_abs_diff']:.2e}",
         ]
     )
@@ -125,7 +136,8 @@ def main(argv: list[str] | None = None) -> int:
         print(report(endpoint, result))
         if result["max_abs_diff"] > args.tolerance:
             print(
-                f"error: the endpoint's scores differ from the bundle's by more than {args.tolerance:g}: is it serving this bundle's model?",
+                f"error: the endpoint's scores differ from the bundle's by more than {args.tolerance:g}:"
+                " is it serving this bundle's model?",
                 file=sys.stderr,
             )
             return 1

@@ -12,6 +12,7 @@ import importlib.util
 import json
 import re
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from ml.atomic import atomic_file
@@ -37,7 +38,7 @@ def default_paths(bundle_dir: Path) -> tuple[Path, Path]:
     return parent / TFVARS_NAME, parent / ZIP_NAME
 
 
-def _packager():
+def _packager() -> ModuleType:
     spec = importlib.util.spec_from_file_location("churn_package_lambda", PACKAGER)
     if spec is None or spec.loader is None:
         raise FileNotFoundError(PACKAGER)
@@ -49,7 +50,7 @@ def _packager():
 def build_lambda_zip(bundle_dir: Path, zip_path: Path) -> str:
     """Build the invoker zip with scripts/package_lambda.py; returns its base64 SHA-256."""
     _size, digest = _packager().package(Path(bundle_dir), Path(zip_path))
-    return digest
+    return str(digest)
 
 
 def tfvars(bundle_dir: Path, model_data_url: str, image_uri: str, zip_path: Path, zip_sha256: str) -> dict[str, Any]:

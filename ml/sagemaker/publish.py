@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from ml.model.bundle import MODEL_ARCHIVE, Bundle, load_archive
 from ml.sagemaker import handoff, tf_outputs
@@ -18,12 +19,15 @@ from ml.sagemaker.aws import Aws, image_uri, run_cli, sha256_of, upload_if_chang
 from ml.sagemaker.settings import ARTIFACT_PREFIX
 from ml.sagemaker.tf_outputs import SetupError
 
+if TYPE_CHECKING:
+    from types_boto3_s3 import S3Client
+
 
 def model_key(archive: Path) -> str:
     return f"{ARTIFACT_PREFIX}{sha256_of(archive)[:16]}/{MODEL_ARCHIVE}"
 
 
-def upload_model(s3, bucket: str, bundle: Bundle) -> tuple[str, bool]:
+def upload_model(s3: S3Client, bucket: str, bundle: Bundle) -> tuple[str, bool]:
     """(s3 URL of the bundle's archive, whether it was uploaded now). Refuses an archive the container would."""
     archive = bundle.model_archive
     if not archive.is_file():
@@ -34,7 +38,9 @@ def upload_model(s3, bucket: str, bundle: Bundle) -> tuple[str, bool]:
     return f"s3://{bucket}/{key}", uploaded
 
 
-def publish(aws: Aws, bundle: Bundle, bucket: str, tfvars_path: Path | None = None, zip_path: Path | None = None):
+def publish(
+    aws: Aws, bundle: Bundle, bucket: str, tfvars_path: Path | None = None, zip_path: Path | None = None
+) -> tuple[str, bool, Path, dict[str, Any]]:
     url, uploaded = upload_model(aws.s3, bucket, bundle)
     path, values = handoff.write_tfvars(bundle.path, url, image_uri(aws.region), tfvars_path, zip_path)
     return url, uploaded, path, values

@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the instance types SageMaker accepts, as Literal types (types-boto3, dev only)
+    from types_boto3_sagemaker.literals import TrainingInstanceTypeType, TransformInstanceTypeType
 
 # Where the Terraform role lets SageMaker read and write (modules/endpoint: training_data_prefix
 # and artifact_prefix): data under data/, everything SageMaker writes under models/.
@@ -25,7 +29,7 @@ class Range:
 
 @dataclass(frozen=True)
 class SageMakerSettings:
-    instance_type: str = "ml.m5.xlarge"
+    instance_type: TrainingInstanceTypeType = "ml.m5.xlarge"
     instance_count: int = 1
     volume_gb: int = 10
     use_spot: bool = True
@@ -43,7 +47,7 @@ class SageMakerSettings:
         Range("subsample", "continuous", 0.5, 1.0),
         Range("num_round", "integer", 50, 300),
     )
-    transform_instance_type: str = "ml.m5.large"
+    transform_instance_type: TransformInstanceTypeType = "ml.m5.large"
     transform_instance_count: int = 1
     base_job_name: str = "churn-xgb"
     poll_s: float = 30.0  # describe every N seconds while waiting
@@ -54,7 +58,7 @@ class SageMakerSettings:
         if self.use_spot and self.max_wait_s < self.max_run_s:
             raise ValueError("max_wait_s must be at least max_run_s for managed spot training")
 
-    def replace(self, **changes) -> SageMakerSettings:
+    def replace(self, **changes: Any) -> SageMakerSettings:
         return dataclasses.replace(self, **changes)
 
 

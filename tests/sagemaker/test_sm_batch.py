@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
-from tests.sagemaker.sm_fixtures import BUCKET, ROLE, capture
+import xgboost as xgb
 
 from ml.data.dataset import to_csv_bytes
 from ml.data.synthetic import generate
@@ -14,24 +16,34 @@ from ml.model.batch_score import score_file
 from ml.model.bundle import Bundle
 from ml.model.train import predict
 from ml.sagemaker import batch
-from ml.sagemaker.aws import JobFailed
+from ml.sagemaker.aws import Aws, JobFailed
 from ml.sagemaker.settings import DEFAULT
+from tests.botocore_shapes import RequestValidator
+from tests.sagemaker.sm_fixtures import BUCKET, ROLE, answer, capture
 
 FAST = DEFAULT.replace(poll_s=0)
 
 
+def quiet(_line: str) -> None:
+    pass
+
+
+def no_sleep(_seconds: float) -> None:
+    pass
+
+
 @pytest.fixture
-def raw_csv(tmp_path):
+def raw_csv(tmp_path: Path) -> Path:
     path = tmp_path / "customers.csv"
     path.write_bytes(to_csv_bytes(generate(57, seed=5)))
     return path
 
 
-def fake_transform(aws, booster, corrupt: bool = False):
+def fake_transform(aws: Aws, booster: xgb.Booster, corrupt: bool = False) -> list[dict[str, Any]]:
     """After CreateTransformJob, write what the container would: one score per input line."""
     requests = capture(aws.sm, "CreateTransformJob")
 
-    def after(**_):
+    def after(**_: Any) -> None:
         req = requests[-1]
         source = req["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri"][5:].split("/", 1)[1]
         body = aws.s3.get_object(Bucket=BUCKET, Key=source + "input.csv")["Body"].read().decode()
@@ -46,13 +58,14 @@ def fake_transform(aws, booster, corrupt: bool = False):
     return requests
 
 
-def test_transform_request_and_joined_output(aws, local_bundle, raw_csv, tmp_path):
+def test_transform_request_and_joined_output(
+    aws: Aws, local_bundle: Path, raw_csv: Path, tmp_path: Path, shape_check: RequestValidator
+) -> None:
     bundle = Bundle(local_bundle)
     requests = fake_transform(aws, bundle.booster())
     models = capture(aws.sm, "CreateModel")
-    result = batch.score(
-        aws, bundle, raw_csv, tmp_path / "scored.csv", BUCKET, ROLE, FAST, say=lambda s: None, sleep=lambda s: None
-    )
+    result = batch.score(aws, bundle, raw_csv, tmp_path / "scored.csv", BUCKET, ROLE, FAST, say=quiet, sleep=no_sleep)
+    assert {"CreateModel", "CreateTransformJob", "DescribeTransformJob"} <= shape_check.operations("sagemaker")
 
     req = requests[0]
     assert req["ModelName"] == models[0]["ModelName"]
@@ -69,11 +82,12 @@ def test_transform_request_and_joined_output(aws, local_bundle, raw_csv, tmp_pat
     )
     assert container["Image"].endswith("/sagemaker-xgboost:3.0-5")
     assert models[0]["ExecutionRoleArn"] == ROLE
+    assert models[0]["EnableNetworkIsolation"] is True  # issue 9 defect 1: batch transform supports isolation
 
     # The encoded input: no header, no label, the model's width.
     key = req["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri"][5:].split("/", 1)[1] + "input.csv"
     lines = aws.s3.get_object(Bucket=BUCKET, Key=key)["Body"].read().decode().splitlines()
-    assert len(lines) == 57 and {len(l.split(",")) for l in lines} == {len(bundle.schema()["columns"])}
+    assert len(lines) == 57 and {len(line.split(",")) for line in lines} == {len(bundle.schema()["columns"])}
 
     # Exactly what local scoring writes for the same file.
     score_file(bundle, raw_csv, tmp_path / "local.csv")
@@ -81,49 +95,52 @@ def test_transform_request_and_joined_output(aws, local_bundle, raw_csv, tmp_pat
     assert result["rows"] == 57 and result["labels"] is not None
 
 
-def test_second_run_reuses_model_and_input(aws, local_bundle, raw_csv, tmp_path):
+def test_second_run_reuses_model_and_input(aws: Aws, local_bundle: Path, raw_csv: Path, tmp_path: Path) -> None:
     bundle = Bundle(local_bundle)
     fake_transform(aws, bundle.booster())
     models = capture(aws.sm, "CreateModel")
-    puts = []
-    aws.s3.meta.events.register("before-call.s3.PutObject", lambda params, **kw: puts.append(params["url_path"]))
+    puts: list[str] = []
+
+    def put(params: dict[str, Any], **_: Any) -> None:
+        puts.append(params["url_path"])
+
+    aws.s3.meta.events.register("before-call.s3.PutObject", put)
     for name in ("a.csv", "b.csv"):
-        batch.score(aws, bundle, raw_csv, tmp_path / name, BUCKET, ROLE, FAST, say=lambda s: None, sleep=lambda s: None)
+        batch.score(aws, bundle, raw_csv, tmp_path / name, BUCKET, ROLE, FAST, say=quiet, sleep=no_sleep)
     assert len(models) == 1
     uploads = [p for p in puts if "/data/transform/" in p or p.endswith("model.tar.gz")]
     assert len(uploads) == 2  # input and model once each (the .out files are the fake job's)
 
 
-def test_output_row_count_mismatch_fails_and_writes_nothing(aws, local_bundle, raw_csv, tmp_path):
+def test_model_name_follows_every_create_model_input() -> None:
+    """A model cannot be updated: a new archive, image or role must get a new name, not reuse the old model."""
+    base = ("s3://b/models/0123/model.tar.gz", "img:3.0-5", ROLE)
+    names = {
+        batch.model_name(*base),
+        batch.model_name("s3://b/models/4567/model.tar.gz", *base[1:]),
+        batch.model_name(base[0], "img:3.0-6", base[2]),
+        batch.model_name(*base[:2], ROLE + "-2"),
+    }
+    assert len(names) == 4 and batch.model_name(*base) == batch.model_name(*base)
+
+
+def test_output_row_count_mismatch_fails_and_writes_nothing(
+    aws: Aws, local_bundle: Path, raw_csv: Path, tmp_path: Path
+) -> None:
     bundle = Bundle(local_bundle)
     fake_transform(aws, bundle.booster(), corrupt=True)
     with pytest.raises(JobFailed, match="56 scores for 57 input rows"):
-        batch.score(
-            aws, bundle, raw_csv, tmp_path / "scored.csv", BUCKET, ROLE, FAST, say=lambda s: None, sleep=lambda s: None
-        )
+        batch.score(aws, bundle, raw_csv, tmp_path / "scored.csv", BUCKET, ROLE, FAST, say=quiet, sleep=no_sleep)
     assert not (tmp_path / "scored.csv").exists()
 
 
-def test_failed_transform_job_raises_with_reason(aws, local_bundle, raw_csv, tmp_path):
-    from botocore.awsrequest import AWSResponse
-
-    def describe(**_):
-        return AWSResponse("https://sagemaker", 200, {}, None), {
-            "TransformJobName": "j",
-            "TransformJobStatus": "Failed",
-            "FailureReason": "AlgorithmError: bad input",
-        }
-
-    aws.sm.meta.events.register("before-call.sagemaker.DescribeTransformJob", describe)
+def test_failed_transform_job_raises_with_reason(aws: Aws, local_bundle: Path, raw_csv: Path, tmp_path: Path) -> None:
+    answer(
+        aws.sm,
+        "DescribeTransformJob",
+        {"TransformJobName": "j", "TransformJobStatus": "Failed", "FailureReason": "AlgorithmError: bad input"},
+    )
     with pytest.raises(JobFailed, match="AlgorithmError: bad input"):
         batch.score(
-            aws,
-            Bundle(local_bundle),
-            raw_csv,
-            tmp_path / "scored.csv",
-            BUCKET,
-            ROLE,
-            FAST,
-            say=lambda s: None,
-            sleep=lambda s: None,
+            aws, Bundle(local_bundle), raw_csv, tmp_path / "scored.csv", BUCKET, ROLE, FAST, say=quiet, sleep=no_sleep
         )

@@ -10,12 +10,14 @@ import re
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
-from tests.sagemaker.sm_fixtures import BUCKET
 
 from ml.model.bundle import Bundle
 from ml.sagemaker import handoff, publish
+from ml.sagemaker.aws import Aws
+from tests.sagemaker.sm_fixtures import BUCKET
 
 ROOT = Path(__file__).resolve().parents[2]
 VARIABLES_TF = ROOT / "terraform" / "variables.tf"
@@ -29,16 +31,19 @@ HANDOFF_VARS = (
 )
 
 
+Published = tuple[Aws, str, bool, Path, dict[str, Any]]  # publish.publish's answer, after the aws handle
+
+
 @pytest.fixture
-def published(aws, local_bundle, tmp_path):
+def published(aws: Aws, local_bundle: Path, tmp_path: Path) -> Published:
     url, uploaded, path, values = publish.publish(
         aws, Bundle(local_bundle), BUCKET, tmp_path / "model.auto.tfvars.json", tmp_path / "invoker.zip"
     )
     return aws, url, uploaded, path, values
 
 
-def test_publish_uploads_content_addressed_and_once(published, local_bundle):
-    aws, url, uploaded, path, values = published
+def test_publish_uploads_content_addressed_and_once(published: Published, local_bundle: Path) -> None:
+    aws, url, uploaded, _path, _values = published
     archive = (local_bundle / "model.tar.gz").read_bytes()
     digest = hashlib.sha256(archive).hexdigest()
     assert uploaded and url == f"s3://{BUCKET}/models/{digest[:16]}/model.tar.gz"
@@ -48,7 +53,7 @@ def test_publish_uploads_content_addressed_and_once(published, local_bundle):
     assert again == url and not uploaded_again
 
 
-def test_tfvars_file(published, local_bundle, tmp_path):
+def test_tfvars_file(published: Published, local_bundle: Path, tmp_path: Path) -> None:
     _aws, url, _uploaded, path, values = published
     assert json.loads(path.read_text()) == values
     assert set(values) == set(HANDOFF_VARS)
@@ -60,7 +65,7 @@ def test_tfvars_file(published, local_bundle, tmp_path):
     assert not list(tmp_path.glob(".model.auto.tfvars.json.*"))  # atomic: no temp file left
 
 
-def test_publish_refuses_an_archive_the_container_would_reject(aws, local_bundle, tmp_path):
+def test_publish_refuses_an_archive_the_container_would_reject(aws: Aws, local_bundle: Path, tmp_path: Path) -> None:
     import io
     import tarfile
 
@@ -78,7 +83,7 @@ def test_publish_refuses_an_archive_the_container_would_reject(aws, local_bundle
     assert "Contents" not in aws.s3.list_objects_v2(Bucket=BUCKET)
 
 
-def test_bad_values_fail_before_terraform(local_bundle, tmp_path):
+def test_bad_values_fail_before_terraform(local_bundle: Path, tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="model_data_url"):
         handoff.write_tfvars(
             local_bundle,
@@ -98,7 +103,7 @@ def _validations() -> dict[str, list[str]]:
 
     with open(VARIABLES_TF, encoding="utf-8") as handle:
         parsed = hcl2.load(handle)
-    out = {}
+    out: dict[str, list[str]] = {}
     for block in parsed["variable"]:
         for name, spec in block.items():
             out[name.strip('"')] = [v["condition"] for v in spec.get("validation", [])]
@@ -106,16 +111,17 @@ def _validations() -> dict[str, list[str]]:
 
 
 def _hcl_string(text: str) -> str:
-    return json.loads(f'"{text}"')  # HCL and JSON escape \\ and \" alike
+    decoded: str = json.loads(f'"{text}"')  # HCL and JSON escape \\ and \" alike
+    return decoded
 
 
-def _accepts(name: str, condition: str, value) -> bool:
+def _accepts(name: str, condition: str, value: Any) -> bool:
     """Evaluate the validation forms variables.tf uses; an unknown form fails the test loudly."""
     body = condition.strip()[2:-1] if condition.strip().startswith("${") else condition
     if m := re.search(r'can\(regex\("((?:[^"\\]|\\.)*)",\s*var\.' + name + r"\)\)", body):
         return re.search(_hcl_string(m[1]), value) is not None
     if m := re.fullmatch(rf"var\.{name} > ([0-9.]+) && var\.{name} < ([0-9.]+)", body):
-        return float(m[1]) < value < float(m[2])
+        return bool(float(m[1]) < value < float(m[2]))
     if re.search(rf"can\(jsondecode\(file\(var\.{name}\)\)\)", body):
         try:
             json.loads(Path(value).read_text(encoding="utf-8"))
@@ -125,7 +131,7 @@ def _accepts(name: str, condition: str, value) -> bool:
     raise AssertionError(f"variables.tf: unrecognised validation of {name}: {condition}")
 
 
-def test_tfvars_pass_the_validations_of_variables_tf(published):
+def test_tfvars_pass_the_validations_of_variables_tf(published: Published) -> None:
     *_rest, values = published
     validations = _validations()
     for name in HANDOFF_VARS:
@@ -134,7 +140,7 @@ def test_tfvars_pass_the_validations_of_variables_tf(published):
             assert _accepts(name, condition, values[name]), f"{name}={values[name]!r} fails: {condition}"
 
 
-def test_handoff_regexes_agree_with_variables_tf():
+def test_handoff_regexes_agree_with_variables_tf() -> None:
     """handoff.check mirrors variables.tf: the same patterns, so the two cannot drift apart."""
     validations = _validations()
     for name, pattern in (
@@ -171,7 +177,7 @@ run "plan_with_handoff_tfvars" {
 
 @pytest.mark.terraform
 @pytest.mark.skipif(shutil.which("terraform") is None, reason="terraform CLI not installed")
-def test_terraform_plan_accepts_the_tfvars(published, tmp_path):
+def test_terraform_plan_accepts_the_tfvars(published: Published, tmp_path: Path) -> None:
     """`terraform test` (mock provider, offline) plans the root module given only the tfvars file."""
     *_rest, path, _values = published
     work = tmp_path / "tf"

@@ -5,16 +5,23 @@ from __future__ import annotations
 import importlib.util
 import json
 import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def load_script(name: str):
-    spec = importlib.util.spec_from_file_location(f"churn_script_{name}", ROOT / "scripts" / f"{name}.py")
+def load_script(name: str) -> ModuleType:
+    path = ROOT / "scripts" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"churn_script_{name}", path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {path}")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -24,18 +31,27 @@ smoke = load_script("smoke")
 aws_cost = load_script("aws_cost")
 
 
+@dataclass
+class Api:
+    """The tiny API's state: answers to give (status, body), requests seen (path, content type, JSON)."""
+
+    url: str = ""
+    answers: list[tuple[int, Any]] = field(default_factory=list)
+    seen: list[tuple[str, str, Any]] = field(default_factory=list)
+
+
 @pytest.fixture
-def api():
+def api() -> Iterator[Api]:
     """A tiny API: answers come from a list (status, body); records what was POSTed."""
-    state = {"answers": [], "seen": []}
+    state = Api()
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers["Content-Length"]))
-            state["seen"].append((self.path, self.headers["Content-Type"], json.loads(body)))
+            state.seen.append((self.path, self.headers["Content-Type"], json.loads(body)))
             status, payload = (
-                state["answers"].pop(0)
-                if state["answers"]
+                state.answers.pop(0)
+                if state.answers
                 else (200, {"predictions": [{"churn_probability": 0.9, "will_churn": True}], "cutoff": 0.3})
             )
             data = json.dumps(payload).encode() if not isinstance(payload, bytes) else payload
@@ -45,54 +61,61 @@ def api():
             self.end_headers()
             self.wfile.write(data)
 
-        def log_message(self, *args):
+        def log_message(self, format: str, *args: Any) -> None:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    state["url"] = f"http://127.0.0.1:{server.server_address[1]}"
+    state.url = f"http://127.0.0.1:{server.server_address[1]}"
     yield state
     server.shutdown()
     server.server_close()
 
 
-def test_smoke_posts_the_example_churner(api, local_bundle, capsys):
-    assert smoke.main(["--api-url", api["url"], "--model", str(local_bundle)]) == 0
-    path, content_type, record = api["seen"][0]
+def test_smoke_posts_the_example_churner(api: Api, local_bundle: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert smoke.main(["--api-url", api.url, "--model", str(local_bundle)]) == 0
+    path, content_type, record = api.seen[0]
     assert path == "/predict" and content_type == "application/json"
     assert record == json.loads((local_bundle / "feature_schema.json").read_text())["examples"]["churner"]
     assert "smoke: OK" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(
-    "status,payload,message",
+    ("status", "payload", "message"),
     [
         (200, {"predictions": [{"churn_probability": 1.7}]}, "not a number in [0, 1]"),
         (200, {"oops": 1}, "unexpected answer"),
         (400, {"error": "field 'State': missing"}, "HTTP 400"),
     ],
 )
-def test_smoke_fails_clearly(api, local_bundle, capsys, status, payload, message):
-    api["answers"] = [(status, payload)]
-    assert smoke.main(["--api-url", api["url"], "--model", str(local_bundle)]) == 1
+def test_smoke_fails_clearly(
+    api: Api,
+    local_bundle: Path,
+    capsys: pytest.CaptureFixture[str],
+    status: int,
+    payload: dict[str, Any],
+    message: str,
+) -> None:
+    api.answers = [(status, payload)]
+    assert smoke.main(["--api-url", api.url, "--model", str(local_bundle)]) == 1
     err = capsys.readouterr().err
     assert err.startswith("smoke: FAILED") and message in err
 
 
-def test_smoke_retries_cold_start(api, local_bundle, monkeypatch):
-    monkeypatch.setattr(smoke.time, "sleep", lambda s: None)
-    api["answers"] = [(503, {"error": "endpoint starting"}), (504, {"message": "timeout"})]
-    result = smoke.smoke(api["url"], local_bundle, attempts=4, say=lambda s: None)
-    assert result["probability"] == 0.9 and len(api["seen"]) == 3
+def test_smoke_retries_cold_start(api: Api, local_bundle: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(smoke.time, "sleep", lambda _seconds: None)
+    api.answers = [(503, {"error": "endpoint starting"}), (504, {"message": "timeout"})]
+    result = smoke.smoke(api.url, local_bundle, attempts=4, say=lambda _line: None)
+    assert result["probability"] == 0.9 and len(api.seen) == 3
 
 
-def test_smoke_without_api_url(local_bundle, capsys):
+def test_smoke_without_api_url(local_bundle: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert smoke.main(["--api-url", "", "--model", str(local_bundle)]) == 1
     assert "deploy a model first" in capsys.readouterr().err
 
 
-def test_aws_cost_texts(capsys):
+def test_aws_cost_texts(capsys: pytest.CaptureFixture[str]) -> None:
     assert aws_cost.main(["deploy"]) == 0
     text = capsys.readouterr().out
     assert "spot" in text and "idle costs $0" in text and "ml.m5.xlarge" in text and "approx." in text

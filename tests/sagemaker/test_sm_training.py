@@ -2,33 +2,45 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
-from botocore.awsrequest import AWSResponse
-from tests.sagemaker.sm_fixtures import BUCKET, REGION, ROLE, capture
 
-from ml.config import SAGEMAKER_XGBOOST_VERSION
+from ml.config import SAGEMAKER_XGBOOST_VERSION, Settings
+from ml.model.bundle import Bundle
+from ml.model.pipeline import Prepared
+from ml.model.train import predict
 from ml.sagemaker import training
-from ml.sagemaker.aws import JobFailed
+from ml.sagemaker.aws import Aws, JobFailed, wait_for
 from ml.sagemaker.settings import DEFAULT
+from tests.botocore_shapes import RequestValidator
+from tests.sagemaker.sm_fixtures import BUCKET, REGION, ROLE, answer, capture
 
 FAST = DEFAULT.replace(poll_s=0)
 IMAGE = f"683313688378.dkr.ecr.{REGION}.amazonaws.com/sagemaker-xgboost:{SAGEMAKER_XGBOOST_VERSION}"
 
 
-def no_sleep(_seconds):
+def no_sleep(_seconds: float) -> None:
     pass
 
 
-def place_artifact(aws, archive: Path) -> list[str]:
+def quiet(_line: str) -> None:
+    pass
+
+
+def place_artifact(aws: Aws, archive: Path) -> list[str]:
     """After each CreateTrainingJob, put a real model.tar.gz where moto says the job wrote it."""
     placed: list[str] = []
     names = capture(aws.sm, "CreateTrainingJob")
 
-    def after(**_):
+    def after(**_: Any) -> None:
         job = aws.sm.describe_training_job(TrainingJobName=names[-1]["TrainingJobName"])
         uri = job["ModelArtifacts"]["S3ModelArtifacts"]
         bucket, key = uri[5:].split("/", 1)
@@ -39,21 +51,29 @@ def place_artifact(aws, archive: Path) -> list[str]:
     return placed
 
 
+@dataclass(frozen=True)
+class Trained:
+    result: training.Result
+    requests: list[dict[str, Any]]  # CreateTrainingJob
+    placed: list[str]  # where the fake job put its model.tar.gz
+    lines: list[str]  # what train() said
+    tmp: Path
+
+
 @pytest.fixture
-def trained(aws, prep, small_settings, local_bundle, tmp_path):
+def trained(aws: Aws, prep: Prepared, small_settings: Settings, local_bundle: Path, tmp_path: Path) -> Trained:
     requests = capture(aws.sm, "CreateTrainingJob")
     placed = place_artifact(aws, local_bundle / "model.tar.gz")
     lines: list[str] = []
     result = training.train(
         aws, prep, small_settings, BUCKET, ROLE, tmp_path / "model", FAST, say=lines.append, sleep=no_sleep
     )
-    return result, requests, placed, lines, tmp_path
+    return Trained(result, requests, placed, lines, tmp_path)
 
 
-def test_create_training_job_request(trained, small_settings, prep):
-    result, requests, _placed, _lines, _tmp = trained
-    assert len(requests) == 1
-    req = requests[0]
+def test_create_training_job_request(trained: Trained, small_settings: Settings, prep: Prepared) -> None:
+    assert len(trained.requests) == 1
+    req = trained.requests[0]
     assert req["AlgorithmSpecification"]["TrainingImage"] == IMAGE
     assert req["AlgorithmSpecification"]["TrainingInputMode"] == "File"
     assert req["RoleArn"] == ROLE
@@ -80,29 +100,27 @@ def test_create_training_job_request(trained, small_settings, prep):
         assert source["S3DataDistributionType"] == "FullyReplicated"
 
 
-def test_reruns_never_share_a_checkpoint_prefix(aws, prep, small_settings, local_bundle, tmp_path):
-    """Issue 9, defect 5: the container resumes from any checkpoint under the job's prefix, so each job needs its own."""
+def test_reruns_never_share_a_checkpoint_prefix(
+    aws: Aws, prep: Prepared, small_settings: Settings, local_bundle: Path, tmp_path: Path
+) -> None:
+    """Issue 9, defect 5: the container resumes from any checkpoint under the job's prefix: one prefix per job."""
     requests = capture(aws.sm, "CreateTrainingJob")
     place_artifact(aws, local_bundle / "model.tar.gz")
-    for run in ("first", "second"):
-        training.train(
-            aws, prep, small_settings, BUCKET, ROLE, tmp_path / run, FAST, say=lambda s: None, sleep=no_sleep
-        )
+    for run in ("first", "second"):  # same data, same preset: the old prefix was the same
+        training.train(aws, prep, small_settings, BUCKET, ROLE, tmp_path / run, FAST, say=quiet, sleep=no_sleep)
     names = [r["TrainingJobName"] for r in requests]
     prefixes = [r["CheckpointConfig"]["S3Uri"] for r in requests]
     assert len(set(names)) == 2 and len(set(prefixes)) == 2
     assert prefixes == [f"s3://{BUCKET}/models/checkpoints/{name}/" for name in names]
 
 
-def test_every_request_was_shape_checked(trained, shape_check):
+def test_every_request_was_shape_checked(trained: Trained, shape_check: RequestValidator) -> None:
     assert {"CreateTrainingJob", "DescribeTrainingJob"} <= shape_check.operations("sagemaker")
     assert {"PutObject", "HeadObject", "GetObject"} <= shape_check.operations("s3")
 
 
-def test_end_to_end_bundle_and_tfvars(trained, local_bundle):
-    from ml.model.bundle import Bundle
-
-    result, _requests, placed, lines, tmp = trained
+def test_end_to_end_bundle_and_tfvars(trained: Trained, local_bundle: Path) -> None:
+    result, placed, tmp = trained.result, trained.placed, trained.tmp
     assert result.model_data_url == placed[0]
     bundle = Bundle(tmp / "model")
     metrics = bundle.metrics()
@@ -112,8 +130,6 @@ def test_end_to_end_bundle_and_tfvars(trained, local_bundle):
     assert metrics["evaluation"]["test"]["rows"] == metrics["split"]["rows"]["test"]
     # The booster in the bundle is the one the "job" wrote.
     x = np.random.default_rng(0).random((5, len(bundle.schema()["columns"])))
-    from ml.model.train import predict
-
     np.testing.assert_array_equal(predict(bundle.booster(), x), predict(Bundle(local_bundle).booster(), x))
     tfvars = json.loads((tmp / "model.auto.tfvars.json").read_text())
     assert tfvars["model_data_url"] == placed[0]
@@ -121,17 +137,16 @@ def test_end_to_end_bundle_and_tfvars(trained, local_bundle):
     assert tfvars["decision_cutoff"] == metrics["cutoff"]["value"]
     assert tfvars["feature_schema_path"] == str((tmp / "model" / "feature_schema.json").resolve())
     assert Path(tfvars["lambda_zip_path"]).is_file() and tfvars["lambda_zip_path"].endswith("invoker.zip")
-    import base64
-    import hashlib
-
     assert (
         tfvars["lambda_zip_sha256"]
         == base64.b64encode(hashlib.sha256(Path(tfvars["lambda_zip_path"]).read_bytes()).digest()).decode()
     )
-    assert any("Completed" in line for line in lines)
+    assert any("Completed" in line for line in trained.lines)
 
 
-def test_sharded_training_channel(aws, prep, small_settings, local_bundle, tmp_path):
+def test_sharded_training_channel(
+    aws: Aws, prep: Prepared, small_settings: Settings, local_bundle: Path, tmp_path: Path
+) -> None:
     requests = capture(aws.sm, "CreateTrainingJob")
     place_artifact(aws, local_bundle / "model.tar.gz")
     training.train(
@@ -142,7 +157,7 @@ def test_sharded_training_channel(aws, prep, small_settings, local_bundle, tmp_p
         ROLE,
         tmp_path / "model",
         FAST.replace(instance_count=2),
-        say=lambda s: None,
+        say=quiet,
         sleep=no_sleep,
     )
     req = requests[0]
@@ -153,30 +168,23 @@ def test_sharded_training_channel(aws, prep, small_settings, local_bundle, tmp_p
 
 
 @pytest.mark.parametrize("status", ["Failed", "Stopped"])
-def test_failed_or_stopped_job_raises_with_reason(aws, prep, small_settings, tmp_path, status):
+def test_failed_or_stopped_job_raises_with_reason(
+    aws: Aws, prep: Prepared, small_settings: Settings, tmp_path: Path, status: str
+) -> None:
     reason = "ClientError: validation channel: expected 70 columns, got 69"
-
-    def describe(**_):  # a non-None answer short-circuits the call: moto never sees it
-        return AWSResponse("https://sagemaker", 200, {}, None), {
-            "TrainingJobName": "job",
-            "TrainingJobStatus": status,
-            "SecondaryStatus": status,
-            "FailureReason": reason,
-        }
-
-    aws.sm.meta.events.register("before-call.sagemaker.DescribeTrainingJob", describe)
+    answer(
+        aws.sm,
+        "DescribeTrainingJob",
+        {"TrainingJobName": "job", "TrainingJobStatus": status, "SecondaryStatus": status, "FailureReason": reason},
+    )
     with pytest.raises(JobFailed, match=reason) as err:
-        training.train(
-            aws, prep, small_settings, BUCKET, ROLE, tmp_path / "model", FAST, say=lambda s: None, sleep=no_sleep
-        )
+        training.train(aws, prep, small_settings, BUCKET, ROLE, tmp_path / "model", FAST, say=quiet, sleep=no_sleep)
     assert status.lower() in str(err.value)
     assert not (tmp_path / "model").exists() and not (tmp_path / "model.auto.tfvars.json").exists()
 
 
-def test_progress_reports_transitions_and_spot_saving():
-    from ml.sagemaker.aws import wait_for
-
-    states = iter(
+def test_progress_reports_transitions_and_spot_saving() -> None:
+    states: Iterator[Mapping[str, Any]] = iter(
         [
             {"TrainingJobStatus": "InProgress", "SecondaryStatus": "Starting"},
             {"TrainingJobStatus": "InProgress", "SecondaryStatus": "Starting"},
@@ -186,12 +194,12 @@ def test_progress_reports_transitions_and_spot_saving():
                 "SecondaryStatusTransitions": [{"StatusMessage": "Training image download completed"}],
             },
             {"TrainingJobStatus": "Completed", "SecondaryStatus": "Completed"},
-        ]
+        ],
     )
     lines: list[str] = []
     desc = wait_for(lambda: next(states), "training job", "j", "TrainingJobStatus", 0, lines.append, no_sleep)
     assert desc["TrainingJobStatus"] == "Completed"
-    assert [l.split("] ", 1)[1] for l in lines] == [
+    assert [line.split("] ", 1)[1] for line in lines] == [
         "training job j: InProgress / Starting",
         "training job j: InProgress / Training (Training image download completed)",
         "training job j: Completed",
@@ -202,7 +210,14 @@ def test_progress_reports_transitions_and_spot_saving():
     assert report.endswith("managed spot saved 70%")
 
 
-def test_tuning_job_request_and_best_job(aws, prep, small_settings, local_bundle, tmp_path, shape_check):
+def test_tuning_job_request_and_best_job(
+    aws: Aws,
+    prep: Prepared,
+    small_settings: Settings,
+    local_bundle: Path,
+    tmp_path: Path,
+    shape_check: RequestValidator,
+) -> None:
     tuning = capture(aws.sm, "CreateHyperParameterTuningJob")
     # moto's tuning job always names "FakeTrainingJobName" as best: create that job so it can be described.
     placed = place_artifact(aws, local_bundle / "model.tar.gz")
@@ -217,7 +232,7 @@ def test_tuning_job_request_and_best_job(aws, prep, small_settings, local_bundle
         StoppingCondition={"MaxRuntimeInSeconds": 60},
     )
     result = training.train(
-        aws, prep, small_settings, BUCKET, ROLE, tmp_path / "model", FAST, tune=True, say=lambda s: None, sleep=no_sleep
+        aws, prep, small_settings, BUCKET, ROLE, tmp_path / "model", FAST, tune=True, say=quiet, sleep=no_sleep
     )
     req = tuning[0]
     config = req["HyperParameterTuningJobConfig"]
