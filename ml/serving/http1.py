@@ -1,20 +1,13 @@
 """A small HTTP/1.1 server for one ASGI app: asyncio (uvloop when present) and httptools' parser.
 
-Why not uvicorn: it has no timeout for a request's headers, only for idle keep-alive
-connections, so one client trickling header bytes holds a connection for ever (uvicorn
-issue #157, open since 2018, asks for ``--timeout-request-start``); adding one meant
-subclassing its private protocol class. This server uses public APIs only
-(``asyncio.Protocol``, ``httptools.HttpRequestParser``) and adds what the model server needs:
-
-- a deadline for a request's headers (from the connection, or from the request's first
-  byte on a kept-alive connection), and an idle keep-alive timeout;
-- bounds on the header size and on the number of open connections;
-- flow control: reading pauses while a request's unread body exceeds ``high_water``, so
-  the app (which checks its body limits chunk by chunk) decides how much is buffered;
-- each response leaves in one ``write`` (one syscall, one TCP segment for small answers).
-
-Pipelined requests are answered in order, one at a time. The body deadline and body
-limits are the app's (``ml.serving.model_server``), so they also hold in-process.
+Why not uvicorn: it has no deadline for a request's headers (its issue #157), so a client
+trickling header bytes holds a connection for ever, and adding one meant subclassing its
+private protocol. Public APIs only here (``asyncio.Protocol``, ``httptools.HttpRequestParser``),
+with what the model server needs: a deadline for a request's headers and an idle keep-alive
+timeout; bounds on header size and open connections; flow control (reading pauses while a
+request's unread body exceeds ``high_water``, so the app, which checks its body limits chunk by
+chunk, decides what is buffered); each response in one ``write``; pipelined requests answered
+in order. The body deadline and limits are the app's, so they also hold in-process.
 """
 
 from __future__ import annotations
@@ -78,7 +71,7 @@ class HttpProtocol(asyncio.Protocol):
         self.current: _Request | None = None  # the request the app is answering
         self.pending: collections.deque[_Request] = collections.deque()  # pipelined, waiting
         self.receiving: _Request | None = None  # the request whose body is arriving
-        self.closed, self.paused = False, False
+        self.closed, self.paused, self.in_headers = False, False, False
         self.discarded = -1  # after an early answer: bytes of the unread body thrown away (-1: not discarding)
 
     # -- connection ------------------------------------------------------------------------
@@ -113,16 +106,21 @@ class HttpProtocol(asyncio.Protocol):
         except httptools.HttpParserUpgrade:
             self._refuse(400, "protocol upgrades are not supported")
         except httptools.HttpParserCallbackError as err:
-            if isinstance(err.__context__, _HeaderTooLarge):
+            cause = err.__context__
+            if isinstance(cause, _HeaderTooLarge):
                 self._refuse(431, f"request line and headers over {self.limits.max_header_bytes} bytes")
+            elif isinstance(cause, httptools.HttpParserError):  # parse_url: an unreadable request target
+                self._refuse(400, f"malformed request target: {cause}")
             else:
-                raise
+                LOG.error("500: the HTTP layer failed", exc_info=cause)
+                self._refuse(500, "internal error")
         except httptools.HttpParserError as err:
             self._refuse(400, f"malformed HTTP request: {err}")
 
     # -- parser callbacks ------------------------------------------------------------------
     def on_message_begin(self) -> None:
         self.url, self.headers, self.header_bytes = b"", [], 0
+        self.in_headers = True
         if self.current is None and not self.pending:  # a kept-alive connection's next request
             self._arm(self.limits.header_timeout, "request headers")
 
@@ -135,6 +133,7 @@ class HttpProtocol(asyncio.Protocol):
         self.headers.append((name.lower(), value))
 
     def on_headers_complete(self) -> None:
+        self.in_headers = False
         if self.current is None:
             self._disarm()
         parsed = httptools.parse_url(self.url)
@@ -240,6 +239,8 @@ class HttpProtocol(asyncio.Protocol):
             self._close_after_answer(request)
         elif self.pending:
             self._start(self.pending.popleft())
+        elif self.in_headers:  # a pipelined request's headers are still arriving: their deadline now runs
+            self._arm(self.limits.header_timeout, "request headers")
         else:
             self._arm(self.limits.keepalive_timeout, None)
 
@@ -307,12 +308,8 @@ class HttpProtocol(asyncio.Protocol):
     def _write_error(self, status: int, message: str) -> None:
         """A JSON error answer that ends the connection (the caller closes it)."""
         body = json.dumps({"error": message}).encode()
-        head = b"HTTP/1.1 %d %s\r\ncontent-type: application/json\r\ncontent-length: %d\r\n" % (
-            status,
-            http.HTTPStatus(status).phrase.encode(),
-            len(body),
-        )
-        self._transport().write(head + b"connection: close\r\n\r\n" + body)
+        head = b"content-type: application/json\r\ncontent-length: %d\r\nconnection: close\r\n\r\n" % len(body)
+        self._transport().write(b"HTTP/1.1 %d %s\r\n" % (status, http.HTTPStatus(status).phrase.encode()) + head + body)
 
 
 async def serve(app: App, host: str, port: int, limits: ServerLimits, stopped: asyncio.Event) -> None:

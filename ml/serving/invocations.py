@@ -29,6 +29,7 @@ from ml.model.bundle import MODEL_ARCHIVE, load_archive
 _CSV_TYPES = frozenset({"text/csv"})
 _SVM_TYPES = frozenset({"text/libsvm", "text/x-libsvm"})  # libsvm's sparse text format
 _NEWLINE = ord("\n")
+_BLOCK_BYTES = 256 * 1024  # CSV parsed per numpy call: a few ms of holding the GIL
 
 
 class RequestError(Exception):
@@ -135,23 +136,22 @@ class Scorer:
 
     @staticmethod
     def _parse_csv_fast(text: bytes) -> np.ndarray | None:
-        """Many rows of plain numbers in one numpy call; ``None`` when the exact reader must decide."""
-        flat_text = text.replace(b"\n", b",")
-        if b",," in flat_text or flat_text.startswith(b",") or flat_text.endswith(b","):
-            return None  # missing values: numpy would not keep their places
-        with warnings.catch_warnings():
-            warnings.simplefilter("error")  # numpy warns (not fails) on unreadable data
-            try:
-                flat = np.fromstring(flat_text, dtype=np.float64, sep=",")
-            except (ValueError, DeprecationWarning):
+        """Rows of plain numbers, a block of lines per numpy call; ``None`` when the exact reader must decide.
+
+        Blocks, not one call: numpy holds the GIL for a whole call, and the event loop needs it
+        (to answer ``/ping`` beside a large request) between blocks.
+        """
+        blocks: list[np.ndarray] = []
+        start = 0
+        while start < len(text):
+            end = text.find(b"\n", start + _BLOCK_BYTES) if start + _BLOCK_BYTES < len(text) else -1
+            end = len(text) if end < 0 else end
+            block = _csv_block(text[start:end])
+            if block is None or (blocks and block.shape[1] != blocks[0].shape[1]):
                 return None
-        buf = np.frombuffer(text, dtype=np.uint8)
-        ends = np.flatnonzero(buf == _NEWLINE)
-        commas = np.flatnonzero(buf == ord(","))
-        per_row = np.diff(np.searchsorted(commas, ends), prepend=0, append=len(commas))
-        if not (per_row == per_row[0]).all() or flat.size != len(per_row) * (per_row[0] + 1):
-            return None  # ragged rows: the exact reader names the row
-        return flat.reshape(len(per_row), int(per_row[0]) + 1)
+            blocks.append(block)
+            start = end + 1
+        return blocks[0] if len(blocks) == 1 else np.vstack(blocks)
 
     def _parse_csv_exact(self, text: bytes) -> np.ndarray:
         """Row by row into one preallocated matrix, with the message the fast path cannot give."""
@@ -254,6 +254,25 @@ def accept_type(header: str | None) -> str:
 
 def _media_type(header: str | None) -> str:
     return header.split(";", 1)[0].strip().lower() if header else ""
+
+
+def _csv_block(text: bytes) -> np.ndarray | None:
+    """Lines of plain numbers, all of one width, as a matrix; ``None`` if any is not."""
+    flat_text = text.replace(b"\n", b",")
+    if b",," in flat_text or flat_text.startswith(b",") or flat_text.endswith(b","):
+        return None  # missing values: numpy would not keep their places
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # numpy warns (not fails) on unreadable data
+        try:
+            flat = np.fromstring(flat_text, dtype=np.float64, sep=",")
+        except (ValueError, DeprecationWarning):
+            return None
+    buf = np.frombuffer(text, dtype=np.uint8)
+    commas = np.flatnonzero(buf == ord(","))
+    per_row = np.diff(np.searchsorted(commas, np.flatnonzero(buf == _NEWLINE)), prepend=0, append=len(commas))
+    if not (per_row == per_row[0]).all() or flat.size != len(per_row) * (per_row[0] + 1):
+        return None  # ragged rows: the exact reader names the row
+    return flat.reshape(len(per_row), int(per_row[0]) + 1)
 
 
 def _is_header(fields: list[str]) -> bool:
