@@ -14,8 +14,9 @@ from ml.data.dataset import MAX_LINE_BYTES, line_too_long
 BLOCK_BYTES = 8 << 20  # about 90,000 churn rows: numpy amortises, memory stays small
 
 
-def read_blocks(path: Path, origin: str, block: int = BLOCK_BYTES) -> Iterator[tuple[bytes, bytes, int]]:
+def read_blocks(path: Path, origin: str, block: int | None = None) -> Iterator[tuple[bytes, bytes, int]]:
     """(header line, whole data lines, file line number of the first) per block, in file order."""
+    block = block or BLOCK_BYTES
     with open(path, "rb") as handle:
         header = handle.readline(MAX_LINE_BYTES + 1)
         if len(header) > MAX_LINE_BYTES:

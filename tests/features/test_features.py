@@ -47,7 +47,8 @@ def test_parity_on_every_row_of_every_split(synthetic_frame, settings):
     frame = parse_raw(to_csv_bytes(synthetic_frame))
     for name, part in split_frame(frame, settings.split, settings.seed).items():
         vectorised = encode_frame(part, schema)
-        per_record = np.array(encoder.encode_many(part.to_dict("records")))
+        records = [{str(k): v for k, v in r.items()} for r in part.to_dict("records")]
+        per_record: np.ndarray = np.asarray(encoder.encode_many(records), dtype=np.float64)
         assert per_record.shape == vectorised.shape, name
         assert np.array_equal(per_record, vectorised), name  # bit-identical, not approximately
 
@@ -88,3 +89,48 @@ def test_check_vector_width():
     assert encoder.check_vector(["1"] * 69) == [1.0] * 69
     with pytest.raises(EncodingError, match="expected 69 encoded values, got 68"):
         encoder.check_vector([1] * 68)
+
+
+def _real_or_skip() -> bytes:
+    from tests.conftest import REAL_DATA
+
+    if not REAL_DATA.is_file():
+        pytest.skip(f"{REAL_DATA} is not on this machine")
+    return REAL_DATA.read_bytes()
+
+
+@pytest.mark.parametrize("settings", [NOTEBOOK, DEFAULT], ids=["notebook", "default"])
+@pytest.mark.parametrize("data", ["synthetic", "real"])
+def test_batch_scoring_encoding_matches_the_stdlib_encoder_row_for_row(synthetic_frame, settings, data):
+    """Batch scoring's path (vectorised validation, then code-based one-hot) against the Lambda's encoder."""
+    from ml.data.dataset import validate_chunk
+    from ml.features.columnar import encode_columns
+
+    raw = to_csv_bytes(synthetic_frame) if data == "synthetic" else _real_or_skip()
+    schema = build_schema(settings.derived_features)
+    chunk = validate_chunk(raw, "x.csv", (), 2)
+    assert chunk.plain  # the vectorised validator took it, not the strict fallback
+    cols = chunk.columns
+    vocabulary = {name: rs.categories(name) for name in rs.CATEGORICAL}
+    columnar = encode_columns(cols.rows, cols.numbers, cols.codes, vocabulary, schema)
+    records = [{str(k): v for k, v in r.items()} for r in parse_raw(raw).to_dict("records")]
+    per_record: np.ndarray = np.asarray(FeatureEncoder(schema).encode_many(records), dtype=np.float64)
+    assert columnar.shape == per_record.shape == (len(records), len(schema["columns"]))
+    for i, (a, b) in enumerate(zip(columnar, per_record, strict=True)):
+        assert np.array_equal(a, b), f"row {i}"  # bit-identical, row for row
+    assert np.array_equal(columnar, encode_frame(parse_raw(raw), schema))
+
+
+def test_vectorised_validation_gives_the_strict_frame(synthetic_frame, monkeypatch):
+    """Same values and dtypes whether the vectorised path or the line-by-line csv path reads the file."""
+    import pandas as pd
+
+    from ml.data import dataset
+
+    raw = to_csv_bytes(synthetic_frame)
+    odd = raw.replace(b",no,", b", No ,").replace(b"\n", b"\r\n")  # cells only the strict parser proves
+    fast = [dataset.parse_raw(data) for data in (raw, odd)]
+    monkeypatch.setattr(dataset, "parse_lines", lambda *a, **k: None)
+    strict = [dataset.parse_raw(data) for data in (raw, odd)]
+    for a, b in zip(fast, strict, strict=True):
+        pd.testing.assert_frame_equal(a, b, check_exact=True)
