@@ -7,6 +7,7 @@ import json
 import re
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,8 +20,8 @@ import metrics  # noqa: E402 (the Lambda's module, imported as the runtime does)
 NOW_MS = 1_764_000_000_000
 
 
-def doc(**overrides):
-    args = {
+def doc(**overrides: Any) -> dict[str, Any]:
+    args: dict[str, Any] = {
         "function_name": "churn-invoker",
         "endpoint_name": "churn-endpoint",
         "status": 200,
