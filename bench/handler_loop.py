@@ -20,6 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ml.serving import local_stack as stack
+from ml.serving.stack_adapter import api_gateway_event, load_handler
 
 
 def main() -> int:
@@ -30,7 +31,7 @@ def main() -> int:
     )
     seconds = float(sys.argv[4]) if len(sys.argv) > 4 else 2.0
     os.environ.update(stack.handler_environment(model_dir, model_url, "http://127.0.0.1"))
-    handler = stack.load_handler()
+    handler = load_handler()
     body = body_file.read_bytes()
     scope = {
         "method": "POST",
@@ -40,7 +41,7 @@ def main() -> int:
     context = types.SimpleNamespace(aws_request_id="bench", get_remaining_time_in_millis=lambda: 29_000)
 
     def call() -> None:
-        result = handler(stack.api_gateway_event(scope, body), context)
+        result = handler(api_gateway_event(scope, body), context)
         if result["statusCode"] != 200:
             raise RuntimeError(result)
 

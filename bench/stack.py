@@ -80,7 +80,8 @@ def bench_stack(repeats: int, seconds: float) -> dict:
             r["ratio_to_in_process"] = round(r["rps"] / limit, 3)
             out[f"c{c}"] = r
             log(
-                f"stack c={c}: {r['rps']:.0f} req/s p50 {r['p50_ms']:.1f} p99 {r['p99_ms']:.1f} ms {r['cpu_ms_per_request']} other {r['other_cpu_pct']}%"
+                f"stack c={c}: {r['rps']:.0f} req/s p50 {r['p50_ms']:.1f} p99 {r['p99_ms']:.1f} ms "
+                f"{r['cpu_ms_per_request']} other {r['other_cpu_pct']}%"
             )
     finally:
         h.stop(proc)

@@ -99,7 +99,7 @@ def model_bodies(width: int):
 def model_requests(draw, width: int):
     body = draw(model_bodies(width))
     cuts = sorted(draw(st.lists(st.integers(0, len(body)), max_size=3)))
-    chunks = [body[a:b] for a, b in zip([0, *cuts], [*cuts, len(body)])]
+    chunks = [body[a:b] for a, b in zip([0, *cuts], [*cuts, len(body)], strict=True)]
     headers = []
     content_type = draw(st.none() | CONTENT_TYPES)
     if content_type is not None:
@@ -172,7 +172,7 @@ JSON_VALUES = st.one_of(
 def records():
     """A real customer with some fields dropped, renamed or replaced by hostile values."""
     base = st.sampled_from([CHURNER, LOYAL])
-    changes = st.dictionaries(st.sampled_from(FIELDS + ["Churn?", "Extra", ""]), JSON_VALUES, max_size=4)
+    changes = st.dictionaries(st.sampled_from([*FIELDS, "Churn?", "Extra", ""]), JSON_VALUES, max_size=4)
     drops = st.sets(st.sampled_from(FIELDS), max_size=3)
     return st.tuples(base, changes, drops).map(lambda t: {k: v for k, v in {**t[0], **t[1]}.items() if k not in t[2]})
 

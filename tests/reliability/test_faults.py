@@ -10,6 +10,7 @@ each time the adapter keeps running and recovers without a restart.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -43,10 +44,8 @@ def fault_stack(bundle_dir, tmp_path_factory):
         try:
             yield state
         finally:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(state["model_pid"], signal.SIGCONT)
-            except ProcessLookupError:
-                pass
             if state["replacement"] is not None:
                 stop(state["replacement"])
 
@@ -56,10 +55,8 @@ def kill_model_server(stack) -> None:
         stop(stack["replacement"])
         stack["replacement"] = None
     else:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(stack["model_pid"], signal.SIGKILL)
-        except ProcessLookupError:
-            pass
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and os.path.exists(f"/proc/{stack['model_pid']}"):
         if "zombie" in Path(f"/proc/{stack['model_pid']}/status").read_text().lower():

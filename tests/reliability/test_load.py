@@ -121,7 +121,7 @@ def check(status: int, raw: bytes, expected: list[float], cutoff: float) -> str 
         predictions = answer["predictions"]
         if answer["cutoff"] != cutoff or len(predictions) != len(expected):
             return f"wrong shape: {raw[:200]!r}"
-        for got, want in zip(predictions, expected):
+        for got, want in zip(predictions, expected, strict=True):
             p = got["churn_probability"]
             if abs(p - want) > 1e-6 or got["will_churn"] is not (p >= cutoff):
                 return f"wrong prediction {got} (expected {want})"

@@ -17,8 +17,8 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
+import urllib.parse
+from http.client import HTTPConnection
 from pathlib import Path
 
 import pytest
@@ -111,11 +111,11 @@ def wait_http(url: str, proc: subprocess.Popen | None = None, timeout: float = 6
         if proc is not None and proc.poll() is not None:
             raise RuntimeError(f"process exited with {proc.returncode} before {url} answered")
         try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
+            if http(url, timeout=2)[0] == 200:
+                return
         except OSError:
-            time.sleep(0.1)
+            pass
+        time.sleep(0.1)
     raise TimeoutError(url)
 
 
@@ -193,10 +193,16 @@ def start_stack(bundle: Path, log_dir: Path, env: dict[str, str] | None = None):
 
 
 def http(url: str, data: bytes | None = None, headers=None, method: str | None = None, timeout: float = 30):
-    """(status, headers, body bytes) of one request; HTTP errors are answers, not exceptions."""
-    req = urllib.request.Request(url, data=data, headers=headers or {}, method=method)
+    """(status, headers, body bytes) of one request; HTTP errors are answers, not exceptions.
+
+    The path is sent as written (no normalisation), and a ``Host`` in ``headers`` replaces the real one.
+    """
+    parts = urllib.parse.urlsplit(url)
+    path = url[len(f"{parts.scheme}://{parts.netloc}") :] or "/"
+    connection = HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=timeout)
     try:
-        with urllib.request.urlopen(req, timeout=timeout) as response:
-            return response.status, dict(response.headers), response.read()
-    except urllib.error.HTTPError as err:
-        return err.code, dict(err.headers), err.read()
+        connection.request(method or ("POST" if data is not None else "GET"), path, data, headers or {})
+        response = connection.getresponse()
+        return response.status, dict(response.getheaders()), response.read()
+    finally:
+        connection.close()
