@@ -18,7 +18,7 @@ import subprocess
 import sys
 import time
 import urllib.parse
-from http.client import HTTPConnection
+from http.client import HTTPConnection, HTTPException
 from pathlib import Path
 
 import pytest
@@ -113,7 +113,7 @@ def wait_http(url: str, proc: subprocess.Popen | None = None, timeout: float = 6
         try:
             if http(url, timeout=2)[0] == 200:
                 return
-        except OSError:
+        except (OSError, HTTPException):  # not listening yet, or not speaking HTTP yet
             pass
         time.sleep(0.1)
     raise TimeoutError(url)
