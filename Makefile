@@ -24,8 +24,11 @@ NAME       ?= churn
 # writes the S3 backend. Empty (the default) keeps local state.
 STATE_BUCKET ?=
 STATE_KEY    ?= $(strip $(NAME))/terraform.tfstate
+BACKEND_HCL  := build/backend.hcl
+BACKEND_ARGS ?=# extra -backend-config=KEY=VALUE arguments (a profile, or a test's endpoint)
 TFVARS     := build/model.auto.tfvars.json
-TF         := terraform -chdir=terraform
+TF_DIR     := terraform
+TF         := terraform -chdir=$(TF_DIR)
 APPROVE    := $(if $(AUTO_APPROVE),-auto-approve)
 TF_VARS    := -var region=$(strip $(REGION)) -var name_prefix=$(strip $(NAME)) $(if $(wildcard $(TFVARS)),-var-file=$(abspath $(TFVARS)))
 
@@ -96,10 +99,10 @@ init: build/terraform.rc ## terraform init: local state, or S3 with lock file wh
 ifneq ($(strip $(STATE_BUCKET)),)
 	# terraform/backend.tf (git-ignored) declares the backend; build/backend.hcl holds its values.
 	printf '%s\n' '# Written by make init (STATE_BUCKET set): state in S3, S3-native locking (Terraform >= 1.10).' \
-	  'terraform {' '  backend "s3" {' '    use_lockfile = true' '    encrypt      = true' '  }' '}' > terraform/backend.tf
-	mkdir -p build
-	printf 'bucket = "%s"\nkey    = "%s"\nregion = "%s"\n' '$(strip $(STATE_BUCKET))' '$(strip $(STATE_KEY))' '$(strip $(REGION))' > build/backend.hcl
-	$(TF) init -input=false -backend-config=$(abspath build/backend.hcl)
+	  'terraform {' '  backend "s3" {' '    use_lockfile = true' '    encrypt      = true' '  }' '}' > $(TF_DIR)/backend.tf
+	mkdir -p $(dir $(BACKEND_HCL))
+	printf 'bucket = "%s"\nkey    = "%s"\nregion = "%s"\n' '$(strip $(STATE_BUCKET))' '$(strip $(STATE_KEY))' '$(strip $(REGION))' > $(BACKEND_HCL)
+	$(TF) init -input=false -backend-config=$(abspath $(BACKEND_HCL)) $(BACKEND_ARGS)
 else
 	$(TF) init -input=false
 endif
