@@ -8,6 +8,11 @@ VENV       := .venv
 BIN        := $(VENV)/bin
 PY         := $(BIN)/python
 CHECKOV    := .venv-checkov/bin/checkov
+# uv installs both virtualenvs from lock files. Its version is pyproject's [tool.uv] required-version
+# (uv enforces it; CI's setup-uv reads it); make bootstraps it into .venv-uv unless UV names one.
+UV_VERSION := $(shell sed -n 's/^required-version = "==\(.*\)"/\1/p' pyproject.toml)
+UV         ?= .venv-uv/bin/uv
+UV_DEP     := $(filter .venv-uv/bin/uv,$(UV))
 
 DATA       ?= url            # url (the lab's dataset, synthetic when offline) | PATH | URL | synthetic
 PRESET     ?= default        # default | notebook (the lab's recipe)
@@ -36,26 +41,47 @@ TF_VARS    := -var region=$(strip $(REGION)) -var name_prefix=$(strip $(NAME)) $
 export TF_CLI_CONFIG_FILE := $(CURDIR)/build/terraform.rc
 export SAGEMAKER_SUPPRESS_V2_WARNING := 1
 export PYTHONDONTWRITEBYTECODE := 1
+# uv uses the machine's python3 (PYTHON), never an interpreter it would download.
+export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: help install data report train score serve demo package test bench \
+.PHONY: help install lock lint tf-docs data report train score serve demo package test bench \
         init plan apply destroy smoke deploy publish evaluate-endpoint drift fmt clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
 
-install: $(VENV)/.installed ## Create .venv and install the project with its AWS and dev extras
+install: $(VENV)/.installed ## Create .venv from uv.lock: the project with its AWS and dev extras
 
-$(VENV)/.installed: pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[aws,dev]'
+# --frozen: exactly the versions in uv.lock, no resolution (make lint checks the lock is current).
+$(VENV)/.installed: pyproject.toml uv.lock $(UV_DEP)
+	$(UV) sync --frozen --extra aws --extra dev --python $(PYTHON)
 	touch $@
 
-.venv-checkov/.installed: ## checkov pins an old boto3: it gets a virtualenv of its own
-	$(PYTHON) -m venv .venv-checkov
-	.venv-checkov/bin/pip install -q --upgrade pip
-	.venv-checkov/bin/pip install -q 'checkov>=3.2,<4'
+# checkov pins an old boto3: it gets a virtualenv of its own, from hashed pins.
+.venv-checkov/.installed: requirements-checkov.txt $(UV_DEP)
+	$(UV) venv --quiet --allow-existing --python $(PYTHON) .venv-checkov
+	$(UV) pip sync --quiet --python .venv-checkov/bin/python --require-hashes requirements-checkov.txt
 	touch $@
+
+.venv-uv/bin/uv: pyproject.toml
+	$(PYTHON) -m venv .venv-uv
+	.venv-uv/bin/pip install --quiet 'uv==$(UV_VERSION)'
+	touch $@
+
+lock: $(UV_DEP) ## Re-resolve uv.lock and requirements-checkov.txt after a change to pyproject.toml or requirements-checkov.in
+	$(UV) lock --python $(PYTHON)
+	$(UV) pip compile --quiet --universal --python-version 3.11 --generate-hashes requirements-checkov.in -o requirements-checkov.txt
+
+lint: install ## ruff, ruff format --check, mypy, terraform fmt -check, module READMEs current, uv.lock current
+	$(UV) lock --check --offline --python $(PYTHON)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	terraform fmt -check -recursive terraform
+	$(PY) scripts/tf_docs.py --check
+
+tf-docs: install ## Regenerate the tables of terraform/modules/*/README.md from the modules' .tf files
+	$(PY) scripts/tf_docs.py
 
 build/terraform.rc: scripts/tf_cli_config.sh
 	sh scripts/tf_cli_config.sh $@
