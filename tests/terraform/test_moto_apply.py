@@ -216,6 +216,9 @@ def stack(tmp_path_factory, tf_env, request):
                     "feature_schema_path": str(schema_path),
                     "lambda_zip_path": str(zip_path),
                     "lambda_zip_sha256": lambda_zip(zip_path),
+                    # metrics.json's monitoring block, as ml/sagemaker/handoff.py writes it
+                    "expected_flagged_share": 0.125,
+                    "flagged_share_band": [0.0625, 0.25],
                 }
             )
         )
@@ -472,9 +475,9 @@ def test_monitoring_topic_alarms_dashboard(stack):
     (topic,) = inv["topics"]
     assert topic.endswith(f":{PREFIX}-alarms")
     assert stack.outputs["alarm_topic_arn"] == topic
-    # The tfvars here carry no drift band (an older bundle's handoff): four alarms, no drift alarm.
     assert inv["alarms"] == sorted(
-        f"{PREFIX}-{n}" for n in ("api-5xx-rate", "lambda-errors", "lambda-throttles", "endpoint-errors")
+        f"{PREFIX}-{n}"
+        for n in ("api-5xx-rate", "lambda-errors", "lambda-throttles", "endpoint-errors", "flagged-share-out-of-band")
     )
     alarms = {a["AlarmName"]: a for a in cw.describe_alarms(AlarmNamePrefix=PREFIX)["MetricAlarms"]}
     for alarm in alarms.values():
@@ -484,6 +487,11 @@ def test_monitoring_topic_alarms_dashboard(stack):
     assert errors["Namespace"] == "AWS/Lambda" and errors["MetricName"] == "Errors"
     assert errors["Dimensions"] == [{"Name": "FunctionName", "Value": stack.outputs["lambda_name"]}]
     assert errors["Threshold"] == 1 and errors["Period"] == 300
+    drift = alarms[f"{PREFIX}-flagged-share-out-of-band"]  # its band comes from the handoff keys
+    (expression,) = [q["Expression"] for q in drift["Metrics"] if q.get("ReturnData")]
+    assert "(flagged / records < 0.0625) OR (flagged / records > 0.25)" in expression
+    periods = {q["MetricStat"]["Period"] for q in drift["Metrics"] if "MetricStat" in q}
+    assert periods == {3600}
 
     assert inv["dashboards"] == [f"{PREFIX}-service"]
     body = json.loads(cw.get_dashboard(DashboardName=f"{PREFIX}-service")["DashboardBody"])
