@@ -34,19 +34,19 @@ def _bad(raw: bytes, expected: list[str]) -> str:
 def test_valid_file_round_trips(good_csv, synthetic_frame):
     frame = parse_raw(good_csv)
     assert list(frame.columns) == list(rs.RAW_COLUMNS)
-    assert frame["Area Code"].map(type).eq(str).all()
+    assert all(isinstance(v, str) for v in frame["Area Code"])
     assert (frame["Day Mins"] == synthetic_frame.head(20)["Day Mins"].to_numpy()).all()
 
 
 def test_missing_column_is_named(good_csv):
     lines = _lines(good_csv)
-    rows = [",".join(c for i, c in enumerate(l.split(",")) if i != 7) for l in lines]
+    rows = [",".join(c for i, c in enumerate(line.split(",")) if i != 7) for line in lines]
     _bad("\n".join(rows).encode(), ["line 1", "missing column(s) 'Day Mins'"])
 
 
 def test_unknown_column_is_named(good_csv):
     lines = _lines(good_csv)
-    rows = [lines[0] + ",Plan Price"] + [l + ",3" for l in lines[1:]]
+    rows = [lines[0] + ",Plan Price"] + [line + ",3" for line in lines[1:]]
     _bad("\n".join(rows).encode(), ["line 1", "unknown column(s) 'Plan Price'"])
 
 
@@ -70,15 +70,15 @@ def test_empty_file_and_header_only():
 
 
 @pytest.mark.parametrize(
-    "mutate, expected",
+    ("mutate", "expected"),
     [
-        (lambda ls: ls[:3] + [ls[3][: len(ls[3]) // 2]] + ls[4:], ["line 4", "fields, expected 21"]),
-        (lambda ls: [l.replace(",", ";") for l in ls], ["line 1", "delimiter"]),
-        (lambda ls: ls[:5] + [ls[0]] + ls[5:], ["line 6", "repeated header"]),
-        (lambda ls: ls[:2] + ["x" * 70_000] + ls[2:], ["line 3", "longer than 64 KiB"]),
+        (lambda ls: [*ls[:3], ls[3][: len(ls[3]) // 2], *ls[4:]], ["line 4", "fields, expected 21"]),
+        (lambda ls: [line.replace(",", ";") for line in ls], ["line 1", "delimiter"]),
+        (lambda ls: [*ls[:5], ls[0], *ls[5:]], ["line 6", "repeated header"]),
+        (lambda ls: [*ls[:2], "x" * 70000, *ls[2:]], ["line 3", "longer than 64 KiB"]),
         (
             lambda ls: (
-                ls[:2] + [ls[2].replace(",415,", ",999,").replace(",408,", ",999,").replace(",510,", ",999,")] + ls[3:]
+                [*ls[:2], ls[2].replace(",415,", ",999,").replace(",408,", ",999,").replace(",510,", ",999,"), *ls[3:]]
             ),
             ["line 3", "Area Code", "'999'"],
         ),
@@ -101,6 +101,44 @@ def test_gigabyte_line_fails_fast_without_reading_it_all(tmp_path):
         handle.truncate(1 << 30)  # sparse: 1 GB of NULs and no newline
     with pytest.raises(DataValidationError, match="line 2 is longer than 64 KiB"):
         load(str(path))
+
+
+def test_gigabyte_line_costs_no_gigabyte_of_memory(tmp_path):
+    """`ml data` on a header plus 2 GB without a newline: exit 2, line named, peak RSS far below the file."""
+    import os
+
+    path = tmp_path / "huge.csv"
+    with open(path, "wb") as handle:
+        handle.write(",".join(rs.RAW_COLUMNS).encode() + b"\n")
+        handle.truncate(2 << 30)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ml", "data", "--data", str(path), "--output", str(tmp_path / "out.csv")],
+        cwd=ROOT,
+        stderr=subprocess.PIPE,
+    )
+    _, status, usage = os.wait4(proc.pid, 0)
+    assert proc.stderr is not None
+    err = proc.stderr.read().decode()
+    assert os.waitstatus_to_exitcode(status) == 2 and "line 2 is longer than 64 KiB" in err, err
+    assert usage.ru_maxrss < 400 * 1024, f"peak RSS {usage.ru_maxrss // 1024} MB"  # pandas ~100 MB; the file 2 GB
+    assert not (tmp_path / "out.csv").exists()
+
+
+def test_file_read_in_blocks_equals_one_read(tmp_path, synthetic_frame, monkeypatch):
+    """Small blocks (many chunks) give the same frame and the whole file's sha256."""
+    import hashlib
+
+    import pandas as pd
+
+    from ml.data import reader
+
+    path = tmp_path / "c.csv"
+    path.write_bytes(to_csv_bytes(synthetic_frame))
+    whole, provenance = load(str(path))
+    monkeypatch.setattr(reader, "BLOCK_BYTES", 3000)
+    blocks, provenance_blocks = load(str(path))
+    pd.testing.assert_frame_equal(whole, blocks, check_exact=True)
+    assert provenance.sha256 == provenance_blocks.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def test_cli_data_bad_file_exits_nonzero_and_writes_nothing(tmp_path, good_csv):
