@@ -26,7 +26,7 @@ from ml.data.dataset import DataValidationError
 from ml.sagemaker.tf_outputs import SetupError
 
 if TYPE_CHECKING:  # typed clients (types-boto3, dev only): mypy checks each call's keyword arguments
-    import sagemaker
+    from sagemaker.session import Session
     from types_boto3_s3 import S3Client
     from types_boto3_sagemaker import SageMakerClient
     from types_boto3_sagemaker_runtime import SageMakerRuntimeClient
@@ -86,13 +86,13 @@ class Aws:
             self._runtime = self.session.client("sagemaker-runtime")
         return self._runtime
 
-    def sagemaker_session(self, bucket: str) -> sagemaker.Session:
+    def sagemaker_session(self, bucket: str) -> Session:
         """A SageMaker SDK session over this object's own clients (telemetry off)."""
         import_sagemaker()
-        from sagemaker.session import Session
+        from sagemaker.session import Session as SdkSession
 
         session = functools.partial(
-            Session,
+            SdkSession,
             boto_session=self.session,
             sagemaker_client=self.sm,
             sagemaker_runtime_client=self.runtime,

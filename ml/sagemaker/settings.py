@@ -7,6 +7,7 @@ run uses them unchanged, so it is measured exactly like a local one.
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +18,12 @@ if TYPE_CHECKING:  # the instance types SageMaker accepts, as Literal types (typ
 # and artifact_prefix): data under data/, everything SageMaker writes under models/.
 DATA_PREFIX = "data/"
 ARTIFACT_PREFIX = "models/"
+
+# A training job name is at most 63 characters of [a-zA-Z0-9](-*[a-zA-Z0-9])*
+# (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateTrainingJob.html);
+# ml.sagemaker.training.job_name appends "-YYYYmmdd-HHMMSS-xxxx" to the base name.
+JOB_NAME_SUFFIX_LENGTH = 21
+BASE_JOB_NAME = re.compile(rf"[a-zA-Z0-9](-*[a-zA-Z0-9]){{0,{63 - JOB_NAME_SUFFIX_LENGTH - 1}}}")
 
 
 @dataclass(frozen=True)
@@ -57,6 +64,11 @@ class SageMakerSettings:
             raise ValueError(f"instance_count must be at least 1, got {self.instance_count}")
         if self.use_spot and self.max_wait_s < self.max_run_s:
             raise ValueError("max_wait_s must be at least max_run_s for managed spot training")
+        if not BASE_JOB_NAME.fullmatch(self.base_job_name):
+            raise ValueError(
+                f"base_job_name {self.base_job_name!r} must be 1-{63 - JOB_NAME_SUFFIX_LENGTH} letters, digits"
+                " and inner hyphens (SageMaker job names: at most 63 characters, with the time appended)"
+            )
 
     def replace(self, **changes: Any) -> SageMakerSettings:
         return dataclasses.replace(self, **changes)

@@ -33,7 +33,8 @@ def job_name(now: float | None = None) -> str:
 
 def tuner(est: Estimator, sm: SageMakerSettings) -> HyperparameterTuner:
     import_sagemaker()
-    from sagemaker.tuner import ContinuousParameter, HyperparameterTuner, IntegerParameter
+    from sagemaker.parameter import ContinuousParameter, IntegerParameter
+    from sagemaker.tuner import HyperparameterTuner
 
     kinds = {"continuous": ContinuousParameter, "integer": IntegerParameter}
     ranges: dict[str | PipelineVariable, ParameterRange] = {

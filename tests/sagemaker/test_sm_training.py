@@ -19,8 +19,8 @@ from ml.model.pipeline import Prepared
 from ml.model.train import predict
 from ml.sagemaker import training
 from ml.sagemaker.aws import Aws, JobFailed, wait_for
-from ml.sagemaker.settings import DEFAULT
-from tests.botocore_shapes import RequestValidator
+from ml.sagemaker.settings import DEFAULT, JOB_NAME_SUFFIX_LENGTH, SageMakerSettings
+from tests.botocore_shapes import InvalidRequest, RequestValidator, request_violations
 from tests.sagemaker.sm_fixtures import BUCKET, REGION, ROLE, answer, capture
 
 FAST = DEFAULT.replace(poll_s=0)
@@ -112,6 +112,36 @@ def test_reruns_never_share_a_checkpoint_prefix(
     prefixes = [r["CheckpointConfig"]["S3Uri"] for r in requests]
     assert len(set(names)) == 2 and len(set(prefixes)) == 2
     assert prefixes == [f"s3://{BUCKET}/models/checkpoints/{name}/" for name in names]
+
+
+def test_job_names_are_valid_at_the_longest_base_name() -> None:
+    longest = "a" * (63 - JOB_NAME_SUFFIX_LENGTH)
+    name = training.job_name(longest)
+    assert len(name) == 63 and len(name) - len(longest) == JOB_NAME_SUFFIX_LENGTH
+    assert request_violations("sagemaker", "DescribeTrainingJob", {"TrainingJobName": name}) == []
+    for bad in (longest + "c", "churn_xgb", "-churn", ""):
+        with pytest.raises(ValueError, match="base_job_name"):
+            SageMakerSettings(base_job_name=bad)
+
+
+def test_a_request_aws_would_reject_fails_the_test(
+    aws: Aws, prep: Prepared, small_settings: Settings, tmp_path: Path, shape_check: RequestValidator
+) -> None:
+    """moto would run this job; SageMaker rejects the instance type: the shape check stops it first."""
+    with pytest.raises(InvalidRequest, match=r"ResourceConfig.InstanceType: 'ml.m5.huge' is not one of \["):
+        training.train(
+            aws,
+            prep,
+            small_settings,
+            BUCKET,
+            ROLE,
+            tmp_path / "model",
+            FAST.replace(instance_type="ml.m5.huge"),
+            say=quiet,
+            sleep=no_sleep,
+        )
+    assert len(shape_check.failures) == 1
+    shape_check.failures.clear()  # seen and expected: the fixture's teardown would fail on it
 
 
 def test_every_request_was_shape_checked(trained: Trained, shape_check: RequestValidator) -> None:
