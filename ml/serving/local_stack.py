@@ -30,7 +30,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ml.serving.stack_adapter import Adapter, api_gateway_event, create_adapter, load_handler  # noqa: F401
 from ml.serving.web_files import ROOT
 
 ENDPOINT_NAME = "churn-local"
@@ -144,6 +143,7 @@ def serve(host: str, port: int, workers: int) -> None:
         http1_settings=HTTP1Settings(header_read_timeout=header_timeout_ms),
         log_level=LogLevels.warning,
         log_access=False,
+        workers_kill_timeout=5,  # a worker told to stop while still starting up may never answer
         websockets=False,
     ).serve()
 
