@@ -1,7 +1,9 @@
 """The Terraform handoff: build/model.auto.tfvars.json from a bundle and its S3 artifact.
 
 Terraform reads these variables (terraform/variables.tf validates them): model_data_url,
-image_uri, decision_cutoff, feature_schema_path, lambda_zip_path, lambda_zip_sha256.
+image_uri, decision_cutoff, feature_schema_path, lambda_zip_path, lambda_zip_sha256, and,
+from metrics.json's ``monitoring`` block, expected_flagged_share and flagged_share_band
+(the drift alarm's band; a bundle without the block leaves them out and gets no drift alarm).
 The Lambda zip is built here, from the same bundle, so the hash is always that of the
 zip whose path is passed. Paths are absolute: Terraform runs with -chdir=terraform.
 """
@@ -64,6 +66,10 @@ def tfvars(bundle_dir: Path, model_data_url: str, image_uri: str, zip_path: Path
         "lambda_zip_path": str(Path(zip_path).resolve()),
         "lambda_zip_sha256": zip_sha256,
     }
+    monitoring = bundle.metrics().get("monitoring")
+    if monitoring is not None:
+        values["expected_flagged_share"] = float(monitoring["flagged_share"])
+        values["flagged_share_band"] = [float(v) for v in monitoring["flagged_share_band"]]
     check(values)
     return values
 
@@ -78,6 +84,11 @@ def check(values: dict[str, Any]) -> None:
         problems.append(f"decision_cutoff {values['decision_cutoff']} is not strictly between 0 and 1")
     if not ZIP_SHA256.match(values["lambda_zip_sha256"]):
         problems.append("lambda_zip_sha256 is not a base64 SHA-256")
+    if "expected_flagged_share" in values and not 0 <= values["expected_flagged_share"] <= 1:
+        problems.append(f"expected_flagged_share {values['expected_flagged_share']} is not between 0 and 1")
+    band = values.get("flagged_share_band")
+    if band is not None and not (len(band) == 2 and 0 <= band[0] < band[1] <= 1):
+        problems.append(f"flagged_share_band {band} is not [low, high] with 0 <= low < high <= 1")
     if problems:
         raise ValueError("; ".join(problems))
 

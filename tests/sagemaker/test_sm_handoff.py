@@ -29,6 +29,8 @@ HANDOFF_VARS = (
     "lambda_zip_path",
     "lambda_zip_sha256",
 )
+# From metrics.json's monitoring block; terraform itself validates them in the plan test below.
+MONITORING_VARS = ("expected_flagged_share", "flagged_share_band")
 
 
 Published = tuple[Aws, str, bool, Path, dict[str, Any]]  # publish.publish's answer, after the aws handle
@@ -56,7 +58,10 @@ def test_publish_uploads_content_addressed_and_once(published: Published, local_
 def test_tfvars_file(published: Published, local_bundle: Path, tmp_path: Path) -> None:
     _aws, url, _uploaded, path, values = published
     assert json.loads(path.read_text()) == values
-    assert set(values) == set(HANDOFF_VARS)
+    assert set(values) == set(HANDOFF_VARS) | set(MONITORING_VARS)
+    monitoring = Bundle(local_bundle).metrics()["monitoring"]
+    assert values["expected_flagged_share"] == monitoring["flagged_share"]
+    assert values["flagged_share_band"] == monitoring["flagged_share_band"]
     assert values["model_data_url"] == url
     assert values["decision_cutoff"] == Bundle(local_bundle).schema()["decision"]["cutoff"]
     assert values["feature_schema_path"] == str((local_bundle / "feature_schema.json").resolve())
