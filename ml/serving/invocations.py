@@ -108,13 +108,9 @@ class Scorer:
     # -- parsing -------------------------------------------------------------------------
     def parse(self, body: bytes, content_type: str | None) -> np.ndarray:
         """The body as a float64 matrix of the model's width (NaN = missing), by content type."""
+        media = request_type(content_type)
         BodyGuard(self.limits).feed(body)  # in-process callers get the same bounds as the server
-        media = _media_type(content_type) or "text/csv"  # the container's default
-        if media in _CSV_TYPES:
-            return self.parse_csv(body)
-        if media in _SVM_TYPES:
-            return self.parse_libsvm(body)
-        raise RequestError(415, f"content type {media!r} is not supported: use text/csv or text/libsvm")
+        return self.parse_csv(body) if media in _CSV_TYPES else self.parse_libsvm(body)
 
     def parse_csv(self, body: bytes) -> np.ndarray:
         """``text/csv`` rows (no header, no label); empty fields are missing values, as in the container."""
@@ -237,6 +233,14 @@ def encode(scores: list[float], out_type: str) -> bytes:
     if out_type == "application/jsonlines":
         return "".join(json.dumps({"score": s}) + "\n" for s in scores).encode()
     return ("\n".join(map(repr, scores)) + "\n").encode()
+
+
+def request_type(header: str | None) -> str:
+    """The media type of a ``Content-Type`` header (text/csv when absent, as the container), or a 415."""
+    media = _media_type(header) or "text/csv"
+    if media not in _CSV_TYPES and media not in _SVM_TYPES:
+        raise RequestError(415, f"content type {media!r} is not supported: use text/csv or text/libsvm")
+    return media
 
 
 def accept_type(header: str | None) -> str:

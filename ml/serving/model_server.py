@@ -40,7 +40,15 @@ import numpy as np
 import xgboost as xgb
 
 from ml.serving.http1 import Message, ServerLimits, serve
-from ml.serving.invocations import BodyGuard, RequestError, Scorer, accept_type, encode, load_booster
+from ml.serving.invocations import (
+    BodyGuard,
+    RequestError,
+    Scorer,
+    accept_type,
+    encode,
+    load_booster,
+    request_type,
+)
 
 __all__ = ["ModelApp", "RequestError", "Scorer", "create_app", "load_booster", "main"]
 
@@ -162,7 +170,8 @@ class ModelApp:
                 accept = value.decode("latin-1")
             elif name == b"content-length":
                 length = value
-        out_type = accept_type(accept)  # 406 and 413 before a byte of the body is read
+        out_type = accept_type(accept)  # 406, 415 and 413 before a byte of the body is read
+        request_type(content_type)
         if length is not None and length.isdigit() and int(length) > self.limits.max_body_bytes:
             raise RequestError(413, f"request body over {self.limits.max_body_bytes} bytes")
         loop = asyncio.get_running_loop()
