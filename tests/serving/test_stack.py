@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -16,7 +17,7 @@ import xgboost as xgb
 
 from ml.features.encoder import FeatureEncoder
 
-from .conftest import CHURNER, LOYAL, ROOT, http, start_stack, stop, wait_http
+from .conftest import CHURNER, LOYAL, ROOT, free_port, http, start_stack, stop, wait_http
 
 pytestmark = pytest.mark.integration
 
@@ -160,3 +161,31 @@ def test_sigterm_stops_both(serving_bundle, tmp_path):
         assert started["proc"].wait(timeout=30) == 0
         pid = started["model_pid"]
         assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text().lower()
+
+
+def test_sigterm_while_the_workers_start_stops_everything(serving_bundle, tmp_path):
+    """SIGTERM as soon as the HTTP server starts (its workers still loading): the stack still exits."""
+    port, model_port = free_port(), free_port()
+    log_path = tmp_path / "stack.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "ml", "stack", "--model", str(serving_bundle), "--host", "127.0.0.1",
+             "--port", str(port), "--model-port", str(model_port)],
+            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            start_new_session=True,  # a group of its own: if it hangs, the cleanup ends workers and model server too
+        )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while "Churn demo" not in log_path.read_text() and time.monotonic() < deadline:
+            assert proc.poll() is None, log_path.read_text()
+            time.sleep(0.05)
+        model_pid = int(re.search(r"model server pid (\d+)", log_path.read_text()).group(1))
+        time.sleep(1.0)  # the server's workers are spawned and still importing boto3 and the handler
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0, log_path.read_text()[-2000:]
+        status = Path(f"/proc/{model_pid}/status")
+        assert not status.exists() or "zombie" in status.read_text().lower()
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
