@@ -9,9 +9,7 @@ ValidationException. ``violations`` checks all of them and names the path of eac
 Patterns are matched against the whole value: the API references print them anchored, e.g.
 ``^(https|s3)://([^/]+)/?(.*)$`` for CheckpointConfig.S3Uri
 (https://docs.aws.amazon.com/sagemaker/latest/dg/API_CheckpointConfig.html), while botocore's
-models carry them unanchored. They are Java regular expressions
-(https://smithy.io/2.0/spec/constraint-traits.html#pattern-trait); ``java_regex`` translates
-the Java-only parts, and refuses any construct it does not know rather than guess.
+models carry them unanchored. They are Java regular expressions: tests/java_regex.py reads them.
 
 ``RequestValidator.install(session)`` hooks botocore's ``before-parameter-build`` event (public
 API: https://boto3.amazonaws.com/v1/documentation/api/latest/guide/events.html) on a session, so
@@ -29,102 +27,9 @@ from typing import Any
 
 import boto3
 import botocore.session
-import regex
 from botocore.model import ListShape, MapShape, OperationModel, Shape, StringShape, StructureShape
 
-# Java's POSIX classes are US-ASCII only (java.util.regex.Pattern, "POSIX character classes");
-# the regex module's properties of the same names are Unicode-wide, so spell them out.
-_POSIX = {
-    "Lower": "a-z",
-    "Upper": "A-Z",
-    "ASCII": "\\x00-\\x7F",
-    "Alpha": "a-zA-Z",
-    "Digit": "0-9",
-    "Alnum": "a-zA-Z0-9",
-    "Punct": "!-/:-@\\[-`{-~",
-    "Graph": "!-~",
-    "Print": " -~",
-    "Blank": " \\t",
-    "Cntrl": "\\x00-\\x1F\\x7F",
-    "XDigit": "0-9a-fA-F",
-    "Space": " \\t\\n\\x0B\\f\\r",
-}
-# Java syntax that means something else (or nothing) to the regex module.
-_REFUSED = {"Q": "\\Q...\\E quoting", "E": "\\Q...\\E quoting", "Z": "\\Z", "h": "\\h", "R": "\\R"}
-
-
-def java_regex(pattern: str) -> str:
-    """A Java regular expression as the ``regex`` module reads it (Unicode categories like \\p{L} pass as they are).
-
-    Translated: POSIX classes (\\p{Alnum} -> ASCII ranges), UTF-16 surrogate pairs
-    (\\uD800\\uDC00 -> \\U00010000) and the end of input \\z (-> \\Z). Raises ValueError on
-    Java syntax it does not translate.
-    """
-    out: list[str] = []
-    in_class, i = False, 0
-    while i < len(pattern):
-        char = pattern[i]
-        if char == "\\" and i + 1 < len(pattern):
-            kind = pattern[i + 1]
-            if kind in "pP" and pattern.startswith("{", i + 2):
-                name = pattern[i + 3 : pattern.index("}", i)]
-                if name in _POSIX:
-                    if kind == "P" and in_class:
-                        raise ValueError(f"{pattern!r}: negated POSIX class \\P{{{name}}} inside [...] not translated")
-                    body = _POSIX[name]
-                    out.append(body if in_class else f"[{'^' if kind == 'P' else ''}{body}]")
-                else:
-                    out.append(pattern[i : i + 4 + len(name)])
-                i += 4 + len(name)
-                continue
-            if kind == "u" and _is_surrogate(pattern, i, 0xD800) and _is_surrogate(pattern, i + 6, 0xDC00):
-                high, low = int(pattern[i + 2 : i + 6], 16), int(pattern[i + 8 : i + 12], 16)
-                out.append(f"\\U{0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00):08X}")
-                i += 12
-                continue
-            if kind == "z":  # Java's end of input is Python's \Z
-                out.append("\\Z")
-                i += 2
-                continue
-            if kind in _REFUSED:
-                raise ValueError(f"{pattern!r}: Java {_REFUSED[kind]} not translated")
-            out.append(pattern[i : i + 2])
-            i += 2
-            continue
-        if in_class and pattern.startswith("&&", i):
-            raise ValueError(f"{pattern!r}: Java class intersection && not translated")
-        if char == "[" and in_class:
-            raise ValueError(f"{pattern!r}: Java nested class [...[...]] not translated")
-        if char == "[":
-            in_class = True
-            out.append(char)
-            # A ']' right after '[' or '[^' is a literal in Java, as in regex.
-            for lead in ("^", "]"):
-                if pattern.startswith(lead, i + 1):
-                    out.append(lead)
-                    i += 1
-        elif char == "]" and in_class:
-            in_class = False
-            out.append(char)
-        else:
-            out.append(char)
-        i += 1
-    return "".join(out)
-
-
-def _is_surrogate(pattern: str, at: int, base: int) -> bool:
-    digits = pattern[at + 2 : at + 6]
-    return (
-        pattern.startswith("\\u", at)
-        and len(digits) == 4
-        and all(c in "0123456789abcdefABCDEF" for c in digits)
-        and base <= int(digits, 16) < base + 0x400
-    )
-
-
-@functools.cache
-def compiled(pattern: str) -> regex.Pattern[str]:
-    return regex.compile(java_regex(pattern))
+from tests.java_regex import compiled
 
 
 def anchored(pattern: str) -> str:

@@ -10,7 +10,8 @@ import pytest
 from botocore.config import Config
 from botocore.stub import Stubber
 
-from tests.botocore_shapes import InvalidRequest, RequestValidator, compiled, java_regex, request_violations
+from tests.botocore_shapes import InvalidRequest, RequestValidator, request_violations
+from tests.java_regex import compiled, java_regex
 from tests.sagemaker.sm_fixtures import BUCKET, REGION, ROLE
 
 IMAGE = f"683313688378.dkr.ecr.{REGION}.amazonaws.com/sagemaker-xgboost:3.0-5"
@@ -124,12 +125,22 @@ def test_numbers_and_maps_of_other_operations() -> None:
 # --------------------------------------------------------------- Java patterns, read by regex
 
 
-def test_posix_classes_are_ascii_as_in_java() -> None:
-    assert java_regex(r"arn:[\p{Alnum}\-]+") == r"arn:[a-zA-Z0-9\-]+"
-    assert java_regex(r"\p{Alnum}+") == "[a-zA-Z0-9]+"
+def test_posix_and_predefined_classes_are_ascii_as_in_java() -> None:
+    assert java_regex(r"arn:[\p{Alnum}\-]+") == r"arn:[0-9A-Za-z\-]+"
+    assert java_regex(r"\p{Alnum}+") == "[0-9A-Za-z]+"
     assert compiled(r"[\p{Alnum}]+").fullmatch("abc9")
-    assert not compiled(r"[\p{Alnum}]+").fullmatch("é")  # Unicode-wide in the regex module, ASCII in Java
+    # Unicode-wide in the regex module, ASCII in Java:
+    assert not compiled(r"[\p{Alnum}]+").fullmatch("é")
+    assert not compiled(r"\d").fullmatch("\u0663")  # ARABIC-INDIC DIGIT THREE
+    assert compiled(r"\S").fullmatch("\u00a0") and not compiled(r"\S").fullmatch("\t")
+    assert compiled(r"[\s\S]+").fullmatch("a \U0001f600\n")  # a negation inside [...] too
     assert compiled(r"[\p{L}]+").fullmatch("é")  # general categories mean the same in both
+
+
+def test_dot_stops_at_every_java_line_terminator() -> None:
+    assert compiled(".*").fullmatch("a b")
+    for terminator in ("\n", "\r", "\x85", "\u2028", "\u2029"):
+        assert not compiled(".*").fullmatch(f"a{terminator}b")
 
 
 def test_surrogate_pairs_become_code_points() -> None:
@@ -142,7 +153,7 @@ def test_surrogate_pairs_become_code_points() -> None:
 def test_end_of_input_and_refused_constructs() -> None:
     assert compiled(r"\A\S[\p{Print}]*\z").fullmatch("ab c")
     assert not compiled(r"\A\S[\p{Print}]*\z").fullmatch("ab\n")
-    for pattern in (r"\Qa.b\E", r"[a-z&&[^e]]", r"a\Z", r"[a[b]]"):
+    for pattern in (r"\Qa.b\E", r"[a-z&&[^e]]", r"a\Z", r"[a[b]]", r"[]a]"):
         with pytest.raises(ValueError, match="not translated"):
             java_regex(pattern)
 
