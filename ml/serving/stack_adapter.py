@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import gc
 import importlib
 import json
@@ -25,7 +26,7 @@ import sys
 import time
 import types
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,7 @@ from ml.serving.web_files import ROOT, load_assets, security_headers
 
 INVOKER_DIR = ROOT / "functions" / "invoker"
 API_GATEWAY_MAX_BODY = 10 * 1024 * 1024  # used only if the handler's own limit cannot be read
+DRAIN_BYTES = 16 * 1024 * 1024  # read and dropped past the limit before a 413; memory stays one chunk
 LOG = logging.getLogger("ml.serving.stack")
 
 Scope = dict[str, Any]
@@ -128,26 +130,23 @@ class Adapter:
 
     async def _read_body(self, scope: Scope, receive: Receive) -> bytes | None:
         """The body, refused as soon as it passes the limit; None if the client went away."""
+        too_large = RequestRefused(413, f"request body over {self.max_body} bytes")
         declared = _header(scope, b"content-length")
         if declared is not None:
             if not declared.isdigit() or len(declared) > 18:
                 raise RequestRefused(400, "Content-Length is not a number")
-            if int(declared) > self.max_body:
-                raise RequestRefused(413, f"request body over {self.max_body} bytes")
+            if int(declared) > self.max_body + DRAIN_BYTES:
+                raise too_large  # not worth reading: the client may see the connection reset
         body = bytearray()
         deadline = time.monotonic() + self.body_timeout
-        while True:
-            try:
-                message = await asyncio.wait_for(receive(), max(deadline - time.monotonic(), 0.001))
-            except TimeoutError:
-                raise RequestRefused(408, f"request body not received within {self.body_timeout:g} s") from None
-            if message["type"] == "http.disconnect":
+        async for chunk in _chunks(receive, deadline, self.body_timeout):
+            if chunk is None:
                 return None
-            body += message.get("body", b"")
-            if len(body) > self.max_body:
-                raise RequestRefused(413, f"request body over {self.max_body} bytes")
-            if not message.get("more_body", False):
-                return bytes(body)
+            if len(body) + len(chunk) > self.max_body:
+                await _drain(receive, deadline, DRAIN_BYTES - len(chunk))
+                raise too_large
+            body += chunk
+        return bytes(body)
 
     async def _predict(self, scope: Scope, receive: Receive, send: Send) -> None:
         body = await self._read_body(scope, receive)
@@ -182,6 +181,31 @@ class Adapter:
             }
         )
         await send({"type": "http.response.body", "body": payload})
+
+
+async def _chunks(receive: Receive, deadline: float, timeout: float) -> AsyncIterator[bytes | None]:
+    """The body's chunks as they arrive (None: the client left); 408 once ``deadline`` passes."""
+    while True:
+        try:
+            message = await asyncio.wait_for(receive(), max(deadline - time.monotonic(), 0.001))
+        except TimeoutError:
+            raise RequestRefused(408, f"request body not received within {timeout:g} s") from None
+        if message["type"] == "http.disconnect":
+            yield None
+            return
+        yield message.get("body", b"")
+        if not message.get("more_body", False):
+            return
+
+
+async def _drain(receive: Receive, deadline: float, budget: int) -> None:
+    """Read and drop up to ``budget`` more bytes before refusing a body, so that a client still
+    sending sees the 413 rather than a reset connection (what servers call a lingering close)."""
+    with contextlib.suppress(RequestRefused):
+        async for chunk in _chunks(receive, deadline, 0):
+            budget -= len(chunk or b"")
+            if chunk is None or budget < 0:
+                return
 
 
 async def _lifespan(receive: Receive, send: Send) -> None:
