@@ -89,8 +89,8 @@ def ensure_model(aws: Aws, bucket: str, bundle: Bundle, role_arn: str, image: st
 
     Network isolation: the built-in container needs no network (SageMaker itself fetches the
     archive and moves the transform data), and batch transform supports it, unlike serverless
-    endpoints (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateModel.html,
-    https://docs.aws.amazon.com/sagemaker/latest/dg/mkt-algo-model-internet-free.html).
+    endpoints (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateModel.html:
+    the model serves hosting and batch transform; EnableNetworkIsolation isolates its container).
     """
     url, _ = upload_model(aws.s3, bucket, bundle)
     name = model_name(url, image, role_arn)

@@ -109,7 +109,7 @@ def job_name(base: str, now: float | None = None) -> str:
 
 def checkpoint_uri(bucket: str, job: str) -> str:
     """Each job's own checkpoint prefix. SageMaker copies the prefix into /opt/ml/checkpoints when a job
-    starts (https://docs.aws.amazon.com/sagemaker/latest/dg/model-checkpoints.html) and the XGBoost
+    starts (https://docs.aws.amazon.com/sagemaker/latest/dg/model-checkpoints-resume.html) and the XGBoost
     container (aws/sagemaker-xgboost-container, algorithm_mode/train.py and checkpointing.py) resumes
     from the newest ``xgboost-checkpoint.N`` there, training only num_round - N - 1 more rounds: a
     prefix shared by reruns or trials would hand a job another job's booster.
