@@ -106,8 +106,10 @@ def judge(reference: dict[str, Any], live: Live, settings: DriftSettings = SETTI
 def report(reference: dict[str, Any], live: Live, verdict: Verdict) -> str:
     live_shares = shares(live.bins)
     lines = ["decile       reference   live"]
+    bins = len(live_shares)
     for i, (ref, now) in enumerate(zip(reference["score_deciles"], live_shares, strict=True)):
-        lines.append(f"[{i / 10:.1f}, {(i + 1) / 10:.1f})   {100 * ref:8.1f}%  {100 * now:6.1f}%")
+        close = "]" if i == bins - 1 else ")"  # a score of exactly 1.0 counts in the last bin
+        lines.append(f"[{i / bins:.1f}, {(i + 1) / bins:.1f}{close}   {100 * ref:8.1f}%  {100 * now:6.1f}%")
     lines.append(f"records      {reference['rows']:9d}   {live.records:.0f}")
     share = "n/a" if verdict.live_share is None else f"{100 * verdict.live_share:.1f}%"
     band = f"[{100 * verdict.band[0]:.1f}%, {100 * verdict.band[1]:.1f}%]"
