@@ -182,7 +182,7 @@ def _header(raw: bytes, origin: str, optional: tuple[str, ...]) -> tuple[list[st
         raise DataValidationError(
             f"{origin}: empty file (expected a header with the {len(rs.RAW_COLUMNS)} raw columns)"
         )
-    header = next(csv.reader([header_line]))
+    header = _csv_cells(header_line, origin, 1)
     _check_header(header, origin, optional)
     return header, raw[stream.tell() :]
 
@@ -190,7 +190,7 @@ def _header(raw: bytes, origin: str, optional: tuple[str, ...]) -> tuple[list[st
 def _parse_strict(raw: bytes, origin: str, optional: tuple[str, ...], first_line: int) -> pd.DataFrame:
     """Line by line with the csv module: the reference behaviour, and the one that names errors."""
     stream = io.BytesIO(raw)
-    header = next(csv.reader([_read_line(stream, 1, origin)]))
+    header = _csv_cells(_read_line(stream, 1, origin), origin, 1)
     _check_header(header, origin, optional)
     kinds = [rs.RAW_FIELDS[name][0] for name in header]
     columns: list[list[object]] = [[] for _ in header]
@@ -202,7 +202,7 @@ def _parse_strict(raw: bytes, origin: str, optional: tuple[str, ...], first_line
             break
         if not line.strip():
             continue
-        cells = next(csv.reader([line]))
+        cells = _csv_cells(line, origin, line_no)
         if len(cells) != len(header):
             raise DataValidationError(
                 f"{origin}: line {line_no}: {len(cells)} fields, expected {len(header)} "
@@ -213,6 +213,13 @@ def _parse_strict(raw: bytes, origin: str, optional: tuple[str, ...], first_line
     if not columns[0] and first_line == 2:
         raise DataValidationError(f"{origin}: no data rows after the header")
     return pd.DataFrame(dict(zip(header, columns, strict=True)))
+
+
+def _csv_cells(line: str, origin: str, line_no: int) -> list[str]:
+    try:
+        return next(csv.reader([line]))
+    except csv.Error as err:  # e.g. a lone CR inside a line
+        raise DataValidationError(f"{origin}: line {line_no}: not a CSV line ({err})") from None
 
 
 def line_too_long(origin: str, line_no: int) -> DataValidationError:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from ml.data import raw_schema as rs
 from ml.data.dataset import DataValidationError, load, parse_raw, to_csv_bytes
@@ -200,3 +204,35 @@ def test_zip_member_is_read(tmp_path, good_csv, monkeypatch):
     import hashlib
 
     assert provenance.sha256 == hashlib.sha256(good_csv).hexdigest()
+
+
+CELL_TEXT = st.text(alphabet="0123456789.-+e_ \t,\"'=@xYesNoTrue١\r\n\x00\u00a0", max_size=8)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_vectorised_and_strict_validation_agree_on_mangled_cells(good_csv, data):
+    """Random cells replaced by tricky text: the same frame or the same error, vectorised or strict."""
+    from unittest import mock
+
+    from ml.data import dataset
+
+    lines = _lines(good_csv)
+    for _ in range(data.draw(st.integers(1, 3))):
+        row = data.draw(st.integers(1, len(lines) - 1))
+        cells = lines[row].split(",")
+        cells[data.draw(st.integers(0, len(cells) - 1))] = data.draw(CELL_TEXT)
+        lines[row] = ",".join(cells)
+    raw = "\n".join(lines).encode()
+    outcomes: list[pd.DataFrame | str] = []
+    for strict in (False, True):
+        with mock.patch.object(dataset, "parse_lines", return_value=None) if strict else contextlib.nullcontext():
+            try:
+                outcomes.append(parse_raw(raw, origin="x.csv"))
+            except DataValidationError as err:
+                outcomes.append(str(err))
+    fast, strict_outcome = outcomes
+    if isinstance(fast, pd.DataFrame) and isinstance(strict_outcome, pd.DataFrame):
+        pd.testing.assert_frame_equal(fast, strict_outcome, check_exact=True)
+    else:
+        assert fast == strict_outcome
