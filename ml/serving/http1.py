@@ -64,7 +64,7 @@ class HttpProtocol(asyncio.Protocol):
         self.app, self.limits, self.connections = app, limits, connections
         self.loop = asyncio.get_running_loop()
         self.parser = httptools.HttpRequestParser(self)
-        self.transport: asyncio.Transport | None = None
+        self.transport: asyncio.Transport  # set by connection_made, before any other call
         self.timer: asyncio.TimerHandle | None = None
         self.url, self.header_bytes = b"", 0
         self.headers: list[tuple[bytes, bytes]] = []
@@ -80,7 +80,7 @@ class HttpProtocol(asyncio.Protocol):
         if len(self.connections) >= self.limits.max_connections:
             LOG.warning("503: %d connections open, refusing another", len(self.connections))
             self._write_error(503, "too many connections: retry later")
-            self._transport().close()
+            self.transport.close()
             return
         self.connections.add(self)
         self._arm(self.limits.header_timeout, "request headers")
@@ -97,9 +97,9 @@ class HttpProtocol(asyncio.Protocol):
         if self.discarded >= 0:
             self.discarded += len(data)
             if self.discarded > LINGER_BYTES:
-                self._transport().close()
+                self.transport.close()
             return
-        if self._transport().is_closing():
+        if self.transport.is_closing():
             return  # refused: the rest of its bytes are not read
         try:
             self.parser.feed_data(data)
@@ -168,7 +168,7 @@ class HttpProtocol(asyncio.Protocol):
         request.buffered += len(body)
         if request.buffered > self.limits.high_water and not self.paused:
             self.paused = True
-            self._transport().pause_reading()
+            self.transport.pause_reading()
         self._wake(request)
 
     def on_message_complete(self) -> None:
@@ -189,7 +189,7 @@ class HttpProtocol(asyncio.Protocol):
         async def receive() -> Message:
             if request.expect_continue and not self.closed:  # the app wants the body: let the client send it
                 request.expect_continue = False
-                self._transport().write(b"HTTP/1.1 100 Continue\r\n\r\n")
+                self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
             while not request.body and not request.complete and not self.closed:
                 waiter: asyncio.Future[None] = self.loop.create_future()
                 request.waiter = waiter
@@ -201,7 +201,7 @@ class HttpProtocol(asyncio.Protocol):
                 request.buffered = 0
                 if self.paused and not self.closed:
                     self.paused = False
-                    self._transport().resume_reading()
+                    self.transport.resume_reading()
                 return {"type": "http.request", "body": chunk, "more_body": not request.complete}
             if request.complete and not response.get("read"):
                 response["read"] = True
@@ -221,7 +221,7 @@ class HttpProtocol(asyncio.Protocol):
             LOG.exception("500: the app failed on %s %s", request.scope["method"], request.scope["path"])
         if not response.get("sent") and not self.closed:
             self._write_error(500, "internal error")
-            self._transport().close()
+            self.transport.close()
 
     def _respond(self, request: _Request, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
         if self.closed:
@@ -232,8 +232,7 @@ class HttpProtocol(asyncio.Protocol):
         lines += [b"%s: %s\r\n" % (name, value) for name, value in headers]
         if not keep_alive:
             lines.append(b"connection: close\r\n")
-        transport = self._transport()
-        transport.write(b"".join([*lines, b"\r\n", body]))
+        self.transport.write(b"".join([*lines, b"\r\n", body]))
         self.current = None
         if not keep_alive:
             self._close_after_answer(request)
@@ -252,7 +251,7 @@ class HttpProtocol(asyncio.Protocol):
         answer before the client reads it (a 413 lost as "connection reset").
         """
         if request.complete or self.closed:
-            self._transport().close()
+            self.transport.close()
         else:
             self._linger()
 
@@ -260,12 +259,8 @@ class HttpProtocol(asyncio.Protocol):
         self.discarded = 0
         if self.paused:
             self.paused = False
-            self._transport().resume_reading()
+            self.transport.resume_reading()
         self._arm(LINGER_SECONDS, None)
-
-    def _transport(self) -> asyncio.Transport:
-        assert self.transport is not None
-        return self.transport
 
     def _wake(self, request: _Request) -> None:
         if request.waiter is not None and not request.waiter.done():
@@ -288,7 +283,7 @@ class HttpProtocol(asyncio.Protocol):
     def _expire(self, waiting_for: str | None) -> None:
         self.timer = None
         if waiting_for is None:  # an idle kept-alive connection: close quietly
-            self._transport().close()
+            self.transport.close()
             return
         # A slow client is not owed a lingering close: answer and cut it off.
         self._refuse(408, f"{waiting_for} not received within {self.limits.header_timeout:g} s", linger=False)
@@ -297,19 +292,19 @@ class HttpProtocol(asyncio.Protocol):
         """A request this connection cannot carry on with: answer (if nothing is in flight) and close."""
         LOG.warning("%d: %s", status, message)
         if self.current is not None:
-            self._transport().close()
+            self.transport.close()
             return
         self._write_error(status, message)
         if linger:
             self._linger()
         else:
-            self._transport().close()
+            self.transport.close()
 
     def _write_error(self, status: int, message: str) -> None:
         """A JSON error answer that ends the connection (the caller closes it)."""
         body = json.dumps({"error": message}).encode()
         head = b"content-type: application/json\r\ncontent-length: %d\r\nconnection: close\r\n\r\n" % len(body)
-        self._transport().write(b"HTTP/1.1 %d %s\r\n" % (status, http.HTTPStatus(status).phrase.encode()) + head + body)
+        self.transport.write(b"HTTP/1.1 %d %s\r\n" % (status, http.HTTPStatus(status).phrase.encode()) + head + body)
 
 
 async def serve(app: App, host: str, port: int, limits: ServerLimits, stopped: asyncio.Event) -> None:
@@ -325,6 +320,5 @@ async def serve(app: App, host: str, port: int, limits: ServerLimits, stopped: a
     while any(c.current is not None for c in connections) and loop.time() < deadline:
         await asyncio.sleep(0.05)
     for connection in list(connections):
-        if connection.transport is not None:
-            connection.transport.close()
+        connection.transport.close()
     await server.wait_closed()
