@@ -318,3 +318,16 @@ def test_body_guard_agrees_with_the_whole_body_however_it_is_chunked(body, cuts,
         assert got == verdict
     else:  # several limits broken: chunk order decides which one is seen first
         assert got in ("bytes", "rows", "line")
+
+
+def test_missing_values_in_a_body_of_many_blocks(booster):
+    """Empty fields anywhere (first, last, runs) in a body parsed block by block: NaN in place."""
+    rng = np.random.default_rng(13)
+    x = np.round(rng.random((3000, booster.num_features())) * 100, 3)
+    x[rng.random(x.shape) < 0.3] = np.nan
+    x[::7, 0] = x[::5, -1] = x[3, :] = np.nan
+    body = as_csv(x).replace(b"nan", b"")
+    assert len(body) > 600_000  # several of the parser's blocks
+    scorer = Scorer(booster)
+    assert np.array_equal(scorer.parse_csv(body), x, equal_nan=True)
+    assert scorer.score(body, "text/csv", None)[0] == csv_answer(expected(booster, x))
