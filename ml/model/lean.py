@@ -10,14 +10,27 @@ from __future__ import annotations
 
 import importlib
 import sys
+from collections.abc import Sequence
+from importlib.abc import MetaPathFinder
+from importlib.machinery import ModuleSpec
 from types import ModuleType
+
+
+class _HideSklearn(MetaPathFinder):
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
+    ) -> ModuleSpec | None:
+        if fullname.split(".")[0] == "sklearn":
+            raise ImportError(f"{fullname} is hidden while xgboost loads")  # xgboost then skips its wrappers
+        return None
 
 
 def import_xgboost_without_sklearn() -> ModuleType:
     if "xgboost" in sys.modules or "sklearn" in sys.modules:
         return importlib.import_module("xgboost")  # too late to matter: keep what is loaded
-    sys.modules["sklearn"] = None  # type: ignore[assignment]  # makes `import sklearn` raise ImportError
+    hide = _HideSklearn()
+    sys.meta_path.insert(0, hide)
     try:
         return importlib.import_module("xgboost")
     finally:
-        del sys.modules["sklearn"]
+        sys.meta_path.remove(hide)
