@@ -234,8 +234,10 @@ class HttpProtocol(asyncio.Protocol):
             lines.append(b"connection: close\r\n")
         self.transport.write(b"".join([*lines, b"\r\n", body]))
         self.current = None
-        if not keep_alive:
-            self._close_after_answer(request)
+        if not keep_alive and request.complete:
+            self.transport.close()
+        elif not keep_alive:
+            self._linger()  # the client may still be sending the body
         elif self.pending:
             self._start(self.pending.popleft())
         elif self.in_headers:  # a pipelined request's headers are still arriving: their deadline now runs
@@ -244,18 +246,12 @@ class HttpProtocol(asyncio.Protocol):
             self._arm(self.limits.keepalive_timeout, None)
 
     # -- helpers ---------------------------------------------------------------------------
-    def _close_after_answer(self, request: _Request) -> None:
-        """Close; if the client is still sending the body, first read and drop it for a while.
+    def _linger(self) -> None:
+        """Close in a while, reading and dropping what the client still sends meanwhile.
 
         Closing a socket with unread data makes the kernel send a reset, which can destroy the
         answer before the client reads it (a 413 lost as "connection reset").
         """
-        if request.complete or self.closed:
-            self.transport.close()
-        else:
-            self._linger()
-
-    def _linger(self) -> None:
         self.discarded = 0
         if self.paused:
             self.paused = False
