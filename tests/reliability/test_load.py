@@ -1,4 +1,7 @@
-"""50 concurrent clients for 30 s against the local stack: no error, no drop, every answer right.
+"""50 concurrent clients against the local stack: no error, no drop, every answer right.
+
+``make test`` runs it for 8 s, ``make bench`` for 30 s (``CHURN_LOAD_SECONDS``): the same clients
+and checks, so the short run catches what the long one would, short of slow leaks.
 
 Each client is a thread with its own keep-alive connection; it sends one of a few customers
 and checks the answer against the model scored in this process (same probability to 1e-6,
@@ -11,6 +14,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 import statistics
 import threading
 import time
@@ -27,7 +31,7 @@ from .conftest import CHURNER, LOYAL
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
 CLIENTS = 50
-SECONDS = 30.0
+SECONDS = float(os.environ.get("CHURN_LOAD_SECONDS", "8"))
 
 
 def customers():
@@ -40,7 +44,7 @@ def customers():
     ]
 
 
-def test_fifty_clients_thirty_seconds(live_stack, bundle_dir, cutoff):
+def test_fifty_clients_sustained(live_stack, bundle_dir, cutoff):
     schema = json.loads((bundle_dir / "feature_schema.json").read_text())
     encoder, scorer = FeatureEncoder(schema), Scorer.from_dir(bundle_dir)
     payloads = []

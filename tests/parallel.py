@@ -1,0 +1,59 @@
+"""How `make test` spreads the tests over pytest-xdist workers (``-n N --dist loadgroup``).
+
+Loaded with ``-p tests.parallel`` (pyproject's addopts), so it also runs without xdist, where
+the marks it adds change nothing.
+
+- A file whose tests share a module-scoped fixture (a running stack, a ``terraform apply``
+  against moto) is one group: that fixture is set up once, on one worker.
+- ``tests/terraform/test_tftest.py`` runs each ``.tftest.hcl`` file once and reports its runs as
+  tests: one group per ``.tftest.hcl`` file, so the files run side by side.
+- Every other test is scheduled on its own, wherever a worker is free.
+
+Groups that take longest go first (xdist hands work out in collection order), so no long group
+starts last and leaves the other workers idle at the end.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+# The slowest groups, first: measured with --durations (each is a chain of terraform or
+# stack start-ups). Others keep their collection order.
+SLOW_FIRST = (
+    "tests/terraform/test_moto_apply.py",
+    "tests/terraform/test_tftest.py",
+    "tests/terraform/test_bootstrap.py",
+    "tests/reliability/",
+    "tests/serving/test_stack.py",
+    "tests/browser/",
+)
+
+
+def group_of(item: pytest.Item) -> str | None:
+    path = item.nodeid.split("::", 1)[0]
+    callspec = getattr(item, "callspec", None)
+    if path.endswith("test_tftest.py") and callspec is not None and "file_name" in callspec.params:
+        return f"tftest-{callspec.params['file_name']}"
+    fixture_info = getattr(item, "_fixtureinfo", None)
+    if fixture_info is None:
+        return None
+    for defs in fixture_info.name2fixturedefs.values():
+        if any(d.scope in ("module", "class", "package") for d in defs):
+            return path
+    return None
+
+
+def rank(item: pytest.Item) -> int:
+    for index, prefix in enumerate(SLOW_FIRST):
+        if item.nodeid.startswith(prefix):
+            return index
+    return len(SLOW_FIRST)
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the xdist_group marks
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        group = group_of(item)
+        if group is not None:
+            item.add_marker(pytest.mark.xdist_group(group))
+    items.sort(key=rank)  # stable: collection order within a rank
