@@ -5,6 +5,7 @@ Nothing here knows what is measured; ``bench/run.py`` and its section modules de
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import resource
@@ -74,19 +75,15 @@ def start(command: list[str], log: Path, env: dict[str, str] | None = None) -> s
 def stop(proc: subprocess.Popen, timeout: float = 20.0) -> None:
     """SIGTERM to the child's process group (only what ``start`` started), then SIGKILL."""
     if proc.poll() is None:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
         try:
             proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
-    try:  # grandchildren left in the group (a model server) go too
+    with contextlib.suppress(ProcessLookupError, PermissionError):  # grandchildren (a model server) go too
         os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def wait_200(
@@ -102,7 +99,7 @@ def wait_200(
         if proc is not None and proc.poll() is not None:
             raise RuntimeError(f"process exited with code {proc.returncode} before {url} answered")
         try:
-            with urllib.request.urlopen(url, timeout=2) as response:
+            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310  (loopback URLs of our own servers)
                 if response.status == 200:
                     return time.perf_counter() - started
         except OSError:

@@ -44,7 +44,8 @@ def table(results: dict) -> str:
         rows.append((
             label,
             f"{r['rps']:,.0f} req/s, p50 {r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms, {r['errors']} errors",
-            f"{r['ratio_to_in_process']:.0%} of the limit; CPU ms/req: {cpu}; other processes {r['other_cpu_pct']:.0f}% CPU",
+            (f"{r['ratio_to_in_process']:.0%} of the limit; CPU ms/req: {cpu}; "
+             f"other processes {r['other_cpu_pct']:.0f}% CPU"),
             f"{TARGETS[key][0]}: {v[key]}" if key in v else "",
         ))  # fmt: skip
 
@@ -98,7 +99,8 @@ def table(results: dict) -> str:
                 f"pipeline, {name} ({p['rows']:,} rows)",
                 f"{sec['total']:.1f} s total",
                 (f"import {sec['import']:.1f}, data {sec['data']:.2f}, train {sec['train']:.1f}, evaluate "
-                 f"{sec['evaluate']:.2f}, bundle {sec['bundle']:.1f} s; load avg {min(p['load']):.1f}-{max(p['load']):.1f}"),
+                 f"{sec['evaluate']:.2f}, bundle {sec['bundle']:.1f} s; "
+                 f"load avg {min(p['load']):.1f}-{max(p['load']):.1f}"),
                 "",
             ))  # fmt: skip
     if "demo" in results:
@@ -124,6 +126,9 @@ def table(results: dict) -> str:
                      f"whole `python -I` process {p['process_ms']:.0f} ms", ""))  # fmt: skip
     head = ("figure", "median", "context", "target")
     widths = [max(len(r[i]) for r in [head, *rows]) for i in range(4)]
-    line = lambda r: "| " + " | ".join(c.ljust(w) for c, w in zip(r, widths)) + " |"
+
+    def line(r: tuple[str, ...]) -> str:
+        return "| " + " | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) + " |"
+
     sep = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
     return "\n".join([line(head), sep, *map(line, rows)])

@@ -43,13 +43,21 @@ class Bundle:
         return self.path / SCHEMA_FILE
 
     def schema(self) -> dict[str, Any]:
-        return json.loads(self.schema_path.read_text(encoding="utf-8"))
+        return _json_object(self.schema_path)
 
     def metrics(self) -> dict[str, Any]:
-        return json.loads((self.path / METRICS_FILE).read_text(encoding="utf-8"))
+        return _json_object(self.path / METRICS_FILE)
 
     def booster(self) -> xgb.Booster:
         return load_archive(self.model_archive)
+
+
+def _json_object(path: Path) -> dict[str, Any]:
+    """A bundle JSON file, which must hold an object."""
+    value = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(value, dict):
+        raise ValueError(f"{path}: expected a JSON object, found {type(value).__name__}")
+    return value
 
 
 def model_archive_bytes(booster: xgb.Booster) -> bytes:
@@ -74,7 +82,10 @@ def load_archive(path: Path) -> xgb.Booster:
         names = [m.name for m in members]
         if names != [MODEL_MEMBER] or not members[0].isfile():
             raise ValueError(f"{path}: must hold exactly one file '{MODEL_MEMBER}', found {names}")
-        payload = tar.extractfile(members[0]).read()
+        member = tar.extractfile(members[0])
+        if member is None:  # isfile() was checked above; this keeps the type honest
+            raise ValueError(f"{path}: '{MODEL_MEMBER}' cannot be read")
+        payload = member.read()
     booster = xgb.Booster()
     booster.load_model(bytearray(payload))
     return booster

@@ -37,11 +37,11 @@ def test_the_document_matches_the_raw_contract(bundle_dir):
     schema = json.loads((bundle_dir / "feature_schema.json").read_text())
     assert record["required"] == schema["required"]
     for name, prop in record["properties"].items():
-        kind, spec = rs.RAW_FIELDS[name]
+        kind = rs.RAW_FIELDS[name][0]
         if kind in ("int", "float"):
-            assert (prop["minimum"], prop["maximum"]) == spec, name
+            assert (prop["minimum"], prop["maximum"]) == rs.bounds(name), name
         elif kind == "category" and name != "Area Code":
-            assert prop["enum"] == list(spec), name
+            assert prop["enum"] == list(rs.categories(name)), name
     responses = doc["paths"]["/predict"]["post"]["responses"]
     assert {"200", "400", "404", "405", "413", "415", "502", "503", "504"} <= set(responses)
 

@@ -119,6 +119,7 @@ def test_stopped_model_server_is_503_with_retry_after_within_the_connect_timeout
 class _Junk(BaseHTTPRequestHandler):
     """A 'model server' that answers 200 with something that is not one score per record."""
 
+    calls = 0  # requests answered so far: picks the next junk answer
     answers = (
         b"not,a,score\n",
         b"0.5\n0.7\n",

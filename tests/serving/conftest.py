@@ -179,7 +179,7 @@ def start_stack(bundle: Path, log_dir: Path, env: dict[str, str] | None = None):
         base = f"http://127.0.0.1:{port}"
         try:
             wait_http(base + "/config.js", proc, timeout=120)
-            pid = int(re.search(r"model server pid (\d+)", log_path.read_text()).group(1))
+            pid = model_server_pid(log_path.read_text())
             yield {
                 "base": base,
                 "proc": proc,
@@ -206,3 +206,10 @@ def http(url: str, data: bytes | None = None, headers=None, method: str | None =
         return response.status, dict(response.getheaders()), response.read()
     finally:
         connection.close()
+
+
+def model_server_pid(log: str) -> int:
+    """The model server's pid, as the stack logs it at start-up."""
+    found = re.search(r"model server pid (\d+)", log)
+    assert found, f"no model server pid in the stack's log: {log[-2000:]}"
+    return int(found.group(1))

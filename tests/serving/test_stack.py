@@ -17,7 +17,7 @@ import xgboost as xgb
 
 from ml.features.encoder import FeatureEncoder
 
-from .conftest import CHURNER, LOYAL, ROOT, free_port, http, start_stack, stop, wait_http
+from .conftest import CHURNER, LOYAL, ROOT, free_port, http, model_server_pid, start_stack, stop, wait_http
 
 pytestmark = pytest.mark.integration
 
@@ -130,7 +130,7 @@ def test_errors_and_preflight_through_the_adapter(stack):
 def test_model_server_restart(stack):
     """Kill the model server: /predict answers 503; a new one on the same port: 200 again."""
     text = stack["log"].read_text()
-    pid = int(re.search(r"model server pid (\d+)", text).group(1))
+    pid = model_server_pid(text)
     os.kill(pid, signal.SIGKILL)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -179,7 +179,7 @@ def test_sigterm_while_the_workers_start_stops_everything(serving_bundle, tmp_pa
         while "Churn demo" not in log_path.read_text() and time.monotonic() < deadline:
             assert proc.poll() is None, log_path.read_text()
             time.sleep(0.05)
-        model_pid = int(re.search(r"model server pid (\d+)", log_path.read_text()).group(1))
+        model_pid = model_server_pid(log_path.read_text())
         time.sleep(1.0)  # the server's workers are spawned and still importing boto3 and the handler
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=30) == 0, log_path.read_text()[-2000:]
