@@ -44,6 +44,8 @@ export SAGEMAKER_SUPPRESS_V2_WARNING := 1
 # build/pycache, not beside the sources: each of the tests' many Python processes would
 # otherwise compile numpy, pandas, boto3... again (about 5 s of CPU each).
 export PYTHONPYCACHEPREFIX := $(CURDIR)/build/pycache
+# A PYTHONDONTWRITEBYTECODE from the environment would turn that cache off.
+unexport PYTHONDONTWRITEBYTECODE
 # uv uses the machine's python3 (PYTHON), never an interpreter it would download.
 export UV_PYTHON_DOWNLOADS := never
 
