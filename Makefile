@@ -50,7 +50,7 @@ unexport PYTHONDONTWRITEBYTECODE
 export UV_PYTHON_DOWNLOADS := never
 
 .PHONY: help install lock lint tf-docs data report train score serve demo package test bench \
-        init plan apply destroy smoke deploy publish evaluate-endpoint drift fmt clean
+        init plan apply apply-base destroy smoke deploy publish evaluate-endpoint drift fmt clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -172,9 +172,14 @@ evaluate-endpoint: install ## Score the test split through the deployed endpoint
 drift: install ## Live score deciles and flagged share (CloudWatch, last HOURS) against the bundle: PSI and a verdict
 	$(PY) -m ml drift --model $(MODEL) --hours $(strip $(HOURS)) --region $(strip $(REGION))
 
-deploy: install ## apply (buckets, role) -> train on SageMaker (writes tfvars + Lambda zip) -> apply (endpoint, API, site) -> smoke
+# Stage 1 of deploy touches only what training needs. A plain apply without the model's tfvars
+# (a fresh CI runner has no build/) would plan the live endpoint, Lambda and API away.
+apply-base: init ## terraform apply of the data bucket and SageMaker role only (stage 1 of deploy; never touches a live endpoint)
+	$(TF) apply -input=false $(APPROVE) -target=module.data_bucket $(TF_VARS)
+
+deploy: install ## apply-base (bucket, role) -> train on SageMaker (writes tfvars + Lambda zip) -> apply (endpoint, API, site) -> smoke
 	$(PY) scripts/aws_cost.py deploy $(if $(TUNE),--tune)
-	$(MAKE) apply
+	$(MAKE) apply-base
 	$(MAKE) train BACKEND=sagemaker
 	$(MAKE) apply
 	$(MAKE) smoke

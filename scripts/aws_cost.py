@@ -44,12 +44,13 @@ def deploy_text(tune: bool, mode: str) -> str:
     jobs = f"a tuning job of {TUNING_JOBS} spot jobs" if tune else "one managed spot training job"
     lines = [
         "make deploy will create, in your AWS account (approx. us-east-1 prices):",
-        "  1. terraform apply: a private data bucket, a website bucket, the SageMaker execution role"
-        " (no charge while idle)",
+        "  1. terraform apply (-target=module.data_bucket): the private data bucket and the SageMaker"
+        " execution role (no charge while idle)",
         f"  2. SageMaker training: {jobs} on ml.m5.xlarge",
         f"       approx. {money(spot)} with spot (on demand it would be approx. {money(on_demand)});"
         " the run prints the actual saving",
-        "  3. terraform apply: SageMaker model + endpoint, Lambda invoker, HTTP API (throttled), web page",
+        "  3. terraform apply: SageMaker model + endpoint, Lambda invoker, HTTP API (throttled),"
+        " the page (private bucket behind CloudFront, HTTPS), alarms and a dashboard",
     ]
     if mode == "serverless":
         lines += [
@@ -77,7 +78,8 @@ def destroy_text() -> str:
             "make destroy will delete, in this order:",
             "  1. the SageMaker endpoint, its configuration and model"
             " (the only part that can bill by the hour in realtime mode)",
-            "  2. the HTTP API, the Lambda invoker and its log groups, the web page and its bucket, the SageMaker role",
+            "  2. the HTTP API, the Lambda invoker and its log groups, the page's CloudFront distribution"
+            " and bucket, the alarms, the SageMaker role",
             "  3. the data bucket: refused while it still holds training data or models unless force_destroy = true",
             "     (empty it with `aws s3 rm --recursive s3://<data_bucket>` to keep nothing)",
             "After it, nothing of this project bills; training jobs already finished cost nothing more.",
