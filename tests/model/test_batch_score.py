@@ -4,6 +4,7 @@ signals, file modes, absurd lines, and no scikit-learn without labels."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import stat
 import subprocess
@@ -158,12 +159,19 @@ def test_invalid_input_creates_no_output_folder(bundle_dir, customers, tmp_path)
     assert not (tmp_path / "new").exists()
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root writes anywhere: permissions cannot refuse it")
 def test_unwritable_output_folder_exits_2(bundle_dir, customers, tmp_path):
     locked = tmp_path / "locked"
-    locked.mkdir(mode=0o500)
-    result = _cli("--model", str(bundle_dir), "--input", str(customers), "--output", str(locked / "o.csv"))
-    assert result.returncode == 2 and "permission denied" in result.stderr
+    locked.mkdir(mode=0o555)
+    command = [sys.executable, "-m", "ml", "score", "--model", str(bundle_dir), "--input", str(customers)]
+    command += ["--output", str(locked / "o.csv")]
+    if os.geteuid() == 0:
+        # Root writes anywhere through CAP_DAC_OVERRIDE: drop it (util-linux setpriv) so the mode counts.
+        if shutil.which("setpriv") is None:
+            pytest.skip("running as root and util-linux's setpriv is missing: permissions cannot refuse root")
+        command = ["setpriv", "--bounding-set", "-dac_override,-dac_read_search", "--", *command]
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and "permission denied" in result.stderr, result.stderr
+    assert list(locked.iterdir()) == []
 
 
 def test_unlabelled_scoring_never_imports_scikit_learn(bundle_dir, customers, tmp_path):
