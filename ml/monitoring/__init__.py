@@ -7,27 +7,18 @@ so it cannot live in this package, and a second copy here could drift from what 
 
 from __future__ import annotations
 
-import importlib.util
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 from typing import Any
+
+from ml import file_module
 
 METRICS_PY = Path(__file__).resolve().parents[2] / "functions" / "invoker" / "metrics.py"
 
 
-def _load_layout() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("churn_invoker_metrics", METRICS_PY)
-    if spec is None or spec.loader is None:
-        raise FileNotFoundError(METRICS_PY)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-LAYOUT = _load_layout()
+LAYOUT = file_module.load("churn_invoker_metrics", METRICS_PY)
 
 
 @dataclass(frozen=True)

@@ -10,13 +10,13 @@ zip whose path is passed. Paths are absolute: Terraform runs with -chdir=terrafo
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from ml import file_module
 from ml.atomic import atomic_file
 from ml.model.bundle import SCHEMA_FILE, Bundle
 
@@ -41,12 +41,7 @@ def default_paths(bundle_dir: Path) -> tuple[Path, Path]:
 
 
 def _packager() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("churn_package_lambda", PACKAGER)
-    if spec is None or spec.loader is None:
-        raise FileNotFoundError(PACKAGER)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return file_module.load("churn_package_lambda", PACKAGER)
 
 
 def build_lambda_zip(bundle_dir: Path, zip_path: Path) -> str:
