@@ -2,6 +2,9 @@ locals {
   # Before training there is no model: create only what training needs.
   deploy  = var.model_data_url != null
   web_dir = var.web_dir != null ? var.web_dir : "${path.module}/../web"
+
+  # API Gateway HTTP APIs wait at most 30 s for an integration (a fixed quota).
+  http_api_integration_timeout_s = 30
 }
 
 module "data_bucket" {
@@ -65,6 +68,12 @@ module "invoker" {
   timeout_s          = var.lambda_timeout_s
   memory_mb          = var.lambda_memory_mb
   log_retention_days = var.log_retention_days
+
+  # The invoke budget (the handler reads these from its environment).
+  caller_timeout_s         = local.http_api_integration_timeout_s
+  invoke_connect_timeout_s = var.invoke_connect_timeout_s
+  invoke_read_timeout_s    = var.invoke_read_timeout_s
+  invoke_max_attempts      = var.invoke_max_attempts
 }
 
 module "http_api" {

@@ -133,7 +133,7 @@ variable "lambda_zip_sha256" {
 ################################################################################
 
 variable "endpoint_mode" {
-  description = "\"serverless\" (pay per request, cold starts) or \"realtime\" (always-on instances with autoscaling)."
+  description = "\"serverless\" (pay per request, cold starts) or \"realtime\" (always-on instances with autoscaling). Switching is safe: SageMaker cannot update an endpoint between the two kinds, so the endpoint's name carries the mode (churn-serverless, churn-rt-m5-large); a switch creates the new endpoint (new model and configuration too), points the Lambda's ENDPOINT_NAME and InvokeEndpoint permission at it, then destroys the old one. Both are billed for those minutes."
   type        = string
   default     = "serverless"
 
@@ -166,7 +166,7 @@ variable "serverless_max_concurrency" {
 }
 
 variable "instance_type" {
-  description = "Instance type of the realtime endpoint."
+  description = "Instance type of the realtime endpoint. Part of the endpoint's name: changing it creates a new endpoint (and autoscaling target) before the old one goes, because SageMaker rejects an in-place instance type change while autoscaling is registered."
   type        = string
   default     = "ml.m5.large"
 
@@ -199,9 +199,14 @@ variable "autoscaling_max_instances" {
 }
 
 variable "enable_data_capture" {
-  description = "Capture endpoint requests and responses to the data bucket (realtime mode only)."
+  description = "Capture endpoint requests and responses to the data bucket. Realtime mode only: serverless endpoints do not support data capture."
   type        = bool
   default     = false
+
+  validation {
+    condition     = !var.enable_data_capture || var.endpoint_mode == "realtime"
+    error_message = "enable_data_capture = true needs endpoint_mode = \"realtime\": serverless endpoints do not support data capture (SageMaker developer guide, Serverless Inference feature exclusions)."
+  }
 }
 
 ################################################################################
@@ -220,13 +225,59 @@ variable "lambda_handler" {
 }
 
 variable "lambda_timeout_s" {
-  description = "Timeout of the invoker, seconds (the HTTP API gives up after 30)."
+  description = "Timeout of the invoker, seconds. It must exceed the invoke budget (invoke_max_attempts x (invoke_connect_timeout_s + invoke_read_timeout_s) + retry backoff, 25 s by default) plus 1 s for the handler's own work, and stay under the HTTP API's 30 s integration limit (at most 29 s, leaving the function's own cold start room)."
   type        = number
-  default     = 15
+  default     = 28
 
   validation {
-    condition     = var.lambda_timeout_s >= 1 && var.lambda_timeout_s <= 29
-    error_message = "lambda_timeout_s must be between 1 and 29 seconds (HTTP API integrations time out at 30)."
+    condition     = var.lambda_timeout_s >= 1 && var.lambda_timeout_s <= 29 && floor(var.lambda_timeout_s) == var.lambda_timeout_s
+    error_message = "lambda_timeout_s must be a whole number from 1 to 29 seconds (HTTP API integrations time out at 30)."
+  }
+
+  validation {
+    condition = (
+      var.invoke_max_attempts * (var.invoke_connect_timeout_s + var.invoke_read_timeout_s)
+      + sum(concat([0], [for i in range(var.invoke_max_attempts - 1) : min(pow(2, i), 20)])) + 1
+    ) <= var.lambda_timeout_s
+    error_message = format(
+      "The invoke budget does not fit in lambda_timeout_s = %gs: %g attempts x (%gs connect + %gs read) + %gs retry backoff + 1s handler work = %gs. Raise lambda_timeout_s (at most 29) or lower invoke_read_timeout_s / invoke_max_attempts.",
+      var.lambda_timeout_s, var.invoke_max_attempts, var.invoke_connect_timeout_s, var.invoke_read_timeout_s,
+      sum(concat([0], [for i in range(var.invoke_max_attempts - 1) : min(pow(2, i), 20)])),
+      var.invoke_max_attempts * (var.invoke_connect_timeout_s + var.invoke_read_timeout_s) + sum(concat([0], [for i in range(var.invoke_max_attempts - 1) : min(pow(2, i), 20)])) + 1,
+    )
+  }
+}
+
+variable "invoke_connect_timeout_s" {
+  description = "Connect timeout of each InvokeEndpoint attempt of the invoker, seconds (its env INVOKE_CONNECT_TIMEOUT)."
+  type        = number
+  default     = 2
+
+  validation {
+    condition     = var.invoke_connect_timeout_s >= 1 && var.invoke_connect_timeout_s <= 10
+    error_message = "invoke_connect_timeout_s must be from 1 to 10 seconds."
+  }
+}
+
+variable "invoke_read_timeout_s" {
+  description = "Read timeout of each InvokeEndpoint attempt, seconds (env INVOKE_READ_TIMEOUT). 10 s covers a serverless cold start of this small model (seconds, by the published reports; the endpoint's ModelSetupTime metric shows the real figure); a longer one is retried while SageMaker keeps provisioning."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.invoke_read_timeout_s >= 1 && var.invoke_read_timeout_s <= 25
+    error_message = "invoke_read_timeout_s must be from 1 to 25 seconds."
+  }
+}
+
+variable "invoke_max_attempts" {
+  description = "InvokeEndpoint attempts of the invoker, the first included (env INVOKE_MAX_ATTEMPTS; botocore retries throttling, 5xx and timeouts)."
+  type        = number
+  default     = 2
+
+  validation {
+    condition     = var.invoke_max_attempts >= 1 && var.invoke_max_attempts <= 5 && floor(var.invoke_max_attempts) == var.invoke_max_attempts
+    error_message = "invoke_max_attempts must be a whole number from 1 to 5."
   }
 }
 

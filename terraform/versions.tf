@@ -1,5 +1,5 @@
 terraform {
-  required_version = ">= 1.7" # mock_provider in terraform test needs 1.7
+  required_version = ">= 1.9" # validations that read other variables need 1.9 (mock_provider in terraform test: 1.7)
 
   required_providers {
     aws = {

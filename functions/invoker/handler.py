@@ -9,7 +9,10 @@ Environment:
   ALLOWED_ORIGIN                   the one origin CORS allows (unset: no CORS headers)
   FEATURE_SCHEMA_PATH              default: feature_schema.json beside this file
   MAX_RECORDS (1000), MAX_BODY_BYTES (1048576)
-  INVOKE_CONNECT_TIMEOUT (2), INVOKE_READ_TIMEOUT (5) seconds, INVOKE_MAX_ATTEMPTS (3)
+  INVOKE_CONNECT_TIMEOUT (2), INVOKE_READ_TIMEOUT (10) seconds, INVOKE_MAX_ATTEMPTS (2): the
+    invoke budget. Terraform sets all three (terraform/modules/invoker, from the invoke_* variables,
+    checked there against the Lambda timeout and the HTTP API's 30 s); these defaults, used only
+    when running outside Lambda, equal Terraform's (a test holds them together).
   LOG_LEVEL (INFO)
 
 Status codes: 200; 400 bad input (message names record and field); 404 unknown path;
@@ -75,12 +78,24 @@ class Settings:
     max_attempts: int
 
 
+# Defaults of the invoke budget outside Lambda; in Lambda, Terraform's environment wins.
+INVOKE_DEFAULTS: dict[str, float] = {"INVOKE_CONNECT_TIMEOUT": 2, "INVOKE_READ_TIMEOUT": 10, "INVOKE_MAX_ATTEMPTS": 2}
+
+
+def invoke_budget_s(cfg: Settings) -> float:
+    """Worst-case seconds of one endpoint call: every attempt runs to both timeouts (botocore
+    retries connect and read timeouts), plus botocore standard mode's backoff before each retry
+    (random, at most 2^(n-1) s, capped at 20 s). Terraform's precondition uses the same sum."""
+    backoff = sum(min(1 << i, 20) for i in range(cfg.max_attempts - 1))
+    return cfg.max_attempts * (cfg.connect_timeout + cfg.read_timeout) + backoff
+
+
 _lock = threading.Lock()
-_settings_cache: dict[tuple, Settings] = {}
-_client_cache: dict[tuple, Any] = {}
+_settings_cache: dict[tuple[str | None, ...], Settings] = {}
+_client_cache: dict[tuple[Any, ...], Any] = {}
 
 
-def _env_key() -> tuple:
+def _env_key() -> tuple[str | None, ...]:
     names = (
         "ENDPOINT_NAME",
         "DECISION_CUTOFF",
@@ -120,9 +135,9 @@ def settings() -> Settings:
         encoder=FeatureEncoder(schema),
         max_records=int(env.get("MAX_RECORDS") or 1000),
         max_body_bytes=int(env.get("MAX_BODY_BYTES") or 1024 * 1024),
-        connect_timeout=float(env.get("INVOKE_CONNECT_TIMEOUT") or 2),
-        read_timeout=float(env.get("INVOKE_READ_TIMEOUT") or 5),
-        max_attempts=int(env.get("INVOKE_MAX_ATTEMPTS") or 3),
+        connect_timeout=float(env.get("INVOKE_CONNECT_TIMEOUT") or INVOKE_DEFAULTS["INVOKE_CONNECT_TIMEOUT"]),
+        read_timeout=float(env.get("INVOKE_READ_TIMEOUT") or INVOKE_DEFAULTS["INVOKE_READ_TIMEOUT"]),
+        max_attempts=int(env.get("INVOKE_MAX_ATTEMPTS") or INVOKE_DEFAULTS["INVOKE_MAX_ATTEMPTS"]),
     )
     with _lock:
         _settings_cache.clear()
@@ -130,7 +145,7 @@ def settings() -> Settings:
     return built
 
 
-def runtime_client(cfg: Settings):
+def runtime_client(cfg: Settings) -> Any:
     """One sagemaker-runtime client per container; honours AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME."""
     key = (
         cfg.connect_timeout,
@@ -200,7 +215,7 @@ def _response(status: int, payload: Any, extra: dict[str, str]) -> dict[str, Any
 
 
 # -- the work ----------------------------------------------------------------------------
-def _vectors(headers: dict[str, str], event: dict, cfg: Settings) -> list[list[float]]:
+def _vectors(headers: dict[str, str], event: dict[str, Any], cfg: Settings) -> list[list[float]]:
     media = headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if media not in ("application/json", "text/csv"):
         shown = media[:60] or "none"

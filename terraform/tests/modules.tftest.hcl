@@ -93,8 +93,28 @@ run "invoker_may_only_invoke_its_endpoint" {
   }
 
   assert {
-    condition     = aws_lambda_function.this.environment[0].variables == tomap({ ENDPOINT_NAME = "churn-endpoint", DECISION_CUTOFF = "0.42", ALLOWED_ORIGIN = "http://site.example" })
-    error_message = "The Lambda environment must hold ENDPOINT_NAME, DECISION_CUTOFF and ALLOWED_ORIGIN."
+    condition = aws_lambda_function.this.environment[0].variables == tomap({
+      ENDPOINT_NAME          = "churn-endpoint"
+      DECISION_CUTOFF        = "0.42"
+      ALLOWED_ORIGIN         = "http://site.example"
+      INVOKE_CONNECT_TIMEOUT = "2"
+      INVOKE_READ_TIMEOUT    = "10"
+      INVOKE_MAX_ATTEMPTS    = "2"
+    })
+    error_message = "The Lambda environment must hold ENDPOINT_NAME, DECISION_CUTOFF, ALLOWED_ORIGIN and the invoke budget (INVOKE_*)."
+  }
+
+  assert {
+    condition     = aws_lambda_function.this.timeout == 28 && aws_lambda_function.this.timeout > 2 * (2 + 10) + 1 + 1 && aws_lambda_function.this.timeout < 30
+    error_message = "The Lambda timeout (28 s) must exceed the invoke budget (2 x (2 + 10) s + 1 s backoff) plus 1 s, and stay under the HTTP API's 30 s."
+  }
+
+  assert {
+    condition = alltrue([
+      for s in data.aws_iam_policy_document.assume.statement :
+      anytrue([for c in s.condition : c.variable == "aws:SourceAccount" && c.test == "StringEquals" && c.values == tolist(["123456789012"])])
+    ])
+    error_message = "The Lambda role's trust policy must require aws:SourceAccount (confused deputy)."
   }
 
   assert {
@@ -106,6 +126,48 @@ run "invoker_may_only_invoke_its_endpoint" {
     condition     = aws_cloudwatch_log_group.this.name == "/aws/lambda/churn-invoker" && aws_cloudwatch_log_group.this.retention_in_days == 14
     error_message = "The Lambda must log to its own log group with a retention."
   }
+}
+
+run "invoker_rejects_budget_over_timeout" {
+  command = plan
+
+  module {
+    source = "./modules/invoker"
+  }
+
+  variables {
+    function_name   = "churn-invoker"
+    zip_path        = "/tmp/invoker.zip"
+    zip_sha256      = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
+    endpoint_name   = "churn-endpoint"
+    endpoint_arn    = "arn:aws:sagemaker:us-east-1:123456789012:endpoint/churn-endpoint"
+    decision_cutoff = 0.42
+    allowed_origin  = "http://site.example"
+    timeout_s       = 15 # the old default: 2 x (2 + 10) + 1 + 1 = 26 s does not fit
+  }
+
+  expect_failures = [aws_lambda_function.this]
+}
+
+run "invoker_rejects_timeout_at_the_api_limit" {
+  command = plan
+
+  module {
+    source = "./modules/invoker"
+  }
+
+  variables {
+    function_name   = "churn-invoker"
+    zip_path        = "/tmp/invoker.zip"
+    zip_sha256      = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
+    endpoint_name   = "churn-endpoint"
+    endpoint_arn    = "arn:aws:sagemaker:us-east-1:123456789012:endpoint/churn-endpoint"
+    decision_cutoff = 0.42
+    allowed_origin  = "http://site.example"
+    timeout_s       = 30 # the budget fits, but the HTTP API gives up at 30 s
+  }
+
+  expect_failures = [aws_lambda_function.this]
 }
 
 run "http_api_cors_throttling_permission" {
@@ -201,13 +263,31 @@ run "endpoint_role_least_privilege" {
   }
 
   assert {
-    condition     = aws_sagemaker_endpoint_configuration.this[0].name_prefix == "churn-" && aws_sagemaker_endpoint.this[0].name == "churn-endpoint"
-    error_message = "The endpoint configuration must use name_prefix (rolled with create_before_destroy)."
+    condition     = aws_sagemaker_endpoint_configuration.this[0].name_prefix == "churn-" && aws_sagemaker_endpoint.this[0].name == "churn-serverless"
+    error_message = "The endpoint configuration must use name_prefix (rolled with create_before_destroy); the endpoint's name carries its mode."
   }
 
   assert {
-    condition     = aws_sagemaker_model.this[0].enable_network_isolation && aws_sagemaker_model.this[0].primary_container[0].model_data_url == "s3://churn-data/models/run-1/model.tar.gz"
-    error_message = "The model must serve the artifact in network isolation."
+    condition     = !aws_sagemaker_model.this[0].enable_network_isolation && aws_sagemaker_model.this[0].primary_container[0].model_data_url == "s3://churn-data/models/run-1/model.tar.gz"
+    error_message = "A serverless endpoint's model must not ask for network isolation (serverless endpoints do not support it: CreateEndpoint fails)."
+  }
+
+  assert {
+    condition     = length(aws_sagemaker_endpoint_configuration.this[0].data_capture_config) == 0
+    error_message = "A serverless endpoint configuration has no data capture."
+  }
+
+  assert {
+    condition     = aws_sagemaker_model.this[0].execution_role_arn == "arn:aws:iam::123456789012:role/churn-sagemaker"
+    error_message = "The model runs as the module's role (ARN built from account, path and name)."
+  }
+
+  assert {
+    condition = alltrue([
+      for s in data.aws_iam_policy_document.assume.statement :
+      anytrue([for c in s.condition : c.variable == "aws:SourceAccount" && c.test == "StringEquals" && c.values == tolist(["123456789012"])])
+    ])
+    error_message = "The SageMaker role's trust policy must require aws:SourceAccount (confused deputy)."
   }
 
   assert {
@@ -233,8 +313,18 @@ run "endpoint_realtime_autoscaling_and_capture" {
   }
 
   assert {
-    condition     = aws_appautoscaling_target.this[0].max_capacity == 3 && aws_appautoscaling_target.this[0].resource_id == "endpoint/churn-endpoint/variant/AllTraffic"
+    condition     = aws_appautoscaling_target.this[0].max_capacity == 3 && aws_appautoscaling_target.this[0].resource_id == "endpoint/churn-rt-m5-large/variant/AllTraffic"
     error_message = "Autoscaling must target the endpoint's variant up to autoscaling_max_instances."
+  }
+
+  assert {
+    condition     = aws_sagemaker_model.this[0].enable_network_isolation
+    error_message = "A realtime endpoint's model runs in network isolation."
+  }
+
+  assert {
+    condition     = aws_sagemaker_endpoint.this[0].name == "churn-rt-m5-large"
+    error_message = "A realtime endpoint's name carries the mode and the instance type."
   }
 
   assert {
@@ -269,4 +359,182 @@ run "endpoint_rejects_capture_in_serverless_mode" {
   }
 
   expect_failures = [aws_sagemaker_endpoint_configuration.this]
+}
+
+# Defect 2: every argument of aws_sagemaker_model forces a replacement, created before the old
+# model is destroyed, so every input must change the model's name. One run per input.
+
+run "model_name_base" {
+  command = plan
+
+  module {
+    source = "./modules/endpoint"
+  }
+
+  variables {
+    name_prefix      = "churn"
+    data_bucket_arn  = "arn:aws:s3:::churn-data"
+    data_bucket_name = "churn-data"
+    model_data_url   = "s3://churn-data/models/run-1/model.tar.gz"
+  }
+
+  assert {
+    condition     = can(regex("^churn-model-[0-9a-f]{8}$", aws_sagemaker_model.this[0].name))
+    error_message = "The model name is the prefix and 8 hex digits of the request's hash."
+  }
+}
+
+run "model_name_follows_model_data_url" {
+  command = plan
+
+  module {
+    source = "./modules/endpoint"
+  }
+
+  variables {
+    name_prefix      = "churn"
+    data_bucket_arn  = "arn:aws:s3:::churn-data"
+    data_bucket_name = "churn-data"
+    model_data_url   = "s3://churn-data/models/run-2/model.tar.gz"
+  }
+
+  assert {
+    condition     = aws_sagemaker_model.this[0].name != run.model_name_base.model_name
+    error_message = "A new model_data_url must give a new model name."
+  }
+}
+
+run "model_name_follows_image" {
+  command = plan
+
+  module {
+    source = "./modules/endpoint"
+  }
+
+  variables {
+    name_prefix      = "churn"
+    data_bucket_arn  = "arn:aws:s3:::churn-data"
+    data_bucket_name = "churn-data"
+    model_data_url   = "s3://churn-data/models/run-1/model.tar.gz"
+    image_uri        = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
+  }
+
+  assert {
+    condition     = aws_sagemaker_model.this[0].name != run.model_name_base.model_name
+    error_message = "A new image must give a new model name."
+  }
+}
+
+run "model_name_follows_network_isolation" {
+  command = plan
+
+  module {
+    source = "./modules/endpoint"
+  }
+
+  variables {
+    name_prefix      = "churn"
+    data_bucket_arn  = "arn:aws:s3:::churn-data"
+    data_bucket_name = "churn-data"
+    model_data_url   = "s3://churn-data/models/run-1/model.tar.gz"
+    mode             = "realtime" # isolation on: the only input that changes
+  }
+
+  assert {
+    condition     = aws_sagemaker_model.this[0].enable_network_isolation && aws_sagemaker_model.this[0].name != run.model_name_base.model_name
+    error_message = "Turning network isolation on (realtime mode) must give a new model name."
+  }
+}
+
+run "model_name_follows_execution_role" {
+  command = plan
+
+  module {
+    source = "./modules/endpoint"
+  }
+
+  override_data {
+    target = data.aws_caller_identity.this
+    values = {
+      account_id = "210987654321"
+    }
+  }
+
+  variables {
+    name_prefix      = "churn"
+    data_bucket_arn  = "arn:aws:s3:::churn-data"
+    data_bucket_name = "churn-data"
+    model_data_url   = "s3://churn-data/models/run-1/model.tar.gz"
+  }
+
+  assert {
+    condition     = aws_sagemaker_model.this[0].execution_role_arn == "arn:aws:iam::210987654321:role/churn-sagemaker" && aws_sagemaker_model.this[0].name != run.model_name_base.model_name
+    error_message = "A new execution role ARN must give a new model name."
+  }
+}
+
+run "model_name_follows_container_environment" {
+  command = plan
+
+  module {
+    source = "./modules/endpoint"
+  }
+
+  variables {
+    name_prefix           = "churn"
+    data_bucket_arn       = "arn:aws:s3:::churn-data"
+    data_bucket_name      = "churn-data"
+    model_data_url        = "s3://churn-data/models/run-1/model.tar.gz"
+    container_environment = { SAGEMAKER_MODEL_SERVER_WORKERS = "2" }
+  }
+
+  assert {
+    condition     = aws_sagemaker_model.this[0].primary_container[0].environment == tomap({ SAGEMAKER_MODEL_SERVER_WORKERS = "2" }) && aws_sagemaker_model.this[0].name != run.model_name_base.model_name
+    error_message = "A new container environment must give a new model name."
+  }
+}
+
+run "model_name_is_stable" {
+  command = plan
+
+  module {
+    source = "./modules/endpoint"
+  }
+
+  variables {
+    name_prefix      = "churn"
+    data_bucket_arn  = "arn:aws:s3:::churn-data"
+    data_bucket_name = "churn-data"
+    model_data_url   = "s3://churn-data/models/run-1/model.tar.gz"
+    tags             = { Owner = "team" } # tags update in place: no new model
+  }
+
+  assert {
+    condition     = aws_sagemaker_model.this[0].name == run.model_name_base.model_name
+    error_message = "The same inputs must give the same model name (no needless replacement)."
+  }
+}
+
+# Defects 3 and 7: the endpoint's name carries what SageMaker cannot update in place.
+
+run "endpoint_name_follows_instance_type" {
+  command = plan
+
+  module {
+    source = "./modules/endpoint"
+  }
+
+  variables {
+    name_prefix      = "churn"
+    data_bucket_arn  = "arn:aws:s3:::churn-data"
+    data_bucket_name = "churn-data"
+    model_data_url   = "s3://churn-data/models/run-1/model.tar.gz"
+    mode             = "realtime"
+    instance_type    = "ml.m5.xlarge"
+  }
+
+  assert {
+    condition     = aws_sagemaker_endpoint.this[0].name == "churn-rt-m5-xlarge" && aws_appautoscaling_target.this[0].resource_id == "endpoint/churn-rt-m5-xlarge/variant/AllTraffic"
+    error_message = "A new instance type must give a new endpoint (and scalable target): SageMaker rejects an in-place instance type change while autoscaling is registered."
+  }
 }

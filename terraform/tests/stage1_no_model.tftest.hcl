@@ -40,6 +40,13 @@ run "no_model_creates_buckets_and_role_only" {
   }
 
   assert {
+    condition = anytrue([
+      for c in module.endpoint.assume_role_conditions : c.variable == "aws:SourceAccount" && c.values == tolist(["123456789012"])
+    ])
+    error_message = "The SageMaker role used by training must trust SageMaker only on behalf of this account (aws:SourceAccount)."
+  }
+
+  assert {
     condition     = output.training_data_s3_prefix == "s3://${output.data_bucket}/data/" && output.artifact_s3_prefix == "s3://${output.data_bucket}/models/"
     error_message = "Training prefixes must point into the data bucket."
   }

@@ -15,8 +15,8 @@ variables {
 
 run "serverless_stack" {
   assert {
-    condition     = output.endpoint_name == "churn-endpoint"
-    error_message = "The endpoint must be named after name_prefix."
+    condition     = output.endpoint_name == "churn-serverless"
+    error_message = "The endpoint must be named after name_prefix and its mode."
   }
 
   assert {
@@ -27,6 +27,15 @@ run "serverless_stack" {
   assert {
     condition     = module.invoker[0].environment.DECISION_CUTOFF == "0.3"
     error_message = "The Lambda's DECISION_CUTOFF must be decision_cutoff."
+  }
+
+  assert {
+    condition = (
+      module.invoker[0].environment.INVOKE_CONNECT_TIMEOUT == "2" &&
+      module.invoker[0].environment.INVOKE_READ_TIMEOUT == "10" &&
+      module.invoker[0].environment.INVOKE_MAX_ATTEMPTS == "2"
+    )
+    error_message = "The Lambda's invoke budget (INVOKE_*) must come from the invoke_* variables."
   }
 
   assert {
@@ -111,6 +120,21 @@ run "realtime_stack" {
     instance_count      = 2
     enable_data_capture = true
     image_uri           = "246618743249.dkr.ecr.us-west-2.amazonaws.com/sagemaker-xgboost:3.0-5"
+  }
+
+  assert {
+    condition     = output.endpoint_name == "churn-rt-m5-xlarge" && output.endpoint_name != run.serverless_stack.endpoint_name
+    error_message = "Switching mode must give a new endpoint name (SageMaker cannot update an endpoint between serverless and realtime)."
+  }
+
+  assert {
+    condition     = module.invoker[0].environment.ENDPOINT_NAME == "churn-rt-m5-xlarge"
+    error_message = "The Lambda's ENDPOINT_NAME must follow the new endpoint."
+  }
+
+  assert {
+    condition     = output.model_name != run.serverless_stack.model_name
+    error_message = "Realtime mode isolates the model: a new model name."
   }
 
   assert {

@@ -218,6 +218,75 @@ run "rejects_lambda_timeout_s" {
   expect_failures = [var.lambda_timeout_s]
 }
 
+run "rejects_lambda_timeout_s_2" {
+  command = plan
+
+  variables {
+    lambda_timeout_s = 15 # the old default: the invoke budget (2 x (2 + 10) + 1 + 1 = 26 s) does not fit
+  }
+
+  expect_failures = [var.lambda_timeout_s]
+}
+
+run "rejects_invoke_budget_over_lambda_timeout" {
+  command = plan
+
+  variables {
+    invoke_read_timeout_s = 12 # 2 x (2 + 12) + 1 + 1 = 30 s > 28 s
+  }
+
+  expect_failures = [var.lambda_timeout_s]
+}
+
+run "rejects_invoke_read_timeout_s" {
+  command = plan
+
+  variables {
+    invoke_read_timeout_s = 0
+  }
+
+  expect_failures = [var.invoke_read_timeout_s]
+}
+
+run "rejects_invoke_connect_timeout_s" {
+  command = plan
+
+  variables {
+    invoke_connect_timeout_s = 30
+  }
+
+  expect_failures = [var.invoke_connect_timeout_s]
+}
+
+run "rejects_invoke_max_attempts" {
+  command = plan
+
+  variables {
+    invoke_max_attempts = 0
+  }
+
+  expect_failures = [var.invoke_max_attempts]
+}
+
+run "rejects_data_capture_in_serverless_mode" {
+  command = plan
+
+  variables {
+    enable_data_capture = true # endpoint_mode stays "serverless"
+  }
+
+  expect_failures = [var.enable_data_capture]
+}
+
+run "accepts_data_capture_in_realtime_mode" {
+  command = plan
+
+  variables {
+    endpoint_mode       = "realtime"
+    enable_data_capture = true
+  }
+}
+
 run "rejects_lambda_memory_mb" {
   command = plan
 

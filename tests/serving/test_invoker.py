@@ -275,7 +275,7 @@ def test_csv_errors_name_record_and_field(invoker, env, schema):
     _, _, answer = call(invoker, event(_csv([good, bad]), "text/csv"))
     assert "record 1" in answer["error"] and "Eve Calls" in answer["error"]
     vector = encoded(schema, CHURNER)[0]
-    _, _, answer = call(invoker, event(format_csv([vector, vector[:-1] + [float("nan")]]), "text/csv"))
+    _, _, answer = call(invoker, event(format_csv([vector, [*vector[:-1], float("nan")]]), "text/csv"))
     assert "record 1" in answer["error"]
     status, _, answer = call(invoker, event(format_csv([vector[:-1]]), "text/csv"))
     assert status == 400
@@ -368,7 +368,7 @@ def test_invoke_defaults_are_terraforms(invoker):
     def defaults(path):
         with open(path) as fh:
             blocks = hcl2.load(fh)["variable"]
-        return {name: body.get("default") for block in blocks for name, body in block.items()}
+        return {name.strip('"'): body.get("default") for block in blocks for name, body in block.items()}
 
     module = defaults(TF_DIR / "modules" / "invoker" / "variables.tf")
     root = defaults(TF_DIR / "variables.tf")
@@ -376,7 +376,8 @@ def test_invoke_defaults_are_terraforms(invoker):
              "INVOKE_MAX_ATTEMPTS": "invoke_max_attempts"}  # fmt: skip
     for env_name, var_name in names.items():
         assert invoker.INVOKE_DEFAULTS[env_name] == module[var_name] == root[var_name], env_name
-        assert re.search(rf"{env_name}\s*=\s*tostring\(var\.{var_name}\)", (TF_DIR / "modules/invoker/main.tf").read_text())
+        wiring = rf"{env_name}\s*=\s*tostring\(var\.{var_name}\)"
+        assert re.search(wiring, (TF_DIR / "modules" / "invoker" / "main.tf").read_text()), env_name
 
 
 def test_read_timeouts_are_retried_within_the_budget(invoker, env, monkeypatch):

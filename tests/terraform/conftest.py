@@ -14,6 +14,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+
 from tests.terraform.tf_helpers import CLI_CONFIG, CONFIG_SCRIPT, init_copy, missing_tool
 
 
@@ -22,6 +23,7 @@ def terraform_bin() -> str:
     path = shutil.which("terraform")
     if path is None:
         missing_tool("terraform CLI not found on PATH")
+    assert path is not None  # missing_tool skipped or failed the test
     return path
 
 

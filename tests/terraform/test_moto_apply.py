@@ -276,7 +276,7 @@ def test_stage1_creates_buckets_and_role_only(stack):
 def test_outputs(stack):
     out = stack.outputs
     iam, api = stack.client("iam"), stack.client("apigatewayv2")
-    assert out["endpoint_name"] == f"{PREFIX}-endpoint"
+    assert out["endpoint_name"] == f"{PREFIX}-serverless"  # the name carries the mode
     assert out["lambda_name"] == f"{PREFIX}-invoker"
     assert out["data_bucket"] == stack.stage1_outputs["data_bucket"]
     assert out["sagemaker_role_arn"] == iam.get_role(RoleName=f"{PREFIX}-sagemaker")["Role"]["Arn"]
@@ -398,6 +398,17 @@ def test_sagemaker_model_endpoint(stack):
     assert "arn:aws:s3:::" + stack.model_data_url.removeprefix("s3://") in resources
 
 
+def test_roles_trust_services_only_for_this_account(stack):
+    """Confused-deputy guard: each service may assume our roles only on behalf of this account."""
+    iam = stack.client("iam")
+    account = stack.client("sts").get_caller_identity()["Account"]
+    for name, service in [(f"{PREFIX}-sagemaker", "sagemaker"), (f"{PREFIX}-invoker-lambda", "lambda")]:
+        doc = iam.get_role(RoleName=name)["Role"]["AssumeRolePolicyDocument"]
+        (statement,) = (json.loads(doc) if isinstance(doc, str) else doc)["Statement"]
+        assert statement["Principal"] == {"Service": f"{service}.amazonaws.com"}
+        assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": account}}
+
+
 # --------------------------------------------------------------------------- lambda
 
 
@@ -414,7 +425,11 @@ def test_lambda_function_env_and_policy(stack):
         "ENDPOINT_NAME": stack.outputs["endpoint_name"],
         "DECISION_CUTOFF": str(CUTOFF),
         "ALLOWED_ORIGIN": stack.outputs["website_url"],
+        "INVOKE_CONNECT_TIMEOUT": "2",
+        "INVOKE_READ_TIMEOUT": "10",
+        "INVOKE_MAX_ATTEMPTS": "2",
     }
+    assert fn["Timeout"] == 28
 
     endpoint_arn = sm.describe_endpoint(EndpointName=stack.outputs["endpoint_name"])["EndpointArn"]
     role = fn["Role"].rsplit("/", 1)[-1]

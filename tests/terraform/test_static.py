@@ -6,6 +6,7 @@ import os
 import subprocess
 
 import pytest
+
 from tests.terraform.tf_helpers import ROOT, TF_DIR, missing_tool, run_tf
 
 pytestmark = pytest.mark.terraform

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
 from tests.terraform.tf_helpers import TF_DIR, run_tf
 
 pytestmark = pytest.mark.terraform
@@ -59,7 +60,7 @@ def test_test_files_exist():
 
 
 @pytest.mark.parametrize(
-    "file_name, run_name",
+    ("file_name", "run_name"),
     [(f.name, r) for f in TEST_FILES for r in declared_runs(f)],
 )
 def test_run(tftest, file_name, run_name):

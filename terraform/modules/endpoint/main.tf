@@ -4,6 +4,7 @@ locals {
   capture     = local.create && !local.serverless && var.enable_data_capture
   variant     = "AllTraffic"
   image       = var.image_uri != null ? var.image_uri : data.aws_sagemaker_prebuilt_ecr_image.this[0].registry_path
+  account_id  = data.aws_caller_identity.this.account_id
   bucket_objs = "${var.data_bucket_arn}/"
 
   # <account>.dkr.ecr.<region>.amazonaws.com[.cn]/<repository>[:tag|@digest]
@@ -16,16 +17,39 @@ locals {
   # s3://bucket/key/model.tar.gz -> arn:aws:s3:::bucket/key/model.tar.gz
   model_object_arn = local.create ? format("arn:%s:s3:::%s", data.aws_partition.this.partition, trimprefix(var.model_data_url, "s3://")) : null
 
-  # A new artifact or image gives a new model name, hence a new endpoint
-  # configuration, and the endpoint rolls over to it.
-  model_name = local.create ? "${var.name_prefix}-model-${substr(sha1("${var.model_data_url}|${local.image}"), 0, 8)}" : null
+  # The role's ARN, known at plan time (account + path + name), so the model name below is too.
+  role_arn = format("arn:%s:iam::%s:role%s%s", data.aws_partition.this.partition, local.account_id, aws_iam_role.this.path, aws_iam_role.this.name)
 
-  endpoint_name = "${var.name_prefix}-endpoint"
+  # Every argument of aws_sagemaker_model forces a replacement (SageMaker has no UpdateModel;
+  # the provider marks them all ForceNew), and the replacement is created before the old model
+  # is destroyed. So the name hashes the whole request: any change of any input gives a new
+  # name, never "Cannot create already existing model". Network isolation only where AWS
+  # supports it: realtime endpoints (and batch transform); serverless endpoints reject it.
+  model_spec = {
+    execution_role_arn       = local.role_arn
+    enable_network_isolation = !local.serverless
+    primary_container = {
+      image          = local.image
+      model_data_url = var.model_data_url
+      mode           = "SingleModel"
+      environment    = length(var.container_environment) > 0 ? var.container_environment : null
+    }
+  }
+  model_name = local.create ? "${var.name_prefix}-model-${substr(sha1(jsonencode(local.model_spec)), 0, 8)}" : null
+
+  # The endpoint's name carries what SageMaker cannot change in place: serverless <-> realtime
+  # (UpdateEndpoint rejects the switch) and, while autoscaling is registered, the instance type.
+  # A change gives a new endpoint, created before the old one is destroyed; the invoker's
+  # ENDPOINT_NAME and policy follow it.
+  endpoint_kind = local.serverless ? "serverless" : "rt-${replace(trimprefix(var.instance_type, "ml."), ".", "-")}"
+  endpoint_name = "${var.name_prefix}-${local.endpoint_kind}"
 }
 
 data "aws_partition" "this" {}
 
 data "aws_region" "this" {}
+
+data "aws_caller_identity" "this" {}
 
 data "aws_sagemaker_prebuilt_ecr_image" "this" {
   count = var.image_uri == null ? 1 : 0
@@ -46,11 +70,20 @@ data "aws_iam_policy_document" "assume" {
       type        = "Service"
       identifiers = ["sagemaker.amazonaws.com"]
     }
+
+    # Confused-deputy guard: SageMaker may assume the role only on behalf of this account
+    # (training and tuning jobs, models, transform jobs: hence the account, not one ARN).
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
   }
 }
 
 resource "aws_iam_role" "this" {
   name               = "${var.name_prefix}-sagemaker"
+  path               = "/"
   assume_role_policy = data.aws_iam_policy_document.assume.json
   tags               = var.tags
 }
@@ -144,16 +177,18 @@ resource "aws_iam_role_policy" "this" {
 ################################################################################
 
 resource "aws_sagemaker_model" "this" {
+  #checkov:skip=CKV_AWS_370: serverless endpoints do not support network isolation (CreateEndpoint fails); realtime models are isolated
   count = local.create ? 1 : 0
 
   name                     = local.model_name
-  execution_role_arn       = aws_iam_role.this.arn
-  enable_network_isolation = true
+  execution_role_arn       = local.model_spec.execution_role_arn
+  enable_network_isolation = local.model_spec.enable_network_isolation
 
   primary_container {
-    image          = local.image
-    model_data_url = var.model_data_url
-    mode           = "SingleModel"
+    image          = local.model_spec.primary_container.image
+    model_data_url = local.model_spec.primary_container.model_data_url
+    mode           = local.model_spec.primary_container.mode
+    environment    = local.model_spec.primary_container.environment
   }
 
   tags = var.tags
@@ -229,6 +264,11 @@ resource "aws_sagemaker_endpoint" "this" {
   name                 = local.endpoint_name
   endpoint_config_name = aws_sagemaker_endpoint_configuration.this[0].name
   tags                 = var.tags
+
+  lifecycle {
+    # A new name (mode or instance type changed) is a new endpoint: up before the old one goes.
+    create_before_destroy = true
+  }
 }
 
 ################################################################################

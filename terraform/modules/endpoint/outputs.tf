@@ -47,3 +47,8 @@ output "artifact_s3_prefix" {
   description = "S3 URL prefix under which training jobs write model artifacts."
   value       = "s3://${var.data_bucket_name}/${var.artifact_prefix}"
 }
+
+output "assume_role_conditions" {
+  description = "Conditions of the role's trust policy (the confused-deputy guard: aws:SourceAccount)."
+  value       = flatten([for s in data.aws_iam_policy_document.assume.statement : s.condition])
+}

@@ -56,7 +56,7 @@ variable "image_tag" {
 }
 
 variable "mode" {
-  description = "\"serverless\" (pay per request) or \"realtime\" (instances, autoscaling)."
+  description = "\"serverless\" (pay per request) or \"realtime\" (instances, autoscaling). The endpoint's name carries the mode (and, in realtime, the instance type): a switch creates a new endpoint before the old one is destroyed."
   type        = string
   default     = "serverless"
 
@@ -79,7 +79,7 @@ variable "serverless_max_concurrency" {
 }
 
 variable "instance_type" {
-  description = "Instance type of the realtime endpoint."
+  description = "Instance type of the realtime endpoint. It is part of the endpoint's name: a change creates a new endpoint (with its own autoscaling target) instead of an in-place update, which SageMaker rejects while autoscaling is registered."
   type        = string
   default     = "ml.m5.large"
 }
@@ -100,6 +100,12 @@ variable "autoscaling_target_invocations" {
   description = "Target of SageMakerVariantInvocationsPerInstance (invocations per instance per minute)."
   type        = number
   default     = 100
+}
+
+variable "container_environment" {
+  description = "Environment of the model container (a change gives a new model name, like every other model input)."
+  type        = map(string)
+  default     = {}
 }
 
 variable "enable_data_capture" {

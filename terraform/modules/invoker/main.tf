@@ -1,10 +1,22 @@
 locals {
+  # The handler's botocore client reads its timeouts and attempts from here (one source).
   environment = {
-    ENDPOINT_NAME   = var.endpoint_name
-    DECISION_CUTOFF = tostring(var.decision_cutoff)
-    ALLOWED_ORIGIN  = var.allowed_origin
+    ENDPOINT_NAME          = var.endpoint_name
+    DECISION_CUTOFF        = tostring(var.decision_cutoff)
+    ALLOWED_ORIGIN         = var.allowed_origin
+    INVOKE_CONNECT_TIMEOUT = tostring(var.invoke_connect_timeout_s)
+    INVOKE_READ_TIMEOUT    = tostring(var.invoke_read_timeout_s)
+    INVOKE_MAX_ATTEMPTS    = tostring(var.invoke_max_attempts)
   }
+
+  # Worst case of one InvokeEndpoint call as the handler makes it: every attempt runs to its
+  # connect and read timeouts (botocore retries both), and botocore's "standard" retry mode
+  # sleeps up to 2^(n-1) s (random jitter, capped at 20 s) before attempt n+1.
+  invoke_backoff_s = sum(concat([0], [for i in range(var.invoke_max_attempts - 1) : min(pow(2, i), 20)]))
+  invoke_budget_s  = var.invoke_max_attempts * (var.invoke_connect_timeout_s + var.invoke_read_timeout_s) + local.invoke_backoff_s
 }
+
+data "aws_caller_identity" "this" {}
 
 resource "aws_cloudwatch_log_group" "this" {
   #checkov:skip=CKV_AWS_158: logs hold request metadata only; the AWS-owned key encrypts them at rest
@@ -21,6 +33,13 @@ data "aws_iam_policy_document" "assume" {
     principals {
       type        = "Service"
       identifiers = ["lambda.amazonaws.com"]
+    }
+
+    # Confused-deputy guard: Lambda may assume the role only on behalf of this account.
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [data.aws_caller_identity.this.account_id]
     }
   }
 }
@@ -75,4 +94,18 @@ resource "aws_lambda_function" "this" {
   tags = var.tags
 
   depends_on = [aws_cloudwatch_log_group.this, aws_iam_role_policy.this]
+
+  lifecycle {
+    # The handler answers its own 504 JSON only if its invoke budget ends before the function's
+    # timeout, and that before the caller (the HTTP API) gives up and answers a bare 5xx.
+    precondition {
+      condition     = local.invoke_budget_s + var.handler_overhead_s <= var.timeout_s
+      error_message = format("The invoke budget does not fit in the Lambda timeout: %g attempts x (%gs connect + %gs read) + %gs retry backoff = %gs, plus %gs for the handler's own work, is over timeout_s = %gs. Raise timeout_s or lower the invoke timeouts/attempts.", var.invoke_max_attempts, var.invoke_connect_timeout_s, var.invoke_read_timeout_s, local.invoke_backoff_s, local.invoke_budget_s, var.handler_overhead_s, var.timeout_s)
+    }
+
+    precondition {
+      condition     = var.timeout_s < var.caller_timeout_s
+      error_message = format("timeout_s = %gs must be under the caller's timeout (%gs, the HTTP API's integration limit), leaving room for the function's own cold start; otherwise the API answers a bare 503 before the handler's 504.", var.timeout_s, var.caller_timeout_s)
+    }
+  }
 }

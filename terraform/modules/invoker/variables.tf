@@ -48,9 +48,39 @@ variable "allowed_origin" {
 }
 
 variable "timeout_s" {
-  description = "Timeout of the function, seconds."
+  description = "Timeout of the function, seconds: above the invoke budget (invoke_* variables) plus handler_overhead_s, below caller_timeout_s."
   type        = number
-  default     = 15
+  default     = 28
+}
+
+variable "caller_timeout_s" {
+  description = "How long the caller waits for the function, seconds: the HTTP API's integration timeout (30 s, its maximum)."
+  type        = number
+  default     = 30
+}
+
+variable "handler_overhead_s" {
+  description = "Seconds the handler needs besides the endpoint call (parse, encode, answer), kept free inside timeout_s."
+  type        = number
+  default     = 1
+}
+
+variable "invoke_connect_timeout_s" {
+  description = "Connect timeout of each InvokeEndpoint attempt, seconds (env INVOKE_CONNECT_TIMEOUT)."
+  type        = number
+  default     = 2
+}
+
+variable "invoke_read_timeout_s" {
+  description = "Read timeout of each InvokeEndpoint attempt, seconds (env INVOKE_READ_TIMEOUT): long enough for a serverless cold start."
+  type        = number
+  default     = 10
+}
+
+variable "invoke_max_attempts" {
+  description = "InvokeEndpoint attempts, the first included (env INVOKE_MAX_ATTEMPTS; botocore standard retry mode)."
+  type        = number
+  default     = 2
 }
 
 variable "memory_mb" {

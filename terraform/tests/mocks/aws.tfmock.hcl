@@ -14,6 +14,14 @@ mock_data "aws_region" {
   }
 }
 
+mock_data "aws_caller_identity" {
+  defaults = {
+    account_id = "123456789012"
+    arn        = "arn:aws:iam::123456789012:user/terraform"
+    user_id    = "AIDAEXAMPLEUSERID0001"
+  }
+}
+
 mock_data "aws_iam_policy_document" {
   defaults = {
     json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}"
@@ -104,5 +112,11 @@ mock_resource "aws_apigatewayv2_api" {
 mock_resource "aws_apigatewayv2_integration" {
   defaults = {
     id = "int1234"
+  }
+}
+
+mock_resource "aws_sns_topic" {
+  defaults = {
+    arn = "arn:aws:sns:us-east-1:123456789012:churn-alarms"
   }
 }

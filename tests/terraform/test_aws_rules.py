@@ -1,0 +1,603 @@
+"""The AWS rules of aws_rules.py over real plans of every supported variant (issue 9).
+
+A moto server stands in for AWS so that `terraform plan` runs offline with the real provider:
+the plan JSON (`terraform plan -out` + `terraform show -json`) is the one `make plan` would show.
+Stage 1 is planned from an empty state, then the website and the SageMaker role are applied
+(as `make deploy`'s first apply does) and each stage-2 variant is planned on top of them, so
+names, origins and the Lambda's environment are known values, not "known after apply".
+
+Transitions need a live endpoint, so four more copies apply one to moto and plan the next
+step: serverless -> realtime (defect 3; the model's isolation changes too, defect 2), and
+realtime ml.m5.large -> ml.m5.xlarge with autoscaling registered (defect 7). The two "old"
+copies override the endpoint and model names with what the code had before issue 9 (a fixed
+endpoint name, a model name hashing only artifact and image): their plans are real broken
+plans, and the rules must catch them. (moto itself has no UpdateEndpoint and drops
+EnableNetworkIsolation; the mock provider accepts anything.)
+
+Every rule also gets one broken variant of a real plan (one value edited in the JSON), which
+must fail with a message naming the problem and the rule's source.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import fcntl
+import hashlib
+import json
+import logging
+import shutil
+import socket
+import zipfile
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.terraform import aws_rules
+from tests.terraform.tf_helpers import TF_DIR, init_copy, run_tf
+
+pytestmark = [pytest.mark.terraform, pytest.mark.integration]
+
+PREFIX = "rules"
+REGION = "us-east-1"
+MANAGED_SECURITY_HEADERS = "67f7725c-6f97-4210-82d7-5512b31e9d03"  # moto has no response headers policy API
+
+VARIANTS: dict[str, dict[str, Any]] = {
+    "serverless": {},
+    "realtime": {"endpoint_mode": "realtime"},
+    "realtime_capture": {"endpoint_mode": "realtime", "enable_data_capture": True},
+}
+
+# What the endpoint module named things before issue 9 (a fixed endpoint name; a model name
+# hashing only artifact and image), as an override file: the "old" copy plans the old behaviour.
+OLD_NAMES_OVERRIDE = """
+resource "aws_sagemaker_model" "this" {
+  name = local.create ? "${var.name_prefix}-model-${substr(sha1("${var.model_data_url}|${local.image}"), 0, 8)}" : null
+}
+
+resource "aws_sagemaker_endpoint" "this" {
+  name = "${var.name_prefix}-endpoint"
+}
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Terraform:
+    """One working copy of terraform/ against the moto server."""
+
+    def __init__(self, workdir: Path, env: dict[str, str], var_files: list[Path]):
+        self.workdir, self.env, self.var_files = workdir, env, var_files
+
+    def _vars(self, extra: dict[str, Any]) -> list[str]:
+        args = [f"-var-file={f}" for f in self.var_files]
+        for name, value in extra.items():
+            args.append(f"-var={name}={json.dumps(value) if not isinstance(value, str) else value}")
+        return args
+
+    def plan(self, name: str, refresh: bool = False, **extra: Any) -> dict[str, Any]:
+        out = self.workdir / f"{name}.tfplan"
+        args = ["plan", "-input=false", "-no-color", "-lock=false", f"-out={out}", *self._vars(extra)]
+        run_tf([*args, *([] if refresh else ["-refresh=false"])], self.workdir, self.env)
+        return json.loads(run_tf(["show", "-json", str(out)], self.workdir, self.env).stdout)
+
+    def apply(self, *targets: str, **extra: Any) -> None:
+        args = ["apply", "-auto-approve", "-input=false", "-no-color", *(f"-target={t}" for t in targets)]
+        run_tf([*args, *self._vars(extra)], self.workdir, self.env)
+
+    def fork(self, dest: Path) -> Terraform:
+        """A copy sharing the provider install, with this copy's state."""
+        shutil.copytree(self.workdir, dest, symlinks=True, ignore=shutil.ignore_patterns("*.tfplan"))
+        shutil.copytree(self.workdir.parent / "web", dest.parent / "web")  # the root reads ../web (see tf_helpers)
+        return Terraform(dest, self.env, self.var_files)
+
+
+@contextmanager
+def patched(cls: Any, **methods: Any) -> Iterator[None]:
+    saved = {name: cls.__dict__.get(name) for name in methods}
+    for name, fn in methods.items():
+        setattr(cls, name, fn)
+    try:
+        yield
+    finally:
+        for name, fn in saved.items():
+            if fn is None:
+                delattr(cls, name)
+            else:
+                setattr(cls, name, fn)
+
+
+@contextmanager
+def moto_gaps_filled() -> Iterator[None]:
+    """Two moto 5.2 gaps that would make the transition plans lie, filled in the in-process server.
+
+    Application Auto Scaling has no tagging API in moto, and the provider lists a scalable
+    target's tags right after registering it (retrying the 500 for minutes): tags given at
+    registration or by TagResource are kept and listed back by ARN. CreateModel drops
+    EnableNetworkIsolation and echoes an empty VpcConfig, so every later plan would replace the
+    model for nothing: both are stored as sent.
+    """
+    from moto.applicationautoscaling.responses import ApplicationAutoScalingResponse as Scaling
+    from moto.sagemaker.responses import SageMakerResponse as SageMaker
+
+    tags: dict[str, dict[str, str]] = {}
+    register, create_model = Scaling.register_scalable_target, SageMaker.create_model
+
+    def register_with_tags(self: Any) -> str:
+        answer = register(self)
+        tags[json.loads(answer)["ScalableTargetARN"]] = dict(self._get_param("Tags") or {})
+        return answer
+
+    def tag_resource(self: Any) -> str:
+        tags.setdefault(self._get_param("ResourceARN"), {}).update(self._get_param("Tags") or {})
+        return "{}"
+
+    def untag_resource(self: Any) -> str:
+        for key in self._get_param("TagKeys") or []:
+            tags.get(self._get_param("ResourceARN"), {}).pop(key, None)
+        return "{}"
+
+    def list_tags_for_resource(self: Any) -> str:
+        return json.dumps({"Tags": tags.get(self._get_param("ResourceARN"), {})})
+
+    def create_model_as_sent(self: Any) -> Any:
+        answer = create_model(self)
+        model = self.sagemaker_backend.describe_model(self._get_param("ModelName"))
+        model.enable_network_isolation = bool(self._get_param("EnableNetworkIsolation", False))
+        model.vpc_config = self._get_param("VpcConfig") or None
+        return answer
+
+    with (
+        patched(
+            Scaling,
+            register_scalable_target=register_with_tags,
+            tag_resource=tag_resource,
+            untag_resource=untag_resource,
+            list_tags_for_resource=list_tags_for_resource,
+        ),
+        patched(SageMaker, create_model=create_model_as_sent),
+    ):
+        yield
+
+
+def lambda_zip(path: Path) -> str:
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("handler.py", "def handler(event, context):\n    return {'statusCode': 200}\n")
+    return base64.b64encode(hashlib.sha256(path.read_bytes()).digest()).decode()
+
+
+@pytest.fixture(scope="module")
+def plans(tmp_path_factory, tf_env, request) -> dict[str, dict[str, Any]]:
+    """Plan JSON by name: stage1, the three stage-2 variants, and the transitions (new and old code).
+
+    Made once per test session: under pytest-xdist the first worker to get here plans, the
+    others wait for its result (xdist's loadgroup does not keep this file on one worker with
+    pytest 9, and the plans take minutes).
+    """
+    pytest.importorskip("moto.server")
+    tmp = tmp_path_factory.mktemp("aws_rules")
+    env = dict(tf_env, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_REGION=REGION)
+    # AWS_MAX_ATTEMPTS: the provider gives up on an emulator gap in seconds, not after minutes of retries.
+    env["AWS_MAX_ATTEMPTS"] = "2"
+    if not hasattr(request.config, "workerinput"):
+        return plans_with_moto(tmp, env)
+    shared = tmp_path_factory.getbasetemp().parent  # one directory per session, shared by the workers
+    result = shared / "aws_rules_plans.json"
+    with open(shared / "aws_rules_plans.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if result.exists():
+            return json.loads(result.read_text())
+        made = plans_with_moto(tmp, env)
+        result.write_text(json.dumps(made))
+        return made
+
+
+def plans_with_moto(tmp: Path, env: dict[str, str]) -> dict[str, dict[str, Any]]:
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    with moto_gaps_filled():
+        server.start()
+        try:
+            return make_plans(tmp, env, port)
+        finally:
+            server.stop()
+
+
+def make_plans(tmp: Path, env: dict[str, str], port: int) -> dict[str, dict[str, Any]]:
+    fixtures = TF_DIR / "tests" / "fixtures"
+    base = tmp / "base.tfvars.json"
+    base.write_text(
+        json.dumps(
+            {
+                "aws_endpoint_url": f"http://127.0.0.1:{port}",
+                "name_prefix": PREFIX,
+                "region": REGION,
+                "force_destroy": True,
+                "web_dir": str(fixtures / "web"),
+                "website_response_headers_policy_id": MANAGED_SECURITY_HEADERS,
+            }
+        )
+    )
+    zip_path = tmp / "invoker.zip"
+    model = tmp / "model.tfvars.json"  # the Makefile's handoff keys
+    model.write_text(
+        json.dumps(
+            {
+                "model_data_url": f"s3://{PREFIX}-data-20250101000000000000000001/models/run-1/model.tar.gz",
+                "image_uri": None,
+                "decision_cutoff": 0.3,
+                "feature_schema_path": str(fixtures / "feature_schema.json"),
+                "lambda_zip_path": str(zip_path),
+                "lambda_zip_sha256": lambda_zip(zip_path),
+            }
+        )
+    )
+    stage1 = Terraform(init_copy(tmp / "main" / "terraform", env), env, [base])
+    out = {"stage1": stage1.plan("stage1")}
+    # make deploy's first apply, as far as stage 2's plan needs it: the page's origin, the role.
+    stage1.apply("module.website", "module.endpoint")
+    deployed = Terraform(stage1.workdir, env, [base, model])
+
+    def fork(name: str, old_names: bool = False) -> Terraform:
+        tf = deployed.fork(tmp / name / "terraform")
+        if old_names:
+            (tf.workdir / "modules" / "endpoint" / "old_names_override.tf").write_text(OLD_NAMES_OVERRIDE)
+        return tf
+
+    forks = {tag: fork(tag, tag.startswith("old")) for tag in ("new_s", "new_r", "old_s", "old_r")}
+
+    def variant(name: str) -> dict[str, dict[str, Any]]:
+        return {name: deployed.plan(name, **VARIANTS[name])}
+
+    def from_serverless(tag: str) -> dict[str, dict[str, Any]]:
+        tf = forks[f"{tag}_s"]
+        tf.apply("module.endpoint")  # a live serverless endpoint ...
+        return {f"{tag}_to_realtime": tf.plan("to_realtime", endpoint_mode="realtime")}  # ... switched
+
+    def from_realtime(tag: str) -> dict[str, dict[str, Any]]:
+        tf = forks[f"{tag}_r"]
+        tf.apply("module.endpoint", endpoint_mode="realtime")  # live, autoscaling registered ...
+        return {f"{tag}_bigger_instance": tf.plan("bigger", endpoint_mode="realtime", instance_type="ml.m5.xlarge")}
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        jobs = [pool.submit(variant, name) for name in VARIANTS]
+        jobs += [pool.submit(fn, tag) for tag in ("new", "old") for fn in (from_serverless, from_realtime)]
+        for job in jobs:
+            out.update(job.result())
+    return out
+
+
+def changes(doc: dict[str, Any], rtype: str) -> list[dict[str, Any]]:
+    return [rc for rc in doc["resource_changes"] if rc["type"] == rtype and rc["mode"] == "managed"]
+
+
+# -- every variant passes every rule ------------------------------------------------------
+
+
+@pytest.mark.parametrize("variant", ["stage1", *VARIANTS])
+def test_variant_passes_every_rule(plans, variant):
+    report = aws_rules.evaluate(plans[variant])
+    assert not report.findings, f"{variant}:\n{report}"
+
+
+@pytest.mark.parametrize("transition", ["new_to_realtime", "new_bigger_instance"])
+def test_transition_passes_every_rule(plans, transition):
+    report = aws_rules.evaluate(plans[transition])
+    assert not report.findings, f"{transition}:\n{report}"
+
+
+def test_every_rule_looks_at_something(plans):
+    """No rule passes by finding nothing to check: each sees a resource in some plan."""
+    seen: dict[str, set[str]] = {r.id: set() for r in aws_rules.RULES}
+    for name, doc in plans.items():
+        if name.startswith("old_"):
+            continue
+        for rule_id, addresses in aws_rules.evaluate(doc).checked.items():
+            seen[rule_id] |= addresses
+    assert not [rule_id for rule_id, addresses in seen.items() if not addresses]
+
+
+def test_variant_plans_are_what_they_say(plans):
+    """The plans differ where they should (else the variants would prove nothing)."""
+    assert not changes(plans["stage1"], "aws_sagemaker_endpoint") and not changes(
+        plans["stage1"], "aws_lambda_function"
+    )
+    (ep,) = changes(plans["serverless"], "aws_sagemaker_endpoint")
+    assert ep["change"]["after"]["name"] == f"{PREFIX}-serverless"
+    (cfg,) = changes(plans["realtime_capture"], "aws_sagemaker_endpoint_configuration")
+    assert (
+        cfg["change"]["after"]["data_capture_config"]
+        and cfg["change"]["after"]["production_variants"][0]["instance_type"]
+    )
+    (fn,) = changes(plans["realtime"], "aws_lambda_function")
+    assert fn["change"]["after"]["environment"][0]["variables"]["ENDPOINT_NAME"] == f"{PREFIX}-rt-m5-large"
+
+
+# -- the transitions: what the fix does, and what the old code did ------------------------
+
+
+def test_mode_switch_creates_the_new_endpoint_first(plans):
+    """Defect 3: serverless -> realtime is a new endpoint, created before the old is destroyed."""
+    (ep,) = changes(plans["new_to_realtime"], "aws_sagemaker_endpoint")
+    assert ep["change"]["actions"] == ["create", "delete"]
+    assert (ep["change"]["before"]["name"], ep["change"]["after"]["name"]) == (
+        f"{PREFIX}-serverless",
+        f"{PREFIX}-rt-m5-large",
+    )
+    (model,) = changes(plans["new_to_realtime"], "aws_sagemaker_model")  # isolation on: defect 2 too
+    assert model["change"]["actions"] == ["create", "delete"]
+    assert model["change"]["before"]["name"] != model["change"]["after"]["name"]
+    assert model["change"]["after"]["enable_network_isolation"] is True
+
+
+def test_instance_type_change_replaces_endpoint_and_scalable_target(plans):
+    """Defect 7: the new instance type gets a new endpoint with its own target; no UpdateEndpoint."""
+    doc = plans["new_bigger_instance"]
+    (ep,) = changes(doc, "aws_sagemaker_endpoint")
+    assert ep["change"]["actions"] == ["create", "delete"] and ep["change"]["after"]["name"] == f"{PREFIX}-rt-m5-xlarge"
+    (target,) = changes(doc, "aws_appautoscaling_target")
+    assert "delete" in target["change"]["actions"] and "create" in target["change"]["actions"]
+    assert target["change"]["after"]["resource_id"] == f"endpoint/{PREFIX}-rt-m5-xlarge/variant/AllTraffic"
+
+
+@pytest.mark.parametrize(
+    ("transition", "rule_id", "address"),
+    [
+        ("old_to_realtime", "SM-MODE-SWITCH", "module.endpoint.aws_sagemaker_endpoint.this[0]"),
+        ("old_to_realtime", "REPLACE-NEW-NAME", "module.endpoint.aws_sagemaker_model.this[0]"),
+        ("old_bigger_instance", "SM-AUTOSCALING-INSTANCE-TYPE", "module.endpoint.aws_sagemaker_endpoint.this[0]"),
+    ],
+)
+def test_old_naming_is_caught(plans, transition, rule_id, address):
+    """The code before issue 9, planned for real: moto applied these, AWS would not."""
+    findings = aws_rules.evaluate(plans[transition]).for_rule(rule_id)
+    assert [f.address for f in findings] == [address], aws_rules.evaluate(plans[transition])
+
+
+# -- one broken variant per rule ----------------------------------------------------------
+
+
+def _resource(doc: dict[str, Any], address: str) -> dict[str, Any]:
+    (rc,) = [rc for rc in doc["resource_changes"] if rc["address"] == address]
+    return rc
+
+
+def set_after(doc: dict[str, Any], address: str, path: tuple[str | int, ...], value: Any) -> None:
+    """Set a planned value (and mark it known)."""
+    change = _resource(doc, address)["change"]
+    node: Any = change["after"]
+    unknown: Any = change.setdefault("after_unknown", {})
+    for key in path[:-1]:
+        node = node[key]
+        unknown = aws_rules._step(unknown, key) or {}  # after_unknown mirrors after, where it has anything
+    node[path[-1]] = value
+    if isinstance(unknown, dict):
+        unknown.pop(path[-1], None)
+
+
+EP = "module.endpoint.aws_sagemaker_endpoint.this[0]"
+CFG = "module.endpoint.aws_sagemaker_endpoint_configuration.this[0]"
+MODEL = "module.endpoint.aws_sagemaker_model.this[0]"
+FN = "module.invoker[0].aws_lambda_function.this"
+SM_ROLE = "module.endpoint.aws_iam_role.this"
+
+
+def _same_name_in_place(doc: dict[str, Any], address: str) -> None:
+    rc = _resource(doc, address)
+    rc["change"]["actions"] = ["update"]
+    rc["change"]["after"]["name"] = rc["change"]["before"]["name"]
+
+
+def _untrusting(doc: dict[str, Any]) -> None:
+    policy = json.loads(_resource(doc, SM_ROLE)["change"]["after"]["assume_role_policy"])
+    for statement in policy["Statement"]:
+        statement.pop("Condition", None)
+    set_after(doc, SM_ROLE, ("assume_role_policy",), json.dumps(policy))
+
+
+def _padded_trust(doc: dict[str, Any]) -> None:
+    policy = json.loads(_resource(doc, SM_ROLE)["change"]["after"]["assume_role_policy"])
+    policy["Statement"][0]["Sid"] = "x" * 2100
+    set_after(doc, SM_ROLE, ("assume_role_policy",), json.dumps(policy))
+
+
+def _public_data_bucket_policy(doc: dict[str, Any]) -> None:
+    address = "module.data_bucket.aws_s3_bucket_policy.this"
+    policy = json.loads(_resource(doc, address)["change"]["after"]["policy"])
+    policy["Statement"].append(
+        {"Sid": "Public", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "*"}
+    )
+    set_after(doc, address, ("policy",), json.dumps(policy))
+
+
+def _reserved_env(doc: dict[str, Any]) -> None:
+    env = dict(_resource(doc, FN)["change"]["after"]["environment"][0]["variables"], AWS_REGION="us-east-1")
+    set_after(doc, FN, ("environment", 0, "variables"), env)
+
+
+def _renamed_endpoint_env(doc: dict[str, Any]) -> None:
+    env = dict(_resource(doc, FN)["change"]["after"]["environment"][0]["variables"], ENDPOINT_NAME=f"{PREFIX}-endpoint")
+    set_after(doc, FN, ("environment", 0, "variables"), env)
+
+
+def setting(address: Any, *path: str | int, value: Any) -> Any:
+    """An edit: set one planned value (address may be a function of the plan, for the first of a type)."""
+    return lambda doc: set_after(doc, address(doc) if callable(address) else address, path, value)
+
+
+def first(rtype: str) -> Any:
+    return lambda doc: changes(doc, rtype)[0]["address"]
+
+
+LOG_GROUP = "module.invoker[0].aws_cloudwatch_log_group.this"
+LIFECYCLE = "module.data_bucket.aws_s3_bucket_lifecycle_configuration.this"
+SERVERLESS_MEMORY = ("production_variants", 0, "serverless_config", 0, "memory_size_in_mb")
+
+BROKEN: dict[str, tuple[str, Any, str]] = {
+    # rule id: (plan to break, the edit, what the message must say)
+    "SM-SERVERLESS-ISOLATION": (
+        "serverless",
+        setting(MODEL, "enable_network_isolation", value=True),
+        "do not support network isolation",
+    ),
+    "SM-SERVERLESS-CAPTURE": (
+        "serverless",
+        setting(CFG, "data_capture_config", value=[{"enable_capture": True}]),
+        "data capture is realtime only",
+    ),
+    "SM-SERVERLESS-LIMITS": ("serverless", setting(CFG, *SERVERLESS_MEMORY, value=1536), "steps of 1024"),
+    "SM-VARIANT-KIND": (
+        "serverless",
+        setting(CFG, "production_variants", 0, "instance_type", value="ml.m5.large"),
+        "choose one",
+    ),
+    "SM-INSTANCE-TYPE": (
+        "realtime",
+        setting(CFG, "production_variants", 0, "instance_type", value="ml.m5.larg"),
+        "not a SageMaker hosting instance type",
+    ),
+    "SM-NAMES": ("serverless", setting(EP, "name", value=f"{PREFIX}_serverless"), "does not match the API's pattern"),
+    "SM-MODEL-CONTAINER": (
+        "serverless",
+        setting(MODEL, "primary_container", 0, "environment", value={"1WORKERS": "2"}),
+        "environment name",
+    ),
+    "SM-DATA-CAPTURE": (
+        "realtime_capture",
+        setting(CFG, "data_capture_config", 0, "initial_sampling_percentage", value=150),
+        "must be 0-100",
+    ),
+    "REPLACE-NEW-NAME": (
+        "new_to_realtime",
+        lambda d: set_after(d, MODEL, ("name",), _resource(d, MODEL)["change"]["before"]["name"]),
+        "AWS refuses to create the replacement",
+    ),
+    "SM-MODE-SWITCH": ("new_to_realtime", lambda d: _same_name_in_place(d, EP), "UpdateEndpoint rejects the switch"),
+    "SM-AUTOSCALING-INSTANCE-TYPE": (
+        "new_bigger_instance",
+        lambda d: _same_name_in_place(d, EP),
+        "while it is an autoscaling target",
+    ),
+    "SM-INVOKER-ENDPOINT": ("serverless", _renamed_endpoint_env, "but the plan's endpoints are"),
+    "AAS-SAGEMAKER-TARGET": (
+        "realtime",
+        setting(
+            first("aws_appautoscaling_target"), "resource_id", value=f"endpoint/{PREFIX}-endpoint/variant/AllTraffic"
+        ),
+        "names no endpoint variant",
+    ),
+    "IAM-CONFUSED-DEPUTY": ("serverless", _untrusting, "no aws:SourceAccount / aws:SourceArn condition"),
+    "RESOURCE-POLICY-SOURCE": (
+        "serverless",
+        setting(first("aws_lambda_permission"), "source_arn", value=None),
+        "from any source",
+    ),
+    "IAM-NAMES": (
+        "serverless",
+        setting(SM_ROLE, "name", value=f"{PREFIX} sagemaker"),
+        "does not match the API's pattern",
+    ),
+    "IAM-POLICY-SIZE": ("serverless", _padded_trust, "over the 2,048 quota"),
+    "LAMBDA-NAME-HANDLER": ("serverless", setting(FN, "function_name", value=f"{PREFIX}.invoker"), "1-64 characters"),
+    "LAMBDA-LIMITS": ("serverless", setting(FN, "timeout", value=901), "Lambda allows 1-900"),
+    "LAMBDA-ENV": ("serverless", _reserved_env, "reserved variables ['AWS_REGION']"),
+    "LAMBDA-INVOKE-BUDGET": ("serverless", setting(FN, "timeout", value=15), "exceeds the function timeout 15 s"),
+    "APIGW-INTEGRATION": (
+        "serverless",
+        setting(first("aws_apigatewayv2_integration"), "timeout_milliseconds", value=60000),
+        "HTTP APIs allow 50-30000",
+    ),
+    "APIGW-LAMBDA-TIMEOUT": ("serverless", setting(FN, "timeout", value=30), "would answer 503"),
+    "APIGW-THROTTLING": (
+        "serverless",
+        setting(first("aws_apigatewayv2_stage"), "default_route_settings", 0, "throttling_burst_limit", value=10000),
+        "must be 1-5,000",
+    ),
+    "S3-BUCKET-NAME": (
+        "serverless",
+        setting("module.data_bucket.aws_s3_bucket.this", "bucket", value="Rules_Data"),
+        "only a-z, 0-9",
+    ),
+    "S3-OBJECT-KEY": ("serverless", setting(first("aws_s3_object"), "key", value="k" * 1025), "S3 allows 1-1,024"),
+    "S3-BUCKET-POLICY": ("serverless", _public_data_bucket_policy, "block_public_policy = true"),
+    "S3-LIFECYCLE": (
+        "serverless",
+        setting(LIFECYCLE, "rule", 0, "noncurrent_version_expiration", 0, "noncurrent_days", value=0),
+        "must be positive",
+    ),
+    "LOGS-RETENTION": ("serverless", setting(LOG_GROUP, "retention_in_days", value=10), "CloudWatch Logs accepts"),
+    "LOGS-GROUP-NAME": (
+        "serverless",
+        setting(LOG_GROUP, "name", value=f"/aws/lambda/{PREFIX} invoker"),
+        "log group name",
+    ),
+}
+
+
+def test_every_rule_has_a_statement_a_source_and_a_broken_variant():
+    ids = [r.id for r in aws_rules.RULES]
+    assert len(ids) == len(set(ids))
+    for r in aws_rules.RULES:
+        assert r.statement.endswith(".") and len(r.statement) > 30, r.id
+        assert r.source.startswith("https://"), r.id
+    assert sorted(BROKEN) == sorted(ids)
+
+
+@pytest.mark.parametrize("rule_id", sorted(BROKEN))
+def test_broken_variant_fails_its_rule(plans, rule_id):
+    base, edit, says = BROKEN[rule_id]
+    doc = copy.deepcopy(plans[base])
+    assert not aws_rules.evaluate(doc).for_rule(rule_id)  # the real plan passes ...
+    edit(doc)
+    report = aws_rules.evaluate(doc)
+    findings = report.for_rule(rule_id)  # ... and the broken one fails, saying why and where it is written
+    assert findings, f"{rule_id} let the broken plan through:\n{report}"
+    (rule,) = [r for r in aws_rules.RULES if r.id == rule_id]
+    assert any(says in f.message for f in findings), "\n".join(map(str, findings))
+    assert all(rule.source in str(f) and f.address in str(f) for f in findings)
+
+
+# -- the rules' own constants -------------------------------------------------------------
+
+
+def test_retention_values_come_from_the_service_model():
+    days = aws_rules.retention_days()
+    assert days[:5] == (1, 3, 5, 7, 14) and days[-1] == 3653 and 10 not in days
+
+
+def test_terraform_validation_accepts_the_service_models_retention_values():
+    """variables.tf lists the same values CloudWatch Logs documents."""
+    import re
+
+    text = (TF_DIR / "variables.tf").read_text()
+    block = text[text.index('variable "log_retention_days"') :]
+    listed = re.search(r"contains\(\[([0-9, ]+)\]", block)
+    assert listed and tuple(int(n) for n in listed.group(1).split(",")) == aws_rules.retention_days()
+
+
+def test_invoke_budget_is_the_handlers():
+    import importlib
+    import sys
+
+    sys.path.insert(0, str(TF_DIR.parent / "functions" / "invoker"))
+    try:
+        handler = importlib.import_module("handler")
+    finally:
+        sys.path.pop(0)
+    import dataclasses
+
+    blank = {f.name: None for f in dataclasses.fields(handler.Settings)}
+    for connect, read, attempts in [(2, 10, 2), (1, 5, 3), (2, 5, 1), (3, 7, 4)]:
+        cfg = handler.Settings(**{**blank, "connect_timeout": connect, "read_timeout": read, "max_attempts": attempts})
+        assert handler.invoke_budget_s(cfg) == aws_rules.invoke_budget_s(connect, read, attempts)
