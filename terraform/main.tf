@@ -32,6 +32,7 @@ module "website" {
   security_headers_path      = "${path.module}/../web/security_headers.json"
   response_headers_policy_id = var.website_response_headers_policy_id
   price_class                = var.website_price_class
+  wait_for_deployment        = var.website_wait_for_deployment
 }
 
 module "endpoint" {

@@ -389,6 +389,12 @@ variable "website_response_headers_policy_id" {
   }
 }
 
+variable "website_wait_for_deployment" {
+  description = "Wait until CloudFront has deployed the page's distribution to every edge (several minutes on AWS) before apply returns. false returns once CloudFront accepted the change (emulators, quick iterations); make smoke still checks the API."
+  type        = bool
+  default     = true
+}
+
 variable "website_price_class" {
   description = "CloudFront price class of the page: PriceClass_100 (North America and Europe edges, the cheapest), PriceClass_200 or PriceClass_All."
   type        = string

@@ -21,6 +21,7 @@ import pytest
 # stack start-ups). Others keep their collection order.
 SLOW_FIRST = (
     "tests/terraform/test_moto_apply.py",
+    "tests/terraform/test_aws_rules.py",
     "tests/terraform/test_tftest.py",
     "tests/terraform/test_bootstrap.py",
     "tests/reliability/",

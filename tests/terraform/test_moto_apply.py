@@ -184,6 +184,7 @@ def stack(tmp_path_factory, tf_env, request):
                 "force_destroy": True,
                 "web_dir": str(web_dir()),
                 "website_response_headers_policy_id": MANAGED_SECURITY_HEADERS,
+                "website_wait_for_deployment": False,  # moto's distribution polls ~30 s per change
             }
         )
     )
