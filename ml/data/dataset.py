@@ -273,7 +273,8 @@ def _cell(name: str, kind: str, cell: str, origin: str, line_no: int) -> str | f
 
 
 def to_csv_bytes(frame: pd.DataFrame) -> bytes:
-    return frame.to_csv(index=False, lineterminator="\n").encode("utf-8")
+    text: str = frame.to_csv(index=False, lineterminator="\n")
+    return text.encode("utf-8")
 
 
 def main(args: argparse.Namespace) -> int:

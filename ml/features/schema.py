@@ -88,4 +88,5 @@ def encode_frame(frame: pd.DataFrame, schema: dict[str, Any]) -> np.ndarray:
 
 
 def labels(frame: pd.DataFrame) -> np.ndarray:
-    return frame[rs.LABEL].map(rs.LABEL_VALUES).to_numpy(dtype="float64")
+    values: np.ndarray = frame[rs.LABEL].map(rs.LABEL_VALUES).to_numpy(dtype="float64")
+    return values
