@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from ml.data import raw_schema as rs
 from ml.data.dataset import DataValidationError, load, parse_raw, to_csv_bytes
+from tests.peak import run_ml_with_peak
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -109,22 +110,14 @@ def test_gigabyte_line_fails_fast_without_reading_it_all(tmp_path):
 
 def test_gigabyte_line_costs_no_gigabyte_of_memory(tmp_path):
     """`ml data` on a header plus 2 GB without a newline: exit 2, line named, peak RSS far below the file."""
-    import os
 
     path = tmp_path / "huge.csv"
     with open(path, "wb") as handle:
         handle.write(",".join(rs.RAW_COLUMNS).encode() + b"\n")
         handle.truncate(2 << 30)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "ml", "data", "--data", str(path), "--output", str(tmp_path / "out.csv")],
-        cwd=ROOT,
-        stderr=subprocess.PIPE,
-    )
-    _, status, usage = os.wait4(proc.pid, 0)
-    assert proc.stderr is not None
-    err = proc.stderr.read().decode()
-    assert os.waitstatus_to_exitcode(status) == 2 and "line 2 is longer than 64 KiB" in err, err
-    assert usage.ru_maxrss < 400 * 1024, f"peak RSS {usage.ru_maxrss // 1024} MB"  # pandas ~100 MB; the file 2 GB
+    run, peak_kb = run_ml_with_peak(["data", "--data", str(path), "--output", str(tmp_path / "out.csv")], tmp_path)
+    assert run.returncode == 2 and "line 2 is longer than 64 KiB" in run.stderr, run.stderr
+    assert 0 < peak_kb < 400 * 1024, f"peak RSS {peak_kb // 1024} MB"  # pandas ~100 MB; the file 2 GB
     assert not (tmp_path / "out.csv").exists()
 
 
