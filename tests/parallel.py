@@ -5,8 +5,6 @@ the marks it adds change nothing.
 
 - A file whose tests share a module-scoped fixture (a running stack, a ``terraform apply``
   against moto) is one group: that fixture is set up once, on one worker.
-- ``tests/terraform/test_tftest.py`` runs each ``.tftest.hcl`` file once and reports its runs as
-  tests: one group per ``.tftest.hcl`` file, so the files run side by side.
 - Every other test is scheduled on its own, wherever a worker is free.
 
 Groups that take longest go first (xdist hands work out in collection order), so no long group
@@ -32,9 +30,6 @@ SLOW_FIRST = (
 
 def group_of(item: pytest.Item) -> str | None:
     path = item.nodeid.split("::", 1)[0]
-    callspec = getattr(item, "callspec", None)
-    if path.endswith("test_tftest.py") and callspec is not None and "file_name" in callspec.params:
-        return f"tftest-{callspec.params['file_name']}"
     fixture_info = getattr(item, "_fixtureinfo", None)
     if fixture_info is None:
         return None

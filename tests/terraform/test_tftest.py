@@ -1,13 +1,14 @@
 """Runs `terraform test` (mock provider, offline) and reports every run as its own pytest test.
 
-Terraform's own summary is not a pytest result, so each .tftest.hcl file runs once
-per session and every `run "..."` block in it becomes one parametrised test here.
+Terraform's own summary is not a pytest result, so one `terraform test` runs every
+.tftest.hcl file (one process: each terraform command reads the AWS provider's schema,
+about 3 s of CPU) and every `run "..."` block becomes one parametrised test here.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -18,45 +19,61 @@ pytestmark = pytest.mark.terraform
 
 TEST_FILES = sorted((TF_DIR / "tests").glob("*.tftest.hcl"))
 RUN_RE = re.compile(r'^run "([^"]+)"', re.M)
-RESULT_RE = re.compile(r'^\s+run "([^"]+)"\.\.\. (pass|fail|skip)\s*$', re.M)
-SUMMARY_RE = re.compile(r"(\d+) passed, (\d+) failed(?:, (\d+) skipped)?\.")
+FILE_RE = re.compile(r"^tests/(\S+\.tftest\.hcl)\.\.\. (in progress|tearing down|pass|fail|skip)\s*$")
+RESULT_RE = re.compile(r'^\s+run "([^"]+)"\.\.\. (pass|fail|skip)\s*$')
 
 
 @dataclass
 class FileResult:
+    status: str = "not run"
+    runs: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class TfTestOutput:
     returncode: int
     output: str
-    runs: dict[str, str]
-    passed: int
-    failed: int
+    files: dict[str, FileResult]
 
 
 def declared_runs(path: Path) -> list[str]:
     return RUN_RE.findall(path.read_text())
 
 
-_CACHE: dict[str, FileResult] = {}
+def parse(output: str) -> dict[str, FileResult]:
+    """Per file: its final status and the status of each run, from `terraform test -no-color`."""
+    files: dict[str, FileResult] = {}
+    current: FileResult | None = None
+    for line in output.splitlines():
+        if m := FILE_RE.match(line):
+            current = files.setdefault(m[1], FileResult())
+            if m[2] in ("pass", "fail", "skip"):
+                current.status = m[2]
+        elif (m := RESULT_RE.match(line)) and current is not None:
+            current.runs[m[1]] = m[2]
+    return files
 
 
-@pytest.fixture(scope="session")
-def tftest(tf_workdir, tf_env):
-    """Run one test file (once per session) and parse its per-run results."""
-
-    def get(name: str) -> FileResult:
-        if name not in _CACHE:
-            proc = run_tf(["test", "-no-color", f"-filter=tests/{name}"], tf_workdir, tf_env, timeout=900, check=False)
-            output = proc.stdout + proc.stderr
-            runs = dict(RESULT_RE.findall(output))
-            summary = SUMMARY_RE.search(output)
-            passed, failed = (int(summary[1]), int(summary[2])) if summary else (0, -1)
-            _CACHE[name] = FileResult(proc.returncode, output, runs, passed, failed)
-        return _CACHE[name]
-
-    return get
+@pytest.fixture(scope="module")
+def tftest(tf_workdir, tf_env) -> TfTestOutput:
+    proc = run_tf(["test", "-no-color"], tf_workdir, tf_env, timeout=900, check=False)
+    output = proc.stdout + proc.stderr
+    return TfTestOutput(proc.returncode, output, parse(output))
 
 
 def test_test_files_exist():
     assert TEST_FILES, "terraform/tests holds no .tftest.hcl file"
+
+
+def test_parse_reads_each_files_runs():
+    out = (
+        'tests/a.tftest.hcl... in progress\n  run "x"... pass\n  run "y"... fail\n'
+        "tests/a.tftest.hcl... tearing down\ntests/a.tftest.hcl... fail\n"
+        'tests/b.tftest.hcl... in progress\n  run "x"... pass\ntests/b.tftest.hcl... pass\n'
+    )
+    files = parse(out)
+    assert files["a.tftest.hcl"] == FileResult("fail", {"x": "pass", "y": "fail"})
+    assert files["b.tftest.hcl"] == FileResult("pass", {"x": "pass"})
 
 
 @pytest.mark.parametrize(
@@ -64,15 +81,18 @@ def test_test_files_exist():
     [(f.name, r) for f in TEST_FILES for r in declared_runs(f)],
 )
 def test_run(tftest, file_name, run_name):
-    result = tftest(file_name)
-    status = result.runs.get(run_name)
-    assert status == "pass", f'run "{run_name}" in {file_name}: {status}\n{result.output}'
+    status = tftest.files.get(file_name, FileResult()).runs.get(run_name)
+    assert status == "pass", f'run "{run_name}" in {file_name}: {status}\n{tftest.output}'
 
 
 @pytest.mark.parametrize("file_name", [f.name for f in TEST_FILES])
 def test_file_summary(tftest, file_name):
-    result = tftest(file_name)
-    expected = len(declared_runs(TF_DIR / "tests" / file_name))
-    assert result.returncode == 0, result.output
-    assert result.failed == 0, result.output
-    assert result.passed == expected > 0, f"expected {expected} passing runs, got {result.passed}\n{result.output}"
+    result = tftest.files.get(file_name, FileResult())
+    expected = declared_runs(TF_DIR / "tests" / file_name)
+    assert result.status == "pass", tftest.output
+    assert sorted(result.runs) == sorted(expected) and set(result.runs.values()) == {"pass"}, tftest.output
+
+
+def test_every_file_ran_and_terraform_test_passed(tftest):
+    assert sorted(tftest.files) == sorted(f.name for f in TEST_FILES), tftest.output
+    assert tftest.returncode == 0, tftest.output
