@@ -14,6 +14,11 @@ endpoint name, a model name hashing only artifact and image): their plans are re
 plans, and the rules must catch them. (moto itself has no UpdateEndpoint and drops
 EnableNetworkIsolation; the mock provider accepts anything.)
 
+Stage 1 is planned without the managed response headers policy, so the page's own policy is
+in that plan (planning calls no CloudFront policy API; applying would, and moto has none: the
+apply and every later plan attach the managed policy). terraform/bootstrap, a root of its
+own, is planned once against the same server (GitHub OIDC provider, deploy role, state bucket).
+
 Every rule also gets one broken variant of a real plan (one value edited in the JSON), which
 must fail with a message naming the problem and the rule's source.
 """
@@ -42,16 +47,19 @@ from tests.terraform.tf_helpers import TF_DIR, init_copy, run_tf
 
 pytestmark = [pytest.mark.terraform, pytest.mark.integration]
 
+BOOTSTRAP = TF_DIR / "bootstrap"
 PREFIX = "rules"
 REGION = "us-east-1"
 MANAGED_SECURITY_HEADERS = "67f7725c-6f97-4210-82d7-5512b31e9d03"  # moto has no response headers policy API
 
 # Realtime is planned with data capture on: a superset of plain realtime (same model, endpoint,
-# autoscaling and Lambda), one terraform plan fewer.
+# autoscaling and Lambda), one terraform plan fewer. Its alarm email puts an SNS subscription
+# in a plan.
 VARIANTS: dict[str, dict[str, Any]] = {
     "serverless": {},
-    "realtime_capture": {"endpoint_mode": "realtime", "enable_data_capture": True},
+    "realtime_capture": {"endpoint_mode": "realtime", "enable_data_capture": True, "alarm_email": "ops@example.com"},
 }
+GITHUB_REPOSITORY = "octo-org/churn"
 
 # What the endpoint module named things before issue 9 (a fixed endpoint name; a model name
 # hashing only artifact and image), as an override file: the "old" copy plans the old behaviour.
@@ -177,7 +185,7 @@ def lambda_zip(path: Path) -> str:
 
 @pytest.fixture(scope="module")
 def plans(tmp_path_factory, tf_env, request) -> dict[str, dict[str, Any]]:
-    """Plan JSON by name: stage1, the three stage-2 variants, and the transitions (new and old code).
+    """Plan JSON by name: stage1, the stage-2 variants, the transitions (new and old code), bootstrap.
 
     Made once per test session: under pytest-xdist the first worker to get here plans, the
     others wait for its result (xdist's loadgroup does not keep this file on one worker with
@@ -226,11 +234,12 @@ def make_plans(tmp: Path, env: dict[str, str], port: int) -> dict[str, dict[str,
                 "region": REGION,
                 "force_destroy": True,
                 "web_dir": str(fixtures / "web"),
-                "website_response_headers_policy_id": MANAGED_SECURITY_HEADERS,
                 "website_wait_for_deployment": False,  # moto's distribution polls ~30 s per change
             }
         )
     )
+    managed_headers = tmp / "managed_headers.tfvars.json"  # every apply, and every plan after stage 1's
+    managed_headers.write_text(json.dumps({"website_response_headers_policy_id": MANAGED_SECURITY_HEADERS}))
     zip_path = tmp / "invoker.zip"
     model = tmp / "model.tfvars.json"  # the Makefile's handoff keys
     model.write_text(
@@ -242,14 +251,16 @@ def make_plans(tmp: Path, env: dict[str, str], port: int) -> dict[str, dict[str,
                 "feature_schema_path": str(fixtures / "feature_schema.json"),
                 "lambda_zip_path": str(zip_path),
                 "lambda_zip_sha256": lambda_zip(zip_path),
+                "expected_flagged_share": 0.2,  # metrics.json's drift band: the drift alarm is planned
+                "flagged_share_band": [0.1, 0.35],
             }
         )
     )
     stage1 = Terraform(init_copy(tmp / "main" / "terraform", env), env, [base])
-    out = {"stage1": stage1.plan("stage1")}
+    out = {"stage1": stage1.plan("stage1")}  # with the page's own response headers policy
     # make deploy's first apply, as far as stage 2's plan needs it: the page's origin, the role.
-    stage1.apply("module.website", "module.endpoint")
-    deployed = Terraform(stage1.workdir, env, [base, model])
+    Terraform(stage1.workdir, env, [base, managed_headers]).apply("module.website", "module.endpoint")
+    deployed = Terraform(stage1.workdir, env, [base, managed_headers, model])
 
     def fork(name: str, old_names: bool = False) -> Terraform:
         tf = deployed.fork(tmp / name / "terraform")
@@ -267,10 +278,20 @@ def make_plans(tmp: Path, env: dict[str, str], port: int) -> dict[str, dict[str,
         tf.apply("module.endpoint", **live)  # a live endpoint ...
         return {name: tf.plan(name, **live, **step)}  # ... and the plan of the next step
 
+    def bootstrap() -> dict[str, dict[str, Any]]:
+        workdir = tmp / "bootstrap"
+        shutil.copytree(BOOTSTRAP, workdir, ignore=shutil.ignore_patterns(".terraform", "terraform.tfstate*"))
+        # The bootstrap provider has no endpoint settings: the SDK's variable points it at moto.
+        boot_env = dict(env, AWS_ENDPOINT_URL=f"http://127.0.0.1:{port}")
+        run_tf(["init", "-backend=false", "-input=false", "-no-color"], workdir, boot_env, timeout=300)
+        tf = Terraform(workdir, boot_env, [])
+        return {"bootstrap": tf.plan("bootstrap", github_repository=GITHUB_REPOSITORY, name_prefix=PREFIX)}
+
     to_realtime = {"endpoint_mode": "realtime"}  # defect 3 (and the model's isolation, defect 2)
     bigger = {"instance_type": "ml.m5.xlarge"}  # defect 7: under autoscaling
     with ThreadPoolExecutor(max_workers=3) as pool:
-        jobs = [pool.submit(variant, name) for name in VARIANTS]
+        jobs = [pool.submit(bootstrap)]
+        jobs += [pool.submit(variant, name) for name in VARIANTS]
         for code in ("new", "old"):
             jobs.append(
                 pool.submit(transition, f"{code}_s", f"{code}_to_realtime", VARIANTS["serverless"], to_realtime)
@@ -290,7 +311,7 @@ def changes(doc: dict[str, Any], rtype: str) -> list[dict[str, Any]]:
 # -- every variant passes every rule ------------------------------------------------------
 
 
-@pytest.mark.parametrize("variant", ["stage1", *VARIANTS])
+@pytest.mark.parametrize("variant", ["stage1", *VARIANTS, "bootstrap"])
 def test_variant_passes_every_rule(plans, variant):
     report = aws_rules.evaluate(plans[variant])
     assert not report.findings, f"{variant}:\n{report}"
@@ -327,6 +348,13 @@ def test_variant_plans_are_what_they_say(plans):
     )
     (fn,) = changes(plans["realtime_capture"], "aws_lambda_function")
     assert fn["change"]["after"]["environment"][0]["variables"]["ENDPOINT_NAME"] == f"{PREFIX}-rt-m5-large"
+    # Stage 1 plans the page's own response headers policy; the apply attached the managed one.
+    assert changes(plans["stage1"], "aws_cloudfront_response_headers_policy")
+    assert not changes(plans["serverless"], "aws_cloudfront_response_headers_policy")
+    assert changes(plans["realtime_capture"], "aws_sns_topic_subscription")
+    assert changes(plans["bootstrap"], "aws_iam_openid_connect_provider") and changes(
+        plans["bootstrap"], "aws_iam_role"
+    )
 
 
 # -- the transitions: what the fix does, and what the old code did ------------------------
@@ -445,6 +473,28 @@ def first(rtype: str) -> Any:
     return lambda doc: changes(doc, rtype)[0]["address"]
 
 
+DIST = "module.website.aws_cloudfront_distribution.this"
+OAC = "module.website.aws_cloudfront_origin_access_control.this"
+HEADERS = "module.website.aws_cloudfront_response_headers_policy.this[0]"  # stage 1 only
+ALARM = "module.monitoring[0].aws_cloudwatch_metric_alarm.lambda_errors"
+DASHBOARD = "module.monitoring[0].aws_cloudwatch_dashboard.this"
+TOPIC = "module.monitoring[0].aws_sns_topic.this"
+SUBSCRIPTION = "module.monitoring[0].aws_sns_topic_subscription.email[0]"  # realtime_capture's alarm email
+OIDC_PROVIDER = "aws_iam_openid_connect_provider.github[0]"
+DEPLOY_TRUST = "data.aws_iam_policy_document.trust[0]"  # rendered at apply: the provider's ARN is unknown
+
+
+def _wildcard_subject(doc: dict[str, Any]) -> None:
+    conditions = _resource(doc, DEPLOY_TRUST)["change"]["after"]["statement"][0]["condition"]
+    (i,) = [i for i, c in enumerate(conditions) if c["variable"].endswith(":sub")]
+    set_after(doc, DEPLOY_TRUST, ("statement", 0, "condition", i, "values"), [f"repo:{GITHUB_REPOSITORY}:*"])
+
+
+def _crowded_dashboard(doc: dict[str, Any]) -> None:
+    text = {"type": "text", "x": 0, "width": 24, "height": 1, "properties": {"markdown": "note"}}
+    set_after(doc, DASHBOARD, ("dashboard_body",), json.dumps({"widgets": [dict(text, y=i) for i in range(501)]}))
+
+
 LOG_GROUP = "module.invoker[0].aws_cloudwatch_log_group.this"
 LIFECYCLE = "module.data_bucket.aws_s3_bucket_lifecycle_configuration.this"
 SERVERLESS_MEMORY = ("production_variants", 0, "serverless_config", 0, "memory_size_in_mb")
@@ -547,6 +597,72 @@ BROKEN: dict[str, tuple[str, Any, str]] = {
         setting(LOG_GROUP, "name", value=f"/aws/lambda/{PREFIX} invoker"),
         "log group name",
     ),
+    "CF-DISTRIBUTION": (
+        "stage1",
+        setting(DIST, "default_root_object", value="/index.html"),
+        "can't begin with a forward slash",
+    ),
+    "CF-S3-ORIGIN-OAC": (
+        "serverless",
+        setting(DIST, "origin", 0, "origin_access_control_id", value=""),
+        "reads an S3 bucket without an origin access control",
+    ),
+    "CF-ORIGIN-ACCESS-CONTROL": ("stage1", setting(OAC, "name", value=f"{PREFIX}-{'w' * 60}"), "allows up to 64"),
+    "CF-RESPONSE-HEADERS-POLICY": (
+        "stage1",
+        setting(
+            HEADERS,
+            "security_headers_config",
+            0,
+            "xss_protection",
+            value=[
+                {"mode_block": True, "report_uri": "https://report.example.com", "override": True, "protection": True}
+            ],
+        ),
+        "cannot specify a report_uri when mode_block is true",
+    ),
+    "CF-RESPONSE-HEADERS-QUOTAS": (
+        "stage1",
+        setting(
+            HEADERS,
+            "security_headers_config",
+            0,
+            "content_security_policy",
+            0,
+            "content_security_policy",
+            value="default-src 'self'; " + "img-src https://images.example.com; " * 50,
+        ),
+        "over the quota of 1,783",
+    ),
+    "CW-ALARM-PERIOD": ("serverless", setting(ALARM, "evaluation_periods", value=289), "at most 86,400 s (one day)"),
+    "CW-ALARM-METRIC": (
+        "serverless",
+        setting(ALARM, "extended_statistic", value="p99"),
+        "exactly one of statistic and extended_statistic",
+    ),
+    "CW-ALARM-SETTINGS": (
+        "serverless",
+        setting(ALARM, "treat_missing_data", value="notbreaching"),
+        "treat_missing_data 'notbreaching'",
+    ),
+    "CW-ALARM-SNS-ACTION": (
+        "serverless",
+        setting(ALARM, "alarm_actions", value=[f"arn:aws:sns:{REGION}:123456789012:{PREFIX}-alarm"]),
+        "names no SNS topic of this plan",
+    ),
+    "CW-DASHBOARD": ("serverless", _crowded_dashboard, "501 widgets, over the 500"),
+    "SNS-TOPIC-NAME": ("serverless", setting(TOPIC, "name", value=f"{PREFIX}.alarms"), "letters, digits, - and _"),
+    "SNS-SUBSCRIPTION": (
+        "realtime_capture",
+        setting(SUBSCRIPTION, "protocol", value="e-mail"),
+        "'e-mail' is not one SNS supports",
+    ),
+    "IAM-OIDC-PROVIDER": (
+        "bootstrap",
+        setting(OIDC_PROVIDER, "url", value="token.actions.githubusercontent.com"),
+        "must begin with https://",
+    ),
+    "IAM-GITHUB-OIDC-TRUST": ("bootstrap", _wildcard_subject, "is not one repository's environment"),
 }
 
 
@@ -579,6 +695,20 @@ def test_broken_variant_fails_its_rule(plans, rule_id):
 def test_retention_values_come_from_the_service_model():
     days = aws_rules.retention_days()
     assert days[:5] == (1, 3, 5, 7, 14) and days[-1] == 3653 and 10 not in days
+
+
+def test_alarm_limits_and_sns_protocols_come_from_the_service_model():
+    from tests.terraform.aws_rules import cloudwatch, sns
+
+    assert cloudwatch.alarm_period_rules() == {
+        "alarm_periods": (10, 20, 30),
+        "metric_periods": (1, 5, 10, 20, 30, 60),
+        "longest": 604800,
+        "sub_hour": 3600,
+        "sub_hour_longest": 86400,
+    }
+    assert cloudwatch.treat_missing_data_values() == ("breaching", "notBreaching", "ignore", "missing")
+    assert {"email", "https", "sqs", "lambda"} <= set(sns.subscription_protocols())
 
 
 def test_terraform_validation_accepts_the_service_models_retention_values():
