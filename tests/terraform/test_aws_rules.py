@@ -6,13 +6,13 @@ Stage 1 is planned from an empty state, then the website and the SageMaker role 
 (as `make deploy`'s first apply does) and each stage-2 variant is planned on top of them, so
 names, origins and the Lambda's environment are known values, not "known after apply".
 
-Transitions need a live endpoint, so four more copies apply one to moto and plan the next
+Transitions need a live endpoint, so two more copies each apply one to moto and plan the next
 step: serverless -> realtime (defect 3; the model's isolation changes too, defect 2), and
-realtime ml.m5.large -> ml.m5.xlarge with autoscaling registered (defect 7). The two "old"
-copies override the endpoint and model names with what the code had before issue 9 (a fixed
-endpoint name, a model name hashing only artifact and image): their plans are real broken
-plans, and the rules must catch them. (moto itself has no UpdateEndpoint and drops
-EnableNetworkIsolation; the mock provider accepts anything.)
+realtime ml.m5.large -> ml.m5.xlarge with autoscaling registered (defect 7). Each then plans
+the same step with the code before issue 9 (an override file pins the endpoint and model names,
+which the old code never changed in these steps): real broken plans, which the rules must
+catch. (moto itself has no UpdateEndpoint and drops EnableNetworkIsolation; the mock provider
+accepts anything.)
 
 Stage 1 is planned without the managed response headers policy, so the page's own policy is
 in that plan (planning calls no CloudFront policy API; applying would, and moto has none: the
@@ -61,17 +61,30 @@ VARIANTS: dict[str, dict[str, Any]] = {
 }
 GITHUB_REPOSITORY = "octo-org/churn"
 
-# What the endpoint module named things before issue 9 (a fixed endpoint name; a model name
-# hashing only artifact and image), as an override file: the "old" copy plans the old behaviour.
+# Before issue 9 the endpoint module named the endpoint "<prefix>-endpoint" and the model by its
+# artifact and image only: names that neither a mode switch nor a new instance type changes. On a
+# live endpoint, pinning both names to the live ones is therefore the old code's next plan.
 OLD_NAMES_OVERRIDE = """
-resource "aws_sagemaker_model" "this" {
-  name = local.create ? "${var.name_prefix}-model-${substr(sha1("${var.model_data_url}|${local.image}"), 0, 8)}" : null
-}
+resource "aws_sagemaker_model" "this" {{
+  name = local.create ? "{model}" : null
+}}
 
-resource "aws_sagemaker_endpoint" "this" {
-  name = "${var.name_prefix}-endpoint"
-}
+resource "aws_sagemaker_endpoint" "this" {{
+  name = "{endpoint}"
+}}
 """
+
+
+def live_value(doc: dict[str, Any], address: str, key: str) -> Any:
+    """A value of a resource in the plan's prior state (what is live)."""
+    stack = [doc["prior_state"]["values"]["root_module"]]
+    while stack:
+        module = stack.pop()
+        for resource in module.get("resources", []):
+            if resource["address"] == address:
+                return resource["values"][key]
+        stack.extend(module.get("child_modules", []))
+    raise KeyError(address)
 
 
 def free_port() -> int:
@@ -262,13 +275,7 @@ def make_plans(tmp: Path, env: dict[str, str], port: int) -> dict[str, dict[str,
     Terraform(stage1.workdir, env, [base, managed_headers]).apply("module.website", "module.endpoint")
     deployed = Terraform(stage1.workdir, env, [base, managed_headers, model])
 
-    def fork(name: str, old_names: bool = False) -> Terraform:
-        tf = deployed.fork(tmp / name / "terraform")
-        if old_names:
-            (tf.workdir / "modules" / "endpoint" / "old_names_override.tf").write_text(OLD_NAMES_OVERRIDE)
-        return tf
-
-    forks = {tag: fork(tag, tag.startswith("old")) for tag in ("new_s", "new_r", "old_s", "old_r")}
+    forks = {tag: deployed.fork(tmp / tag / "terraform") for tag in ("from_serverless", "from_realtime")}
 
     def variant(name: str) -> dict[str, dict[str, Any]]:
         return {name: deployed.plan(name, **VARIANTS[name])}
@@ -276,7 +283,11 @@ def make_plans(tmp: Path, env: dict[str, str], port: int) -> dict[str, dict[str,
     def transition(tag: str, name: str, live: dict[str, Any], step: dict[str, Any]) -> dict[str, dict[str, Any]]:
         tf = forks[tag]
         tf.apply("module.endpoint", **live)  # a live endpoint ...
-        return {name: tf.plan(name, **live, **step)}  # ... and the plan of the next step
+        new = tf.plan(f"new_{name}", **live, **step)  # ... the plan of the next step ...
+        names = {"model": live_value(new, MODEL, "name"), "endpoint": live_value(new, EP, "name")}
+        override = tf.workdir / "modules" / "endpoint" / "old_names_override.tf"
+        override.write_text(OLD_NAMES_OVERRIDE.format(**names))
+        return {f"new_{name}": new, f"old_{name}": tf.plan(f"old_{name}", **live, **step)}  # ... and the old code's
 
     def bootstrap() -> dict[str, dict[str, Any]]:
         workdir = tmp / "bootstrap"
@@ -292,13 +303,8 @@ def make_plans(tmp: Path, env: dict[str, str], port: int) -> dict[str, dict[str,
     with ThreadPoolExecutor(max_workers=3) as pool:
         jobs = [pool.submit(bootstrap)]
         jobs += [pool.submit(variant, name) for name in VARIANTS]
-        for code in ("new", "old"):
-            jobs.append(
-                pool.submit(transition, f"{code}_s", f"{code}_to_realtime", VARIANTS["serverless"], to_realtime)
-            )
-            jobs.append(
-                pool.submit(transition, f"{code}_r", f"{code}_bigger_instance", VARIANTS["realtime_capture"], bigger)
-            )
+        jobs.append(pool.submit(transition, "from_serverless", "to_realtime", VARIANTS["serverless"], to_realtime))
+        jobs.append(pool.submit(transition, "from_realtime", "bigger_instance", VARIANTS["realtime_capture"], bigger))
         for job in jobs:
             out.update(job.result())
     return out
