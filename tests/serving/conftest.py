@@ -130,8 +130,14 @@ def stop(proc: subprocess.Popen) -> None:
 
 
 @pytest.fixture(scope="session")
-def model_server(serving_bundle, tmp_path_factory):
-    """``python -m ml serve`` on a free loopback port; yields its base URL."""
+def model_server(model_server_process) -> str:
+    """The base URL of ``python -m ml serve``."""
+    return model_server_process[0]
+
+
+@pytest.fixture(scope="session")
+def model_server_process(serving_bundle, tmp_path_factory):
+    """``python -m ml serve`` on a free loopback port; yields its base URL and its process."""
     port = free_port()
     log = open(tmp_path_factory.mktemp("serve") / "serve.log", "wb")  # noqa: SIM115
     proc = subprocess.Popen(
@@ -155,7 +161,7 @@ def model_server(serving_bundle, tmp_path_factory):
     url = f"http://127.0.0.1:{port}"
     try:
         wait_http(url + "/ping", proc)
-        yield url
+        yield url, proc
     finally:
         stop(proc)
         log.close()

@@ -8,6 +8,7 @@ import io
 import json
 import socket
 import tarfile
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import boto3
@@ -142,6 +143,13 @@ def test_accept_not_supported_is_406(model_server, rows):
         model_server, "/invocations", as_csv(rows[:1]), {"Content-Type": "text/csv", "Accept": "text/html"}
     )
     assert status == 406
+
+
+def test_the_model_server_never_loads_scikit_learn(model_server_process):
+    """It only predicts: xgboost's optional scikit-learn wrappers (2 s of CPU per start) stay out."""
+    _, proc = model_server_process
+    mapped = Path(f"/proc/{proc.pid}/maps").read_text()
+    assert "/xgboost/" in mapped and "/sklearn/" not in mapped
 
 
 def test_unknown_path_and_method(model_server):
