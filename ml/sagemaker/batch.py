@@ -29,6 +29,7 @@ from ml.features.encoder import format_csv
 from ml.features.schema import encode_frame, labels
 from ml.model.batch_score import OPTIONAL_FOR_SCORING, OUTPUT_COLUMNS, chunks, print_label_metrics
 from ml.model.bundle import Bundle
+from ml.model.csv_safety import guard_cells, guarded_positions
 from ml.sagemaker import tf_outputs
 from ml.sagemaker.aws import (
     Aws,
@@ -138,21 +139,23 @@ def read_scores(path: Path, expected: int) -> np.ndarray:
     return np.array([float(v) for v in values])
 
 
-def join(source: Path, scores: np.ndarray, cutoff: float, target: Path) -> None:
-    """Input rows untouched + the two score columns, written atomically (as ml.model.batch_score does)."""
+def join(source: Path, scores: np.ndarray, cutoff: float, target: Path, formula_guard: bool = True) -> None:
+    """Input rows + the two score columns, written atomically, as ml.model.batch_score writes them
+    (text cells that start like a spreadsheet formula quoted, unless ``formula_guard`` is off)."""
     position = 0
     with atomic_file(target, "w", encoding="utf-8", newline="") as out:
         writer = csv.writer(out, lineterminator="\n")
         for index, (header, lines, _first) in enumerate(chunks(source)):
             text_rows = csv.reader(io.StringIO((header + b"".join(lines)).decode("utf-8-sig")))
             head = next(text_rows)
+            positions = guarded_positions(head) if formula_guard else []
             if index == 0:
                 writer.writerow([*head, *OUTPUT_COLUMNS])
             for row in text_rows:
                 if not row:
                     continue
                 score = float(scores[position])
-                writer.writerow([*row, repr(score), score >= cutoff])
+                writer.writerow([*guard_cells(row, positions), repr(score), score >= cutoff])
                 position += 1
     if position != len(scores):
         raise JobFailed(f"joined {position} input rows to {len(scores)} scores")
@@ -168,6 +171,7 @@ def score(
     sm: SageMakerSettings = DEFAULT,
     say: Callable[[str], None] = print,
     sleep: Callable[[float], None] = time.sleep,
+    formula_guard: bool = True,
 ) -> dict[str, Any]:
     schema = bundle.schema()
     cutoff = float(schema["decision"]["cutoff"])
@@ -198,7 +202,7 @@ def score(
         )
         out_path = download(aws.s3, f"{output_uri}{INPUT_NAME}.out", Path(tmp) / f"{INPUT_NAME}.out")
         scores = read_scores(out_path, encoded.rows)
-    join(Path(source), scores, cutoff, Path(target))
+    join(Path(source), scores, cutoff, Path(target), formula_guard)
     return {"rows": encoded.rows, "cutoff": cutoff, "scores": scores, "labels": encoded.labels, "job": job_name}
 
 
@@ -209,7 +213,7 @@ def main(args: argparse.Namespace) -> int:
     def run() -> int:
         bucket = tf_outputs.resolve("data_bucket", args.bucket)
         role = tf_outputs.resolve("sagemaker_role_arn", args.role_arn)
-        result = score(Aws.create(), bundle, args.input, args.output, bucket, role)
+        result = score(Aws.create(), bundle, args.input, args.output, bucket, role, formula_guard=args.formula_guard)
         flagged = int((result["scores"] >= result["cutoff"]).sum())
         print(
             f"{args.output}: {result['rows']} rows scored by {result['job']}, {flagged} flagged to churn"

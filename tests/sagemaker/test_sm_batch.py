@@ -34,8 +34,10 @@ def no_sleep(_seconds: float) -> None:
 
 @pytest.fixture
 def raw_csv(tmp_path: Path) -> Path:
+    frame = generate(57, seed=5)
+    frame["Phone"] = frame["Phone"].where(frame.index % 5 != 0, "=1+2")  # the formula guard has work to do
     path = tmp_path / "customers.csv"
-    path.write_bytes(to_csv_bytes(generate(57, seed=5)))
+    path.write_bytes(to_csv_bytes(frame))
     return path
 
 
@@ -89,9 +91,10 @@ def test_transform_request_and_joined_output(
     lines = aws.s3.get_object(Bucket=BUCKET, Key=key)["Body"].read().decode().splitlines()
     assert len(lines) == 57 and {len(line.split(",")) for line in lines} == {len(bundle.schema()["columns"])}
 
-    # Exactly what local scoring writes for the same file.
+    # Exactly what local scoring writes for the same file, formula cells quoted the same way.
     score_file(bundle, raw_csv, tmp_path / "local.csv")
     assert (tmp_path / "scored.csv").read_bytes() == (tmp_path / "local.csv").read_bytes()
+    assert b"'=1+2" in (tmp_path / "scored.csv").read_bytes()
     assert result["rows"] == 57 and result["labels"] is not None
 
 
