@@ -127,11 +127,11 @@ TEST_WORKERS ?= 3
 # about a fifth of their CPU for ~200 MB more memory each.
 test: export GOGC := 400
 
-# build/pycache is empty on a fresh clone, and the xdist workers and their servers, starting at
-# the same moment, would each compile the same libraries: scripts/warm_bytecode.py compiles them
-# once while make lint runs (speed only: its output and status are not the tests').
+# build/pycache is empty on a fresh clone, and the xdist workers, collecting at the same moment,
+# would each compile the same libraries: one collection compiles them while make lint runs.
+# (Warming moto's backends and the SageMaker SDK too cost more at this step than it saved later.)
 test: install .venv-checkov/.installed build/terraform.rc tools ## Install everything, make lint, then every test (TEST_WORKERS in parallel)
-	$(PY) scripts/warm_bytecode.py > /dev/null 2>&1 & warm=$$!; \
+	$(PY) -m pytest --collect-only -q -p no:cacheprovider > /dev/null 2>&1 & warm=$$!; \
 	  $(MAKE) --no-print-directory lint; lint=$$?; wait $$warm; exit $$lint
 	$(PY) -m pytest -p tests.parallel -n $(TEST_WORKERS) --dist loadgroup
 
