@@ -16,6 +16,7 @@ from tests.terraform.aws_rules.core import (
     _shape,
     _statements,
     rule,
+    verdict,
 )
 
 CF_API = "https://docs.aws.amazon.com/cloudfront/latest/APIReference"
@@ -56,8 +57,7 @@ def _cf_distribution(plan: Plan) -> Check:
                 problems.append(f"origin {origin.get('origin_id')!r}: connection_attempts = {attempts}, not 1-3")
             if isinstance(timeout, int) and not 1 <= timeout <= 10:
                 problems.append(f"origin {origin.get('origin_id')!r}: connection_timeout = {timeout} s, not 1-10")
-        found = [p for p in problems if p]
-        yield d.address, "; ".join(found) if found else None
+        yield verdict(d.address, problems)
 
 
 # bucket.s3.region.amazonaws.com (the REST endpoint); not bucket.s3-website-region... (a custom origin).
@@ -148,8 +148,7 @@ def _cf_origin_access_control(plan: Plan) -> Check:
         ]
         if isinstance(name, str) and not 1 <= len(name) <= 64:
             problems.append(f"name {name!r} is {len(name)} characters: CloudFront allows up to 64")
-        found = [p for p in problems if p]
-        yield oac.address, "; ".join(found) if found else None
+        yield verdict(oac.address, problems)
 
 
 # CloudFront manages these itself; a policy that removes one is refused.
@@ -197,8 +196,7 @@ def _cf_response_headers_policy(plan: Plan) -> Check:
                 header = item.get("header")
                 if isinstance(header, str) and UNREMOVABLE_HEADERS.fullmatch(header):
                     problems.append(f"remove_headers_config removes {header!r}: CloudFront does not let it go")
-        found = [p for p in problems if p]
-        yield policy.address, "; ".join(found) if found else None
+        yield verdict(policy.address, problems)
 
 
 @rule(

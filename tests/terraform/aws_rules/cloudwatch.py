@@ -17,6 +17,7 @@ from tests.terraform.aws_rules.core import (
     _shape,
     _string_problem,
     rule,
+    verdict,
 )
 from tests.terraform.aws_rules.sns import planned_topic
 
@@ -131,8 +132,7 @@ def _cw_alarm_metric(plan: Plan) -> Check:
                 for q in queries
                 if isinstance(q.get("id"), str) and not re.fullmatch(r"[a-z][A-Za-z0-9_]*", q["id"])
             ]
-        found = [p for p in problems if p]
-        yield alarm.address, "; ".join(found) if found else None
+        yield verdict(alarm.address, problems)
 
 
 def _statistic_problem(statistic: Any) -> str | None:
@@ -180,8 +180,7 @@ def _cw_alarm_settings(plan: Plan) -> Check:
             actions = alarm.get(attr)
             if isinstance(actions, list) and len(actions) > max_actions:
                 problems.append(f"{attr} has {len(actions)} actions: at most {max_actions}")
-        found = [p for p in problems if p]
-        yield alarm.address, "; ".join(found) if found else None
+        yield verdict(alarm.address, problems)
 
 
 @rule(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -155,6 +155,12 @@ class Plan:
 # -- rules --------------------------------------------------------------------------------
 
 Check = Iterator[tuple[str, str | None]]  # (address, None) = looked at and fine; (address, message) = broken
+
+
+def verdict(address: str, problems: Iterable[str | None]) -> tuple[str, str | None]:
+    """One resource's result: its problems joined, or None when it has none."""
+    found = [p for p in problems if p]
+    return address, "; ".join(found) if found else None
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from tests.terraform.aws_rules.core import (
     _statements,
     _string_problem,
     rule,
+    verdict,
 )
 
 # -- IAM ----------------------------------------------------------------------------------
@@ -99,8 +100,7 @@ def _iam_names(plan: Plan) -> Check:
         msd = role.get("max_session_duration")
         if isinstance(msd, int) and not 3600 <= msd <= 43200:
             problems.append(f"max_session_duration = {msd}: must be 3600-43200 seconds")
-        found = [p for p in problems if p]
-        yield role.address, "; ".join(found) if found else None
+        yield verdict(role.address, problems)
     for pol in plan.resources("aws_iam_role_policy"):
         name = pol.get("name")
         if isinstance(name, str):
@@ -176,8 +176,7 @@ def _iam_oidc_provider(plan: Plan) -> Check:
                 for t in thumbprints
                 if isinstance(t, str) and not re.fullmatch(r"[0-9A-Fa-f]{40}", t)
             ]
-        found = [p for p in problems if p]
-        yield provider.address, "; ".join(found) if found else None
+        yield verdict(provider.address, problems)
 
 
 GITHUB_OIDC = "token.actions.githubusercontent.com"

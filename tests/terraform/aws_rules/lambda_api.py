@@ -13,6 +13,7 @@ from tests.terraform.aws_rules.core import (
     _shape,
     _string_problem,
     rule,
+    verdict,
 )
 
 # -- Lambda -------------------------------------------------------------------------------
@@ -35,8 +36,7 @@ def _lambda_name(plan: Plan) -> Check:
         handler = fn.get("handler")
         if isinstance(handler, str):
             problems.append(_string_problem(handler, _member("lambda", "CreateFunction", "Handler"), "handler"))
-        found = [p for p in problems if p]
-        yield fn.address, "; ".join(found) if found else None
+        yield verdict(fn.address, problems)
 
 
 @rule(

@@ -14,6 +14,7 @@ from tests.terraform.aws_rules.core import (
     _shape,
     _string_problem,
     rule,
+    verdict,
 )
 
 
@@ -214,8 +215,7 @@ def _sm_names(plan: Plan) -> Check:
                     problems.append(
                         _string_problem(v["variant_name"], _shape("sagemaker", "VariantName"), "VariantName")
                     )
-        found = [p for p in problems if p]
-        yield res.address, "; ".join(found) if found else None
+        yield verdict(res.address, problems)
 
 
 @rule(
@@ -242,8 +242,7 @@ def _sm_model_container(plan: Plan) -> Check:
                     problems.append(
                         _string_problem(str(v), _shape("sagemaker", "EnvironmentValue"), f"environment {k}")
                     )
-        found = [p for p in problems if p]
-        yield model.address, "; ".join(found) if found else None
+        yield verdict(model.address, problems)
 
 
 @rule(
