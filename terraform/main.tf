@@ -5,6 +5,11 @@ locals {
 
   # API Gateway HTTP APIs wait at most 30 s for an integration (a fixed quota).
   http_api_integration_timeout_s = 30
+
+  # The invoke budget lambda_timeout_s must hold (its validation), as modules/invoker computes it:
+  # every attempt to its timeouts, plus botocore's standard backoff (2^(n-1) s, at most 20 s).
+  invoke_backoff_s = sum(concat([0], [for i in range(var.invoke_max_attempts - 1) : min(pow(2, i), 20)]))
+  invoke_budget_s  = var.invoke_max_attempts * (var.invoke_connect_timeout_s + var.invoke_read_timeout_s) + local.invoke_backoff_s
 }
 
 module "data_bucket" {

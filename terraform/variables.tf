@@ -235,15 +235,11 @@ variable "lambda_timeout_s" {
   }
 
   validation {
-    condition = (
-      var.invoke_max_attempts * (var.invoke_connect_timeout_s + var.invoke_read_timeout_s)
-      + sum(concat([0], [for i in range(var.invoke_max_attempts - 1) : min(pow(2, i), 20)])) + 1
-    ) <= var.lambda_timeout_s
+    condition = local.invoke_budget_s + 1 <= var.lambda_timeout_s
     error_message = format(
       "The invoke budget does not fit in lambda_timeout_s = %gs: %g attempts x (%gs connect + %gs read) + %gs retry backoff + 1s handler work = %gs. Raise lambda_timeout_s (at most 29) or lower invoke_read_timeout_s / invoke_max_attempts.",
       var.lambda_timeout_s, var.invoke_max_attempts, var.invoke_connect_timeout_s, var.invoke_read_timeout_s,
-      sum(concat([0], [for i in range(var.invoke_max_attempts - 1) : min(pow(2, i), 20)])),
-      var.invoke_max_attempts * (var.invoke_connect_timeout_s + var.invoke_read_timeout_s) + sum(concat([0], [for i in range(var.invoke_max_attempts - 1) : min(pow(2, i), 20)])) + 1,
+      local.invoke_backoff_s, local.invoke_budget_s + 1,
     )
   }
 }
