@@ -25,15 +25,10 @@ must fail with a message naming the problem and the rule's source.
 
 from __future__ import annotations
 
-import base64
 import copy
 import fcntl
-import hashlib
 import json
-import logging
 import shutil
-import socket
-import zipfile
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -43,14 +38,21 @@ from typing import Any
 import pytest
 
 from tests.terraform import aws_rules
-from tests.terraform.tf_helpers import TF_DIR, init_copy, run_tf
+from tests.terraform.tf_helpers import (
+    MANAGED_SECURITY_HEADERS,
+    TF_DIR,
+    aws_env,
+    init_copy,
+    lambda_zip,
+    moto_server,
+    run_tf,
+)
 
 pytestmark = [pytest.mark.terraform, pytest.mark.integration]
 
 BOOTSTRAP = TF_DIR / "bootstrap"
 PREFIX = "rules"
 REGION = "us-east-1"
-MANAGED_SECURITY_HEADERS = "67f7725c-6f97-4210-82d7-5512b31e9d03"  # moto has no response headers policy API
 
 # Realtime is planned with data capture on: a superset of plain realtime (same model, endpoint,
 # autoscaling and Lambda), one terraform plan fewer. Its alarm email puts an SNS subscription
@@ -85,12 +87,6 @@ def live_value(doc: dict[str, Any], address: str, key: str) -> Any:
                 return resource["values"][key]
         stack.extend(module.get("child_modules", []))
     raise KeyError(address)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Terraform:
@@ -190,12 +186,6 @@ def moto_gaps_filled() -> Iterator[None]:
         yield
 
 
-def lambda_zip(path: Path) -> str:
-    with zipfile.ZipFile(path, "w") as zf:
-        zf.writestr("handler.py", "def handler(event, context):\n    return {'statusCode': 200}\n")
-    return base64.b64encode(hashlib.sha256(path.read_bytes()).digest()).decode()
-
-
 @pytest.fixture(scope="module")
 def plans(tmp_path_factory, tf_env, request) -> dict[str, dict[str, Any]]:
     """Plan JSON by name: stage1, the stage-2 variants, the transitions (new and old code), bootstrap.
@@ -206,7 +196,7 @@ def plans(tmp_path_factory, tf_env, request) -> dict[str, dict[str, Any]]:
     """
     pytest.importorskip("moto.server")
     tmp = tmp_path_factory.mktemp("aws_rules")
-    env = dict(tf_env, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_REGION=REGION)
+    env = aws_env(tf_env, REGION)
     # AWS_MAX_ATTEMPTS: the provider gives up on an emulator gap in seconds, not after minutes of retries.
     env["AWS_MAX_ATTEMPTS"] = "2"
     if not hasattr(request.config, "workerinput"):
@@ -223,26 +213,17 @@ def plans(tmp_path_factory, tf_env, request) -> dict[str, dict[str, Any]]:
 
 
 def plans_with_moto(tmp: Path, env: dict[str, str]) -> dict[str, dict[str, Any]]:
-    from moto.server import ThreadedMotoServer
-
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    with moto_gaps_filled():
-        server.start()
-        try:
-            return make_plans(tmp, env, port)
-        finally:
-            server.stop()
+    with moto_gaps_filled(), moto_server() as url:
+        return make_plans(tmp, env, url)
 
 
-def make_plans(tmp: Path, env: dict[str, str], port: int) -> dict[str, dict[str, Any]]:
+def make_plans(tmp: Path, env: dict[str, str], url: str) -> dict[str, dict[str, Any]]:
     fixtures = TF_DIR / "tests" / "fixtures"
     base = tmp / "base.tfvars.json"
     base.write_text(
         json.dumps(
             {
-                "aws_endpoint_url": f"http://127.0.0.1:{port}",
+                "aws_endpoint_url": url,
                 "name_prefix": PREFIX,
                 "region": REGION,
                 "force_destroy": True,
@@ -293,7 +274,7 @@ def make_plans(tmp: Path, env: dict[str, str], port: int) -> dict[str, dict[str,
         workdir = tmp / "bootstrap"
         shutil.copytree(BOOTSTRAP, workdir, ignore=shutil.ignore_patterns(".terraform", "terraform.tfstate*"))
         # The bootstrap provider has no endpoint settings: the SDK's variable points it at moto.
-        boot_env = dict(env, AWS_ENDPOINT_URL=f"http://127.0.0.1:{port}")
+        boot_env = dict(env, AWS_ENDPOINT_URL=url)
         run_tf(["init", "-backend=false", "-input=false", "-no-color"], workdir, boot_env, timeout=300)
         tf = Terraform(workdir, boot_env, [])
         return {"bootstrap": tf.plan("bootstrap", github_repository=GITHUB_REPOSITORY, name_prefix=PREFIX)}

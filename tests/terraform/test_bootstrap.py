@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.terraform.tf_helpers import ROOT, TF_DIR, run_tf
+from tests.terraform.tf_helpers import ROOT, TF_DIR, aws_env, moto_server, run_tf
 
 pytestmark = pytest.mark.terraform
 
@@ -60,24 +60,15 @@ KEY = "churn/terraform.tfstate"
 @pytest.fixture(scope="module")
 def moto_s3(tf_env) -> Iterator[tuple[str, dict[str, str]]]:
     pytest.importorskip("moto.server")
-    import socket
-
     import boto3
-    from moto.server import ThreadedMotoServer
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    url = f"http://127.0.0.1:{port}"
-    env = dict(tf_env, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_REGION="us-east-1")
-    s3 = boto3.client("s3", endpoint_url=url, region_name="us-east-1", aws_access_key_id="t", aws_secret_access_key="t")
-    s3.create_bucket(Bucket=BUCKET)
-    try:
+    with moto_server() as url:
+        env = aws_env(tf_env, "us-east-1")
+        s3 = boto3.client(
+            "s3", endpoint_url=url, region_name="us-east-1", aws_access_key_id="t", aws_secret_access_key="t"
+        )
+        s3.create_bucket(Bucket=BUCKET)
         yield url, env
-    finally:
-        server.stop()
 
 
 def make_init(scratch: Path, url: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:

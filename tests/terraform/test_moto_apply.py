@@ -21,20 +21,24 @@ distribution and the bucket policy that names the distribution are checked.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import io
 import json
-import logging
-import socket
 import tarfile
 import warnings
-import zipfile
 from pathlib import Path
 
 import pytest
 
-from tests.terraform.tf_helpers import ROOT, TF_DIR, init_copy, run_tf
+from tests.terraform.tf_helpers import (
+    MANAGED_SECURITY_HEADERS,
+    ROOT,
+    TF_DIR,
+    aws_env,
+    init_copy,
+    lambda_zip,
+    moto_server,
+    run_tf,
+)
 
 pytestmark = [pytest.mark.terraform, pytest.mark.integration]
 
@@ -42,16 +46,9 @@ PREFIX = "tfit"
 REGION = "us-east-1"
 CUTOFF = 0.3
 FALLBACK_SCHEMA = {"fields": {}, "decision": {"cutoff": CUTOFF}}
-# Managed policies by ID (https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/
-# using-managed-response-headers-policies.html, .../using-managed-cache-policies.html).
-MANAGED_SECURITY_HEADERS = "67f7725c-6f97-4210-82d7-5512b31e9d03"
+# Managed cache policy by ID (https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/
+# using-managed-cache-policies.html).
 CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def model_tarball(bundle: Path | None) -> bytes:
@@ -65,13 +62,6 @@ def model_tarball(bundle: Path | None) -> bytes:
         info.size = len(data)
         tar.addfile(info, io.BytesIO(data))
     return buf.getvalue()
-
-
-def lambda_zip(path: Path) -> str:
-    """Write a tiny deployment zip; return its base64 SHA-256 (Lambda's CodeSha256)."""
-    with zipfile.ZipFile(path, "w") as zf:
-        zf.writestr("handler.py", "def handler(event, context):\n    return {'statusCode': 200}\n")
-    return base64.b64encode(hashlib.sha256(path.read_bytes()).digest()).decode()
 
 
 def web_dir() -> Path:
@@ -155,8 +145,6 @@ class Stack:
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory, tf_env, request):
     pytest.importorskip("moto.server")
-    from moto.server import ThreadedMotoServer
-
     tmp = tmp_path_factory.mktemp("moto_apply")
     workdir = init_copy(tmp / "terraform", tf_env)
 
@@ -167,79 +155,76 @@ def stack(tmp_path_factory, tf_env, request):
     except Exception as exc:
         warnings.warn(f"bundle_dir unavailable ({exc!r}); using a stand-in model and schema", stacklevel=1)
 
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one log line per request otherwise
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    url = f"http://127.0.0.1:{port}"
-    env = dict(tf_env, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_REGION=REGION)
-    st = Stack(workdir, env, url)
+    with moto_server() as url:
+        env = aws_env(tf_env, REGION)
+        st = Stack(workdir, env, url)
 
-    base_vars = tmp / "moto.tfvars.json"
-    base_vars.write_text(
-        json.dumps(
-            {
-                "aws_endpoint_url": url,
-                "name_prefix": PREFIX,
-                "force_destroy": True,
-                "web_dir": str(web_dir()),
-                "website_response_headers_policy_id": MANAGED_SECURITY_HEADERS,
-                "website_wait_for_deployment": False,  # moto's distribution polls ~30 s per change
-            }
-        )
-    )
-    try:
-        # Stage 1: no model yet.
-        st.stage1_outputs = st.apply(base_vars)
-        st.stage1_inventory = st.inventory()
-
-        # Training's output lands in the data bucket (see the module docstring for the policy dance).
-        s3 = st.client("s3")
-        bucket = st.stage1_outputs["data_bucket"]
-        s3.delete_bucket_policy(Bucket=bucket)
-        s3.put_object(Bucket=bucket, Key="models/run-1/model.tar.gz", Body=model_tarball(bundle))
-        st.model_data_url = f"s3://{bucket}/models/run-1/model.tar.gz"
-
-        schema_path = bundle / "feature_schema.json" if bundle is not None else None
-        if schema_path is None or not schema_path.exists():
-            schema_path = tmp / "feature_schema.json"
-            schema_path.write_text(json.dumps(FALLBACK_SCHEMA))
-        st.schema = json.loads(schema_path.read_text())
-
-        zip_path = tmp / "invoker.zip"
-        model_vars = tmp / "model.auto.tfvars.json"  # the Makefile's handoff keys
-        model_vars.write_text(
+        base_vars = tmp / "moto.tfvars.json"
+        base_vars.write_text(
             json.dumps(
                 {
-                    "model_data_url": st.model_data_url,
-                    "image_uri": None,
-                    "decision_cutoff": CUTOFF,
-                    "feature_schema_path": str(schema_path),
-                    "lambda_zip_path": str(zip_path),
-                    "lambda_zip_sha256": lambda_zip(zip_path),
-                    # metrics.json's monitoring block, as ml/sagemaker/handoff.py writes it
-                    "expected_flagged_share": 0.125,
-                    "flagged_share_band": [0.0625, 0.25],
+                    "aws_endpoint_url": url,
+                    "name_prefix": PREFIX,
+                    "force_destroy": True,
+                    "web_dir": str(web_dir()),
+                    "website_response_headers_policy_id": MANAGED_SECURITY_HEADERS,
+                    "website_wait_for_deployment": False,  # moto's distribution polls ~30 s per change
                 }
             )
         )
+        try:
+            # Stage 1: no model yet.
+            st.stage1_outputs = st.apply(base_vars)
+            st.stage1_inventory = st.inventory()
 
-        # Stage 2: everything.
-        st.outputs = st.apply(base_vars, model_vars)
-        st.var_files = (base_vars, model_vars)
-        yield st
-    finally:
-        if not st.destroyed:
-            run_tf(
-                ["destroy", "-auto-approve", "-input=false", "-no-color", f"-var-file={base_vars}"]
-                + (
-                    [f"-var-file={tmp / 'model.auto.tfvars.json'}"] if (tmp / "model.auto.tfvars.json").exists() else []
-                ),
-                workdir,
-                env,
-                check=False,
+            # Training's output lands in the data bucket (see the module docstring for the policy dance).
+            s3 = st.client("s3")
+            bucket = st.stage1_outputs["data_bucket"]
+            s3.delete_bucket_policy(Bucket=bucket)
+            s3.put_object(Bucket=bucket, Key="models/run-1/model.tar.gz", Body=model_tarball(bundle))
+            st.model_data_url = f"s3://{bucket}/models/run-1/model.tar.gz"
+
+            schema_path = bundle / "feature_schema.json" if bundle is not None else None
+            if schema_path is None or not schema_path.exists():
+                schema_path = tmp / "feature_schema.json"
+                schema_path.write_text(json.dumps(FALLBACK_SCHEMA))
+            st.schema = json.loads(schema_path.read_text())
+
+            zip_path = tmp / "invoker.zip"
+            model_vars = tmp / "model.auto.tfvars.json"  # the Makefile's handoff keys
+            model_vars.write_text(
+                json.dumps(
+                    {
+                        "model_data_url": st.model_data_url,
+                        "image_uri": None,
+                        "decision_cutoff": CUTOFF,
+                        "feature_schema_path": str(schema_path),
+                        "lambda_zip_path": str(zip_path),
+                        "lambda_zip_sha256": lambda_zip(zip_path),
+                        # metrics.json's monitoring block, as ml/sagemaker/handoff.py writes it
+                        "expected_flagged_share": 0.125,
+                        "flagged_share_band": [0.0625, 0.25],
+                    }
+                )
             )
-        server.stop()
+
+            # Stage 2: everything.
+            st.outputs = st.apply(base_vars, model_vars)
+            st.var_files = (base_vars, model_vars)
+            yield st
+        finally:
+            if not st.destroyed:
+                run_tf(
+                    ["destroy", "-auto-approve", "-input=false", "-no-color", f"-var-file={base_vars}"]
+                    + (
+                        [f"-var-file={tmp / 'model.auto.tfvars.json'}"]
+                        if (tmp / "model.auto.tfvars.json").exists()
+                        else []
+                    ),
+                    workdir,
+                    env,
+                    check=False,
+                )
 
 
 # --------------------------------------------------------------------------- stage 1

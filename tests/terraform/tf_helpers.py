@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import logging
 import os
 import shutil
+import socket
 import subprocess
+import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -13,6 +20,10 @@ ROOT = Path(__file__).resolve().parents[2]
 TF_DIR = ROOT / "terraform"
 CLI_CONFIG = ROOT / "build" / "terraform.rc"
 CONFIG_SCRIPT = ROOT / "scripts" / "tf_cli_config.sh"
+# The managed SecurityHeadersPolicy, by ID: moto has no response headers policy API, so applies
+# against it attach this one (https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/
+# using-managed-response-headers-policies.html).
+MANAGED_SECURITY_HEADERS = "67f7725c-6f97-4210-82d7-5512b31e9d03"
 
 
 def allow_skip() -> bool:
@@ -62,3 +73,37 @@ def init_copy(dest: Path, env: dict[str, str]) -> Path:
     copy_terraform(dest)
     run_tf(["init", "-backend=false", "-input=false", "-no-color"], dest, env, timeout=300)
     return dest
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@contextmanager
+def moto_server() -> Iterator[str]:
+    """An in-process moto server on a free loopback port; yields its URL."""
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one log line per request otherwise
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
+
+
+def aws_env(tf_env: dict[str, str], region: str) -> dict[str, str]:
+    """terraform's environment with moto's test credentials."""
+    return dict(tf_env, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_REGION=region)
+
+
+def lambda_zip(path: Path) -> str:
+    """Write a tiny deployment zip; return its base64 SHA-256 (Lambda's CodeSha256)."""
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("handler.py", "def handler(event, context):\n    return {'statusCode': 200}\n")
+    return base64.b64encode(hashlib.sha256(path.read_bytes()).digest()).decode()
