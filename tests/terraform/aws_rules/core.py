@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
+from tests.java_regex import compiled
+
 # -- the plan -----------------------------------------------------------------------------
 
 
@@ -249,7 +251,8 @@ def _string_problem(value: str, shape: Any, what: str) -> str | None:
         return f"{what} {value!r} is {len(value)} characters, over the API's maximum of {meta['max']}"
     if "min" in meta and len(value) < meta["min"]:
         return f"{what} {value!r} is shorter than the API's minimum of {meta['min']} characters"
-    if "pattern" in meta and not re.fullmatch(meta["pattern"], value):
+    # The pattern is in Java's syntax: read as tests/botocore_shapes.py reads it (tests/java_regex.py).
+    if "pattern" in meta and compiled(meta["pattern"]).fullmatch(value) is None:
         return f"{what} {value!r} does not match the API's pattern {meta['pattern']}"
     return None
 
