@@ -13,6 +13,21 @@ REAL_DATA = ROOT.parent / "shared" / "data" / "churn.txt"
 # Tests drive subprocesses (terraform, the CLI): keep their config independent of the shell's.
 os.environ.setdefault("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
 
+# pytest puts the running test's id in the environment (PYTEST_CURRENT_TEST), and the kernel
+# refuses to start a program whose one environment string is over 128 KiB (E2BIG): a test with
+# a 10 MiB body as its id once broke every stack start that followed it on its worker, in CI.
+MAX_TEST_ID = 200
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    long_ids = [
+        f"{item.nodeid[:120]}... ({len(item.nodeid):,} characters)" for item in items if len(item.nodeid) > MAX_TEST_ID
+    ]
+    if long_ids:
+        raise pytest.UsageError(
+            f"test ids over {MAX_TEST_ID} characters (give the parameters ids=):\n  " + "\n  ".join(long_ids)
+        )
+
 
 @pytest.fixture(scope="session")
 def bundle_dir(tmp_path_factory) -> Path:

@@ -99,6 +99,8 @@ def test_page_responses_carry_the_security_headers(stack, path):
     "path",
     ["/%00", "/js/%00app.js", "/" + "a" * 300, "/js/" + "b" * 256 + ".js", "/%2e%2e/pyproject.toml",
      "/js/../../pyproject.toml", "/..%2fpyproject.toml", "/web/index.html", "/js/"],
+    ids=["nul", "nul-in-js", "300-char-name", "256-char-js", "encoded-dot-dot", "dot-dot", "encoded-slash",
+         "source-tree", "js-directory"],
 )  # fmt: skip
 def test_hostile_static_paths_are_404_json(stack, path):
     status, headers, body = http(stack["base"] + path)
