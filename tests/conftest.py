@@ -15,7 +15,7 @@ os.environ.setdefault("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
 
 # pytest puts the running test's id in the environment (PYTEST_CURRENT_TEST), and the kernel
 # refuses to start a program whose one environment string is over 128 KiB (E2BIG): a test with
-# a 10 MiB body as its id once broke every stack start that followed it on its worker, in CI.
+# a 10 MiB body as its id started the shared stack in CI: E2BIG, and every test using it failed.
 MAX_TEST_ID = 200
 
 
