@@ -1,10 +1,13 @@
 # Each module on its own: the properties that are easy to get wrong.
 
 mock_provider "aws" {
-  source = "./tests/mocks"
+  source          = "./tests/mocks"
+  override_during = plan # every run is a plan: the mocked values must exist then
 }
 
 run "data_bucket_is_private_encrypted_versioned" {
+  command = plan
+
   module {
     source = "./modules/data_bucket"
   }
@@ -55,6 +58,8 @@ run "data_bucket_is_private_encrypted_versioned" {
 # The website module (private bucket behind CloudFront) is tested in website.tftest.hcl.
 
 run "invoker_may_only_invoke_its_endpoint" {
+  command = plan
+
   module {
     source = "./modules/invoker"
   }
@@ -171,6 +176,8 @@ run "invoker_rejects_timeout_at_the_api_limit" {
 }
 
 run "http_api_cors_throttling_permission" {
+  command = plan
+
   module {
     source = "./modules/http_api"
   }
@@ -226,6 +233,8 @@ run "http_api_cors_throttling_permission" {
 }
 
 run "endpoint_role_least_privilege" {
+  command = plan
+
   module {
     source = "./modules/endpoint"
   }
@@ -297,6 +306,8 @@ run "endpoint_role_least_privilege" {
 }
 
 run "endpoint_realtime_autoscaling_and_capture" {
+  command = plan
+
   module {
     source = "./modules/endpoint"
   }

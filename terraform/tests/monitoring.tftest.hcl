@@ -1,7 +1,8 @@
 # The monitoring module: dashboard, alarms, topic; and its wiring with the tfvars handoff.
 
 mock_provider "aws" {
-  source = "./tests/mocks"
+  source          = "./tests/mocks"
+  override_during = plan # every run is a plan: the mocked values must exist then
 
   mock_resource "aws_sns_topic" {
     defaults = {
@@ -11,7 +12,7 @@ mock_provider "aws" {
 }
 
 run "dashboard_and_alarms" {
-  command = apply
+  command = plan
 
   module {
     source = "./modules/monitoring"
@@ -142,7 +143,7 @@ run "bad_band_is_rejected" {
 }
 
 run "root_wires_the_handoff_band" {
-  command = apply
+  command = plan
 
   variables {
     web_dir                = "tests/fixtures/web"

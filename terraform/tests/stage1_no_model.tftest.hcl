@@ -1,7 +1,8 @@
 # Before a model exists: only the two buckets and the SageMaker role.
 
 mock_provider "aws" {
-  source = "./tests/mocks"
+  source          = "./tests/mocks"
+  override_during = plan # every run is a plan: the mocked values must exist then
 }
 
 variables {
@@ -9,6 +10,8 @@ variables {
 }
 
 run "no_model_creates_buckets_and_role_only" {
+  command = plan
+
   assert {
     condition     = output.endpoint_name == null && output.lambda_name == null && output.api_url == null
     error_message = "Without model_data_url there must be no endpoint, Lambda or API."

@@ -1,7 +1,8 @@
 # With a model: the whole stack, wired together.
 
 mock_provider "aws" {
-  source = "./tests/mocks"
+  source          = "./tests/mocks"
+  override_during = plan # every run is a plan: the mocked values must exist then
 }
 
 variables {
@@ -14,6 +15,8 @@ variables {
 }
 
 run "serverless_stack" {
+  command = plan
+
   assert {
     condition     = output.endpoint_name == "churn-serverless"
     error_message = "The endpoint must be named after name_prefix and its mode."
@@ -103,6 +106,8 @@ run "serverless_stack" {
 }
 
 run "new_artifact_renames_model" {
+  command = plan
+
   variables {
     model_data_url = "s3://churn-bucket-20250101000000000000000001/models/run-2/model.tar.gz"
   }
@@ -114,6 +119,8 @@ run "new_artifact_renames_model" {
 }
 
 run "realtime_stack" {
+  command = plan
+
   variables {
     endpoint_mode       = "realtime"
     instance_type       = "ml.m5.xlarge"

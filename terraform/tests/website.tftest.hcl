@@ -2,10 +2,13 @@
 # bucket, the security headers of web/security_headers.json, CORS to that origin only.
 
 mock_provider "aws" {
-  source = "./tests/mocks"
+  source          = "./tests/mocks"
+  override_during = plan # every run is a plan: the mocked values must exist then
 }
 
 run "website_private_bucket_behind_cloudfront" {
+  command = plan
+
   module {
     source = "./modules/website"
   }
@@ -160,6 +163,8 @@ run "website_private_bucket_behind_cloudfront" {
 }
 
 run "website_never_uploads_the_headers_file" {
+  command = plan
+
   module {
     source = "./modules/website"
   }
@@ -181,6 +186,8 @@ run "website_never_uploads_the_headers_file" {
 }
 
 run "website_attaches_a_given_headers_policy" {
+  command = plan
+
   module {
     source = "./modules/website"
   }
@@ -239,6 +246,8 @@ run "http_api_rejects_a_wildcard_origin" {
 
 # The whole root with a model: the page's origin is the one CORS origin and the Lambda's.
 run "stack_cors_is_the_distribution_origin" {
+  command = plan
+
   variables {
     web_dir             = "tests/fixtures/web"
     model_data_url      = "s3://churn-bucket-20250101000000000000000001/models/run-1/model.tar.gz"

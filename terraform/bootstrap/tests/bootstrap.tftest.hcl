@@ -2,10 +2,13 @@
 # GitHub repository, the OIDC provider and a deploy role pinned to repo + environment.
 
 mock_provider "aws" {
-  source = "./tests/mocks"
+  source          = "./tests/mocks"
+  override_during = plan # every run is a plan: the mocked values must exist then
 }
 
 run "state_bucket_alone" {
+  command = plan
+
   assert {
     condition = alltrue([
       aws_s3_bucket_public_access_block.state.block_public_acls,
@@ -58,6 +61,8 @@ run "state_bucket_alone" {
 }
 
 run "github_deploy_role" {
+  command = plan
+
   variables {
     github_repository  = "octo-org/churn"
     github_environment = "aws"
@@ -147,6 +152,8 @@ run "github_deploy_role" {
 }
 
 run "existing_oidc_provider_is_looked_up" {
+  command = plan
+
   variables {
     github_repository           = "octo-org/churn"
     create_github_oidc_provider = false
