@@ -25,6 +25,12 @@ SLOW_FIRST = (
     "tests/reliability/",
     "tests/serving/test_stack.py",
     "tests/browser/",
+    # Single processes of 10-20 s (checkov; terraform init + validate or test; train + score):
+    # handed out last, they ran alone at the end with one core idle.
+    "tests/terraform/test_static.py",
+    "tests/terraform/test_examples.py",
+    "tests/sagemaker/test_sm_handoff.py",
+    "tests/model/test_pipeline.py",
 )
 
 

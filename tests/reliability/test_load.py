@@ -1,6 +1,6 @@
 """50 concurrent clients against the local stack: no error, no drop, every answer right.
 
-``make test`` runs it for 8 s, ``make bench`` for 30 s (``CHURN_LOAD_SECONDS``): the same clients
+``make test`` runs it for 4 s, ``make bench`` for 30 s (``CHURN_LOAD_SECONDS``): the same clients
 and checks, so the short run catches what the long one would, short of slow leaks.
 
 Each client is a thread with its own keep-alive connection; it sends one of a few customers
@@ -31,7 +31,7 @@ from .conftest import CHURNER, LOYAL
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
 CLIENTS = 50
-SECONDS = float(os.environ.get("CHURN_LOAD_SECONDS", "8"))
+SECONDS = float(os.environ.get("CHURN_LOAD_SECONDS", "4"))
 
 
 def customers():
