@@ -3,12 +3,14 @@
 A moto server stands in for AWS so that `terraform plan` runs offline with the real provider:
 the plan JSON (`terraform plan -out` + `terraform show -json`) is the one `make plan` would show.
 Stage 1 is planned from an empty state, then the website and the SageMaker role are applied
-(as `make deploy`'s first apply does) and each stage-2 variant is planned on top of them, so
+(as `make deploy`'s first apply does) and serverless stage 2 is planned on top of them, so
 names, origins and the Lambda's environment are known values, not "known after apply".
 
 Transitions need a live endpoint, so two more copies each apply one to moto and plan the next
 step: serverless -> realtime (defect 3; the model's isolation changes too, defect 2), and
-realtime ml.m5.large -> ml.m5.xlarge with autoscaling registered (defect 7). Each then plans
+realtime ml.m5.large -> ml.m5.xlarge with autoscaling registered (defect 7). The second is the
+realtime variant's plan: data capture on, an alarm email (an SNS subscription), the drift alarm;
+a first realtime deploy from stage 1 would plan the same resources once more (12 s of CPU). Each then plans
 the same step with the code before issue 9 (an override file pins the endpoint and model names,
 which the old code never changed in these steps): real broken plans, which the rules must
 catch. (moto itself has no UpdateEndpoint and drops EnableNetworkIsolation; the mock provider
@@ -54,13 +56,12 @@ BOOTSTRAP = TF_DIR / "bootstrap"
 PREFIX = "rules"
 REGION = "us-east-1"
 
-# Realtime is planned with data capture on: a superset of plain realtime (same model, endpoint,
-# autoscaling and Lambda), one terraform plan fewer. Its alarm email puts an SNS subscription
-# in a plan.
-VARIANTS: dict[str, dict[str, Any]] = {
-    "serverless": {},
-    "realtime_capture": {"endpoint_mode": "realtime", "enable_data_capture": True, "alarm_email": "ops@example.com"},
-}
+# Stage 2 from stage 1: serverless (the default).
+VARIANTS: dict[str, dict[str, Any]] = {"serverless": {}}
+# The live endpoint of the realtime transition: data capture on is a superset of plain realtime
+# (same model, endpoint, autoscaling and Lambda), and its alarm email puts an SNS subscription
+# in the plan.
+REALTIME_CAPTURE = {"endpoint_mode": "realtime", "enable_data_capture": True, "alarm_email": "ops@example.com"}
 GITHUB_REPOSITORY = "octo-org/churn"
 
 # Before issue 9 the endpoint module named the endpoint "<prefix>-endpoint" and the model by its
@@ -285,7 +286,7 @@ def make_plans(tmp: Path, env: dict[str, str], url: str) -> dict[str, dict[str, 
         jobs = [pool.submit(bootstrap)]
         jobs += [pool.submit(variant, name) for name in VARIANTS]
         jobs.append(pool.submit(transition, "from_serverless", "to_realtime", VARIANTS["serverless"], to_realtime))
-        jobs.append(pool.submit(transition, "from_realtime", "bigger_instance", VARIANTS["realtime_capture"], bigger))
+        jobs.append(pool.submit(transition, "from_realtime", "bigger_instance", REALTIME_CAPTURE, bigger))
         for job in jobs:
             out.update(job.result())
     return out
@@ -328,17 +329,17 @@ def test_variant_plans_are_what_they_say(plans):
     )
     (ep,) = changes(plans["serverless"], "aws_sagemaker_endpoint")
     assert ep["change"]["after"]["name"] == f"{PREFIX}-serverless"
-    (cfg,) = changes(plans["realtime_capture"], "aws_sagemaker_endpoint_configuration")
+    (cfg,) = changes(plans["new_bigger_instance"], "aws_sagemaker_endpoint_configuration")
     assert (
         cfg["change"]["after"]["data_capture_config"]
         and cfg["change"]["after"]["production_variants"][0]["instance_type"]
     )
-    (fn,) = changes(plans["realtime_capture"], "aws_lambda_function")
-    assert fn["change"]["after"]["environment"][0]["variables"]["ENDPOINT_NAME"] == f"{PREFIX}-rt-m5-large"
+    (fn,) = changes(plans["new_bigger_instance"], "aws_lambda_function")
+    assert fn["change"]["after"]["environment"][0]["variables"]["ENDPOINT_NAME"] == f"{PREFIX}-rt-m5-xlarge"
     # Stage 1 plans the page's own response headers policy; the apply attached the managed one.
     assert changes(plans["stage1"], "aws_cloudfront_response_headers_policy")
     assert not changes(plans["serverless"], "aws_cloudfront_response_headers_policy")
-    assert changes(plans["realtime_capture"], "aws_sns_topic_subscription")
+    assert changes(plans["new_bigger_instance"], "aws_sns_topic_subscription")
     assert changes(plans["bootstrap"], "aws_iam_openid_connect_provider") and changes(
         plans["bootstrap"], "aws_iam_role"
     )
@@ -466,7 +467,7 @@ HEADERS = "module.website.aws_cloudfront_response_headers_policy.this[0]"  # sta
 ALARM = "module.monitoring[0].aws_cloudwatch_metric_alarm.lambda_errors"
 DASHBOARD = "module.monitoring[0].aws_cloudwatch_dashboard.this"
 TOPIC = "module.monitoring[0].aws_sns_topic.this"
-SUBSCRIPTION = "module.monitoring[0].aws_sns_topic_subscription.email[0]"  # realtime_capture's alarm email
+SUBSCRIPTION = "module.monitoring[0].aws_sns_topic_subscription.email[0]"  # REALTIME_CAPTURE's alarm email
 OIDC_PROVIDER = "aws_iam_openid_connect_provider.github[0]"
 DEPLOY_TRUST = "data.aws_iam_policy_document.trust[0]"  # rendered at apply: the provider's ARN is unknown
 
@@ -505,7 +506,7 @@ BROKEN: dict[str, tuple[str, Any, str]] = {
         "choose one",
     ),
     "SM-INSTANCE-TYPE": (
-        "realtime_capture",
+        "new_bigger_instance",
         setting(CFG, "production_variants", 0, "instance_type", value="ml.m5.larg"),
         "not a SageMaker hosting instance type",
     ),
@@ -516,7 +517,7 @@ BROKEN: dict[str, tuple[str, Any, str]] = {
         "environment name",
     ),
     "SM-DATA-CAPTURE": (
-        "realtime_capture",
+        "new_bigger_instance",
         setting(CFG, "data_capture_config", 0, "initial_sampling_percentage", value=150),
         "must be 0-100",
     ),
@@ -533,7 +534,7 @@ BROKEN: dict[str, tuple[str, Any, str]] = {
     ),
     "SM-INVOKER-ENDPOINT": ("serverless", _renamed_endpoint_env, "but the plan's endpoints are"),
     "AAS-SAGEMAKER-TARGET": (
-        "realtime_capture",
+        "new_bigger_instance",
         setting(
             first("aws_appautoscaling_target"), "resource_id", value=f"endpoint/{PREFIX}-endpoint/variant/AllTraffic"
         ),
@@ -640,7 +641,7 @@ BROKEN: dict[str, tuple[str, Any, str]] = {
     "CW-DASHBOARD": ("serverless", _crowded_dashboard, "501 widgets, over the 500"),
     "SNS-TOPIC-NAME": ("serverless", setting(TOPIC, "name", value=f"{PREFIX}.alarms"), "letters, digits, - and _"),
     "SNS-SUBSCRIPTION": (
-        "realtime_capture",
+        "new_bigger_instance",
         setting(SUBSCRIPTION, "protocol", value="e-mail"),
         "'e-mail' is not one SNS supports",
     ),
