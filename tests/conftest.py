@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.shared import made_once
+
 ROOT = Path(__file__).resolve().parents[1]
 REAL_DATA = ROOT.parent / "shared" / "data" / "churn.txt"
 
@@ -31,13 +33,15 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(scope="session")
 def bundle_dir(tmp_path_factory) -> Path:
-    """A real bundle: the default pipeline on 1,500 synthetic customers."""
+    """A real bundle: the default pipeline on 1,500 synthetic customers (made once per session)."""
     from ml.config import DEFAULT
     from ml.model import pipeline
 
-    out = tmp_path_factory.mktemp("bundle") / "model"
-    pipeline.run(DEFAULT, "synthetic", out, rows=1500, seed=11)
-    return out
+    def make(out: Path) -> None:
+        out.mkdir(exist_ok=True)
+        pipeline.run(DEFAULT, "synthetic", out / "model", rows=1500, seed=11)  # written whole or not at all
+
+    return made_once(tmp_path_factory, "bundle", make) / "model"
 
 
 @pytest.fixture(scope="session")

@@ -21,6 +21,7 @@ from ml.model.pipeline import Prepared
 from ml.sagemaker.aws import Aws
 from tests.botocore_shapes import RequestValidator
 from tests.sagemaker.sm_fixtures import BUCKET, REGION
+from tests.shared import made_once
 
 
 @pytest.fixture(autouse=True)
@@ -87,9 +88,14 @@ def prep(small_settings: Settings) -> Prepared:
 
 @pytest.fixture(scope="session")
 def local_bundle(tmp_path_factory: pytest.TempPathFactory, small_settings: Settings) -> Path:
-    """A real bundle trained locally on the same 600 synthetic rows: its model.tar.gz plays SageMaker's."""
+    """A real bundle trained locally on the same 600 synthetic rows: its model.tar.gz plays SageMaker's.
+
+    Made once per session (tests/shared.py); the tests only read it.
+    """
     from ml.model import pipeline
 
-    out = tmp_path_factory.mktemp("local") / "model"
-    pipeline.run(small_settings, "synthetic", out, rows=600, seed=42)
-    return out
+    def make(out: Path) -> None:
+        out.mkdir(exist_ok=True)
+        pipeline.run(small_settings, "synthetic", out / "model", rows=600, seed=42)  # whole or not at all
+
+    return made_once(tmp_path_factory, "local-bundle", make) / "model"

@@ -28,7 +28,6 @@ must fail with a message naming the problem and the rule's source.
 from __future__ import annotations
 
 import copy
-import fcntl
 import json
 import shutil
 from collections.abc import Iterator
@@ -39,6 +38,7 @@ from typing import Any
 
 import pytest
 
+from tests.shared import made_once
 from tests.terraform import aws_rules
 from tests.terraform.tf_helpers import (
     MANAGED_SECURITY_HEADERS,
@@ -188,29 +188,24 @@ def moto_gaps_filled() -> Iterator[None]:
 
 
 @pytest.fixture(scope="module")
-def plans(tmp_path_factory, tf_env, request) -> dict[str, dict[str, Any]]:
+def plans(tmp_path_factory, tf_env) -> dict[str, dict[str, Any]]:
     """Plan JSON by name: stage1, the stage-2 variants, the transitions (new and old code), bootstrap.
 
-    Made once per test session: under pytest-xdist the first worker to get here plans, the
-    others wait for its result (xdist's loadgroup does not keep this file on one worker with
-    pytest 9, and the plans take minutes).
+    Made once per test session (tests/shared.py): should xdist hand this file's tests to more
+    than one worker, the plans, which take minutes, are still made once.
     """
     pytest.importorskip("moto.server")
     tmp = tmp_path_factory.mktemp("aws_rules")
     env = aws_env(tf_env, REGION)
     # AWS_MAX_ATTEMPTS: the provider gives up on an emulator gap in seconds, not after minutes of retries.
     env["AWS_MAX_ATTEMPTS"] = "2"
-    if not hasattr(request.config, "workerinput"):
-        return plans_with_moto(tmp, env)
-    shared = tmp_path_factory.getbasetemp().parent  # one directory per session, shared by the workers
-    result = shared / "aws_rules_plans.json"
-    with open(shared / "aws_rules_plans.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if result.exists():
-            return json.loads(result.read_text())
-        made = plans_with_moto(tmp, env)
-        result.write_text(json.dumps(made))
-        return made
+
+    def make(path: Path) -> None:
+        made = json.dumps(plans_with_moto(tmp, env))
+        path.with_suffix(".tmp").write_text(made)
+        path.with_suffix(".tmp").rename(path)
+
+    return json.loads(made_once(tmp_path_factory, "aws_rules_plans.json", make).read_text())
 
 
 def plans_with_moto(tmp: Path, env: dict[str, str]) -> dict[str, dict[str, Any]]:

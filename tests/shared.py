@@ -1,0 +1,29 @@
+"""Artifacts made once per test session, however many pytest-xdist workers ask for them."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+
+def made_once(tmp_path_factory: pytest.TempPathFactory, name: str, make: Callable[[Path], None]) -> Path:
+    """The path ``make(path)`` wrote, made by the first worker to ask; the others wait for it.
+
+    Each worker has its own base temp directory; their parent is the session's
+    (``PYTEST_XDIST_WORKER`` is set in workers only). ``make`` must not leave a half-made
+    ``path`` behind on failure: a later caller would make it again over the remains.
+    """
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent
+    path, done = root / name, root / f"{name}.done"
+    with open(root / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if not done.exists():
+            make(path)
+            done.touch()
+    return path
