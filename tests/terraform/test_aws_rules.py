@@ -10,10 +10,11 @@ Transitions need a live endpoint, so two more copies each apply one to moto and 
 step: serverless -> realtime (defect 3; the model's isolation changes too, defect 2), and
 realtime ml.m5.large -> ml.m5.xlarge with autoscaling registered (defect 7). The second is the
 realtime variant's plan: data capture on, an alarm email (an SNS subscription), the drift alarm;
-a first realtime deploy from stage 1 would plan the same resources once more (12 s of CPU). Each then plans
-the same step with the code before issue 9 (an override file pins the endpoint and model names,
-which the old code never changed in these steps): real broken plans, which the rules must
-catch. (moto itself has no UpdateEndpoint and drops EnableNetworkIsolation; the mock provider
+a first realtime deploy from stage 1 would plan the same resources once more (12 s of CPU).
+Each then plans the same step with the code before issue 9 (an override file pins the endpoint
+and model names, which the old code never changed in these steps), targeted at module.endpoint,
+where those names live (a third less CPU than the whole root): real broken plans, which the
+rules must catch. (moto itself has no UpdateEndpoint and drops EnableNetworkIsolation; the mock provider
 accepts anything.)
 
 Stage 1 is planned without the managed response headers policy, so the page's own policy is
@@ -102,9 +103,10 @@ class Terraform:
             args.append(f"-var={name}={json.dumps(value) if not isinstance(value, str) else value}")
         return args
 
-    def plan(self, name: str, refresh: bool = False, **extra: Any) -> dict[str, Any]:
+    def plan(self, name: str, refresh: bool = False, targets: tuple[str, ...] = (), **extra: Any) -> dict[str, Any]:
         out = self.workdir / f"{name}.tfplan"
         args = ["plan", "-input=false", "-no-color", "-lock=false", f"-out={out}", *self._vars(extra)]
+        args += [f"-target={t}" for t in targets]
         run_tf([*args, *([] if refresh else ["-refresh=false"])], self.workdir, self.env)
         return json.loads(run_tf(["show", "-json", str(out)], self.workdir, self.env).stdout)
 
@@ -264,7 +266,8 @@ def make_plans(tmp: Path, env: dict[str, str], url: str) -> dict[str, dict[str, 
         names = {"model": live_value(new, MODEL, "name"), "endpoint": live_value(new, EP, "name")}
         override = tf.workdir / "modules" / "endpoint" / "old_names_override.tf"
         override.write_text(OLD_NAMES_OVERRIDE.format(**names))
-        return {f"new_{name}": new, f"old_{name}": tf.plan(f"old_{name}", **live, **step)}  # ... and the old code's
+        old = tf.plan(f"old_{name}", targets=("module.endpoint",), **live, **step)  # ... and the old code's
+        return {f"new_{name}": new, f"old_{name}": old}
 
     def bootstrap() -> dict[str, dict[str, Any]]:
         workdir = tmp / "bootstrap"
