@@ -1,9 +1,11 @@
-"""Artifacts made once per test session, however many pytest-xdist workers ask for them."""
+"""Helpers of every test group: artifacts made once per session (however many pytest-xdist
+workers ask for them), a free loopback port."""
 
 from __future__ import annotations
 
 import fcntl
 import os
+import socket
 from collections.abc import Callable
 from pathlib import Path
 
@@ -27,3 +29,11 @@ def made_once(tmp_path_factory: pytest.TempPathFactory, name: str, make: Callabl
             make(path)
             done.touch()
     return path
+
+
+def free_port() -> int:
+    """A loopback port free at this moment (the kernel's pick)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port

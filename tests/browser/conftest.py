@@ -21,6 +21,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.shared import free_port
+
 REPO = Path(__file__).resolve().parents[2]
 # Debian's Chromium here; CI runners point CHROMIUM_PATH at their preinstalled Chrome.
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
@@ -89,12 +91,6 @@ def page(browser):
 def screenshots() -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     return SCREENSHOTS
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass

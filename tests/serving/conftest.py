@@ -13,7 +13,6 @@ import importlib
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -22,6 +21,8 @@ from http.client import HTTPConnection, HTTPException
 from pathlib import Path
 
 import pytest
+
+from tests.shared import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 INVOKER_DIR = ROOT / "functions" / "invoker"
@@ -97,12 +98,6 @@ def invoker():
     if str(INVOKER_DIR) not in sys.path:
         sys.path.insert(0, str(INVOKER_DIR))
     return importlib.import_module("handler")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_http(url: str, proc: subprocess.Popen | None = None, timeout: float = 60.0) -> None:

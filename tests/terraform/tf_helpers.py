@@ -7,7 +7,6 @@ import hashlib
 import logging
 import os
 import shutil
-import socket
 import subprocess
 import zipfile
 from collections.abc import Iterator
@@ -15,6 +14,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+
+from tests.shared import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 TF_DIR = ROOT / "terraform"
@@ -73,13 +74,6 @@ def init_copy(dest: Path, env: dict[str, str]) -> Path:
     copy_terraform(dest)
     run_tf(["init", "-backend=false", "-input=false", "-no-color"], dest, env, timeout=300)
     return dest
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @contextmanager
