@@ -342,3 +342,12 @@ def _has_source_condition(statement: dict[str, Any]) -> bool:
         if any(k.lower() in SOURCE_KEYS for k in keys):
             return True
     return False
+
+
+def _services_without_source(policy: dict[str, Any]) -> list[str]:
+    """The service principals each Allow statement lets in with no source condition (one entry per statement)."""
+    return [
+        ", ".join(_service_principals(s))
+        for s in _statements(policy)
+        if s.get("Effect") == "Allow" and _service_principals(s) and not _has_source_condition(s)
+    ]

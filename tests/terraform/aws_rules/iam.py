@@ -10,10 +10,9 @@ from tests.terraform.aws_rules.core import (
     Check,
     Plan,
     _as_list,
-    _has_source_condition,
     _member,
     _policy_document,
-    _service_principals,
+    _services_without_source,
     _statements,
     _string_problem,
     rule,
@@ -34,11 +33,7 @@ def _iam_confused_deputy(plan: Plan) -> Check:
         policy, _exact = _policy_document(plan, role, "assume_role_policy")
         if policy is None:
             continue
-        bad = [
-            ", ".join(_service_principals(s))
-            for s in _statements(policy)
-            if s.get("Effect") == "Allow" and _service_principals(s) and not _has_source_condition(s)
-        ]
+        bad = _services_without_source(policy)
         if bad:
             yield (
                 role.address,
@@ -73,11 +68,7 @@ def _resource_policy_source(plan: Plan) -> Check:
         policy, _exact = _policy_document(plan, bp, "policy")
         if policy is None:
             continue
-        bad = [
-            ", ".join(_service_principals(s))
-            for s in _statements(policy)
-            if s.get("Effect") == "Allow" and _service_principals(s) and not _has_source_condition(s)
-        ]
+        bad = _services_without_source(policy)
         yield bp.address, (f"allows {'; '.join(bad)} without aws:SourceArn / aws:SourceAccount" if bad else None)
 
 
