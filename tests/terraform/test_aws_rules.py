@@ -45,6 +45,7 @@ from tests.terraform.tf_helpers import (
     MANAGED_SECURITY_HEADERS,
     TF_DIR,
     aws_env,
+    init_bootstrap_copy,
     init_copy,
     lambda_zip,
     moto_server,
@@ -53,7 +54,6 @@ from tests.terraform.tf_helpers import (
 
 pytestmark = [pytest.mark.terraform, pytest.mark.integration]
 
-BOOTSTRAP = TF_DIR / "bootstrap"
 PREFIX = "rules"
 REGION = "us-east-1"
 
@@ -270,12 +270,9 @@ def make_plans(tmp: Path, env: dict[str, str], url: str) -> dict[str, dict[str, 
         return {f"new_{name}": new, f"old_{name}": old}
 
     def bootstrap() -> dict[str, dict[str, Any]]:
-        workdir = tmp / "bootstrap"
-        shutil.copytree(BOOTSTRAP, workdir, ignore=shutil.ignore_patterns(".terraform", "terraform.tfstate*"))
         # The bootstrap provider has no endpoint settings: the SDK's variable points it at moto.
         boot_env = dict(env, AWS_ENDPOINT_URL=url)
-        run_tf(["init", "-backend=false", "-input=false", "-no-color"], workdir, boot_env, timeout=300)
-        tf = Terraform(workdir, boot_env, [])
+        tf = Terraform(init_bootstrap_copy(tmp / "bootstrap", boot_env), boot_env, [])
         return {"bootstrap": tf.plan("bootstrap", github_repository=GITHUB_REPOSITORY, name_prefix=PREFIX)}
 
     to_realtime = {"endpoint_mode": "realtime"}  # defect 3 (and the model's isolation, defect 2)

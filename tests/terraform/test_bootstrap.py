@@ -10,27 +10,32 @@
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.terraform.tf_helpers import ROOT, TF_DIR, aws_env, moto_server, run_tf
+from tests.terraform.tf_helpers import (
+    ROOT,
+    TF_DIR,
+    aws_env,
+    declared_runs,
+    init_bootstrap_copy,
+    moto_server,
+    parse,
+    run_tf,
+)
 
 pytestmark = pytest.mark.terraform
 
 BOOTSTRAP = TF_DIR / "bootstrap"
-RESULT_RE = re.compile(r'^\s+run "([^"]+)"\.\.\. (pass|fail|skip)\s*$', re.M)
 
 
 @pytest.fixture(scope="module")
 def bootstrap_copy(tmp_path_factory, tf_env) -> Path:
-    dest = tmp_path_factory.mktemp("bootstrap") / "bootstrap"
-    shutil.copytree(BOOTSTRAP, dest, ignore=shutil.ignore_patterns(".terraform", "terraform.tfstate*"))
-    run_tf(["init", "-backend=false", "-input=false", "-no-color"], dest, tf_env, timeout=300)
-    return dest
+    return init_bootstrap_copy(tmp_path_factory.mktemp("bootstrap") / "bootstrap", tf_env)
 
 
 def test_bootstrap_validates(bootstrap_copy, tf_env):
@@ -39,14 +44,10 @@ def test_bootstrap_validates(bootstrap_copy, tf_env):
 
 
 def test_bootstrap_terraform_test_every_run_passes(bootstrap_copy, tf_env):
-    declared = [
-        name
-        for f in sorted((BOOTSTRAP / "tests").glob("*.tftest.hcl"))
-        for name in re.findall(r'^run "([^"]+)"', f.read_text(), re.M)
-    ]
+    declared = [name for f in sorted((BOOTSTRAP / "tests").glob("*.tftest.hcl")) for name in declared_runs(f)]
     proc = run_tf(["test", "-no-color"], bootstrap_copy, tf_env, timeout=600, check=False)
     output = proc.stdout + proc.stderr
-    results = dict(RESULT_RE.findall(output))
+    results = {name: status for f in parse(output).values() for name, status in f.runs.items()}
     assert declared and results == dict.fromkeys(declared, "pass"), output
     assert proc.returncode == 0, output
 
@@ -58,7 +59,7 @@ KEY = "churn/terraform.tfstate"
 
 
 @pytest.fixture(scope="module")
-def moto_s3(tf_env) -> Iterator[tuple[str, dict[str, str]]]:
+def moto_s3(tf_env) -> Iterator[tuple[str, dict[str, str], Any]]:  # (URL, env, boto3 S3 client)
     pytest.importorskip("moto.server")
     import boto3
 
@@ -68,7 +69,7 @@ def moto_s3(tf_env) -> Iterator[tuple[str, dict[str, str]]]:
             "s3", endpoint_url=url, region_name="us-east-1", aws_access_key_id="t", aws_secret_access_key="t"
         )
         s3.create_bucket(Bucket=BUCKET)
-        yield url, env
+        yield url, env, s3
 
 
 def make_init(scratch: Path, url: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -100,9 +101,7 @@ def make_init(scratch: Path, url: str, env: dict[str, str]) -> subprocess.Comple
 
 
 def test_make_init_keeps_state_in_s3_with_a_lock_file(tmp_path, moto_s3):
-    import boto3
-
-    url, env = moto_s3
+    url, env, s3 = moto_s3
     scratch = tmp_path / "root"
     scratch.mkdir()
     # terraform_data is built in: no provider to install, the backend is all that is tested.
@@ -116,7 +115,6 @@ def test_make_init_keeps_state_in_s3_with_a_lock_file(tmp_path, moto_s3):
     env = dict(env, AWS_ENDPOINT_URL_S3=url)
     run_tf(["apply", "-auto-approve", "-input=false", "-no-color"], scratch, env, timeout=300)
     assert not (scratch / "terraform.tfstate").exists(), "state must not be local"
-    s3 = boto3.client("s3", endpoint_url=url, region_name="us-east-1", aws_access_key_id="t", aws_secret_access_key="t")
     state = s3.get_object(Bucket=BUCKET, Key=KEY)["Body"].read().decode()
     assert '"terraform_data"' in state
     keys = [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET)["Contents"]]

@@ -7,26 +7,15 @@ about 3 s of CPU) and every `run "..."` block becomes one parametrised test here
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 
 import pytest
 
-from tests.terraform.tf_helpers import TF_DIR, run_tf
+from tests.terraform.tf_helpers import TF_DIR, FileResult, declared_runs, parse, run_tf
 
 pytestmark = pytest.mark.terraform
 
 TEST_FILES = sorted((TF_DIR / "tests").glob("*.tftest.hcl"))
-RUN_RE = re.compile(r'^run "([^"]+)"', re.M)
-FILE_RE = re.compile(r"^tests/(\S+\.tftest\.hcl)\.\.\. (in progress|tearing down|pass|fail|skip)\s*$")
-RESULT_RE = re.compile(r'^\s+run "([^"]+)"\.\.\. (pass|fail|skip)\s*$')
-
-
-@dataclass
-class FileResult:
-    status: str = "not run"
-    runs: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -34,24 +23,6 @@ class TfTestOutput:
     returncode: int
     output: str
     files: dict[str, FileResult]
-
-
-def declared_runs(path: Path) -> list[str]:
-    return RUN_RE.findall(path.read_text())
-
-
-def parse(output: str) -> dict[str, FileResult]:
-    """Per file: its final status and the status of each run, from `terraform test -no-color`."""
-    files: dict[str, FileResult] = {}
-    current: FileResult | None = None
-    for line in output.splitlines():
-        if m := FILE_RE.match(line):
-            current = files.setdefault(m[1], FileResult())
-            if m[2] in ("pass", "fail", "skip"):
-                current.status = m[2]
-        elif (m := RESULT_RE.match(line)) and current is not None:
-            current.runs[m[1]] = m[2]
-    return files
 
 
 @pytest.fixture(scope="module")

@@ -6,11 +6,13 @@ import base64
 import hashlib
 import logging
 import os
+import re
 import shutil
 import subprocess
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -76,6 +78,13 @@ def init_copy(dest: Path, env: dict[str, str]) -> Path:
     return dest
 
 
+def init_bootstrap_copy(dest: Path, env: dict[str, str]) -> Path:
+    """An initialised copy of terraform/bootstrap (a root of its own), without local state."""
+    shutil.copytree(TF_DIR / "bootstrap", dest, ignore=shutil.ignore_patterns(".terraform", "terraform.tfstate*"))
+    run_tf(["init", "-backend=false", "-input=false", "-no-color"], dest, env, timeout=300)
+    return dest
+
+
 @contextmanager
 def moto_server() -> Iterator[str]:
     """An in-process moto server on a free loopback port; yields its URL."""
@@ -101,3 +110,33 @@ def lambda_zip(path: Path) -> str:
     with zipfile.ZipFile(path, "w") as zf:
         zf.writestr("handler.py", "def handler(event, context):\n    return {'statusCode': 200}\n")
     return base64.b64encode(hashlib.sha256(path.read_bytes()).digest()).decode()
+
+
+# -- `terraform test -no-color` output ---------------------------------------------------
+RUN_RE = re.compile(r'^run "([^"]+)"', re.M)
+FILE_RE = re.compile(r"^tests/(\S+\.tftest\.hcl)\.\.\. (in progress|tearing down|pass|fail|skip)\s*$")
+RESULT_RE = re.compile(r'^\s+run "([^"]+)"\.\.\. (pass|fail|skip)\s*$')
+
+
+@dataclass
+class FileResult:
+    status: str = "not run"
+    runs: dict[str, str] = field(default_factory=dict)
+
+
+def declared_runs(path: Path) -> list[str]:
+    return RUN_RE.findall(path.read_text())
+
+
+def parse(output: str) -> dict[str, FileResult]:
+    """Per file: its final status and the status of each run, from `terraform test -no-color`."""
+    files: dict[str, FileResult] = {}
+    current: FileResult | None = None
+    for line in output.splitlines():
+        if m := FILE_RE.match(line):
+            current = files.setdefault(m[1], FileResult())
+            if m[2] in ("pass", "fail", "skip"):
+                current.status = m[2]
+        elif (m := RESULT_RE.match(line)) and current is not None:
+            current.runs[m[1]] = m[2]
+    return files
