@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from ml.config import PRESETS
+from ml.sagemaker.settings import DEFAULT_NAME, check_name
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -30,6 +31,7 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--instance-count", type=int, default=1, help="SageMaker training instances")
     train.add_argument("--bucket", help="data bucket (default: terraform output)")
     train.add_argument("--role-arn", help="SageMaker execution role (default: terraform output)")
+    _name_arg(train)
 
     score = sub.add_parser("score", help="score a raw CSV with a bundle")
     score.add_argument("--model", type=Path, default=Path("build/model"))
@@ -38,6 +40,7 @@ def _parser() -> argparse.ArgumentParser:
     score.add_argument("--backend", choices=("local", "sagemaker"), default="local")
     score.add_argument("--bucket", help="data bucket for batch transform (default: terraform output)")
     score.add_argument("--role-arn", help="SageMaker execution role (default: terraform output)")
+    _name_arg(score)
     score.add_argument(
         "--no-formula-guard",
         dest="formula_guard",
@@ -64,6 +67,23 @@ def _parser() -> argparse.ArgumentParser:
     drift.add_argument("--endpoint-name", help="SageMaker endpoint (default: terraform output endpoint_name)")
     drift.add_argument("--region", help="AWS region (default: the environment's)")
     return p
+
+
+def _stack_name(value: str) -> str:
+    try:
+        return check_name(value)
+    except ValueError as err:  # argparse would print only "invalid value" for a ValueError
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
+def _name_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--name",
+        type=_stack_name,
+        default=DEFAULT_NAME,
+        help=f"--backend sagemaker: the stack's NAME (terraform's name_prefix, default {DEFAULT_NAME});"
+        " SageMaker job and model names start with it, as the deploy role allows only <NAME>-*",
+    )
 
 
 def _data_args(p: argparse.ArgumentParser) -> None:

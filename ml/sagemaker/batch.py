@@ -47,7 +47,9 @@ from ml.sagemaker.settings import (
     ARTIFACT_PREFIX,
     DATA_PREFIX,
     DEFAULT,
+    DEFAULT_NAME,
     SageMakerSettings,
+    check_name,
 )
 
 if TYPE_CHECKING:
@@ -78,14 +80,23 @@ def encode_file(source: Path, schema: dict[str, Any], target: Path) -> Encoded:
     return Encoded(target, rows, np.concatenate(seen_labels) if seen_labels else None)
 
 
-def model_name(url: str, image: str, role_arn: str) -> str:
+def model_name(url: str, image: str, role_arn: str, name: str = DEFAULT_NAME) -> str:
     """Named after everything CreateModel is given (a model cannot be updated): a new archive, image or role
-    gets a new model, the same three reuse the existing one."""
+    gets a new model, the same three reuse the existing one. "<name>-": the deploy role's model/<name>-*."""
     digest = hashlib.sha256(f"{url}|{image}|{role_arn}|isolated".encode()).hexdigest()
-    return f"churn-batch-{digest[:12]}"
+    return f"{check_name(name)}-batch-{digest[:12]}"
 
 
-def ensure_model(aws: Aws, bucket: str, bundle: Bundle, role_arn: str, image: str) -> tuple[str, str]:
+def transform_job_name(name: str, input_digest: str, now: float | None = None) -> str:
+    """The stack's name, "-batch-", the UTC time and 8 hex digits of the input: at most 16 + 31 = 47 of the 63
+    characters a transform job name may have
+    (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateTransformJob.html)."""
+    return f"{check_name(name)}-batch-{time.strftime('%Y%m%d-%H%M%S', time.gmtime(now))}-{input_digest[:8]}"
+
+
+def ensure_model(
+    aws: Aws, bucket: str, bundle: Bundle, role_arn: str, image: str, name: str = DEFAULT_NAME
+) -> tuple[str, str]:
     """A SageMaker model for the bundle's archive, created once, reused after.
 
     Network isolation: the built-in container needs no network (SageMaker itself fetches the
@@ -94,19 +105,19 @@ def ensure_model(aws: Aws, bucket: str, bundle: Bundle, role_arn: str, image: st
     the model serves hosting and batch transform; EnableNetworkIsolation isolates its container).
     """
     url, _ = upload_model(aws.s3, bucket, bundle)
-    name = model_name(url, image, role_arn)
+    model = model_name(url, image, role_arn, name)
     try:
-        aws.sm.describe_model(ModelName=name)
+        aws.sm.describe_model(ModelName=model)
     except ClientError as err:
         if err.response.get("Error", {}).get("Code") not in ("ValidationException", "ResourceNotFound"):
             raise
         aws.sm.create_model(
-            ModelName=name,
+            ModelName=model,
             ExecutionRoleArn=role_arn,
             PrimaryContainer={"Image": image, "ModelDataUrl": url, "Mode": "SingleModel"},
             EnableNetworkIsolation=True,
         )
-    return name, url
+    return model, url
 
 
 def transform_request(
@@ -184,8 +195,8 @@ def score(
         uploaded = upload_if_changed(aws.s3, bucket, input_prefix + INPUT_NAME, encoded.path)
         state = "uploaded" if uploaded else "unchanged"
         say(f"input     {encoded.rows} rows -> s3://{bucket}/{input_prefix}{INPUT_NAME} ({state})")
-        model, _url = ensure_model(aws, bucket, bundle, role_arn, image_uri(aws.region))
-        job_name = f"churn-batch-{time.strftime('%Y%m%d-%H%M%S')}-{digest[:8]}"
+        model, _url = ensure_model(aws, bucket, bundle, role_arn, image_uri(aws.region), sm.name)
+        job_name = transform_job_name(sm.name, digest)
         output_uri = f"s3://{bucket}/{ARTIFACT_PREFIX}transform/{job_name}/"
         aws.sm.create_transform_job(
             **transform_request(job_name, model, f"s3://{bucket}/{input_prefix}", output_uri, sm)
@@ -213,7 +224,10 @@ def main(args: argparse.Namespace) -> int:
     def run() -> int:
         bucket = tf_outputs.resolve("data_bucket", args.bucket)
         role = tf_outputs.resolve("sagemaker_role_arn", args.role_arn)
-        result = score(Aws.create(), bundle, args.input, args.output, bucket, role, formula_guard=args.formula_guard)
+        sm = DEFAULT.replace(name=args.name)
+        result = score(
+            Aws.create(), bundle, args.input, args.output, bucket, role, sm, formula_guard=args.formula_guard
+        )
         flagged = int((result["scores"] >= result["cutoff"]).sum())
         print(
             f"{args.output}: {result['rows']} rows scored by {result['job']}, {flagged} flagged to churn"

@@ -19,11 +19,25 @@ if TYPE_CHECKING:  # the instance types SageMaker accepts, as Literal types (typ
 DATA_PREFIX = "data/"
 ARTIFACT_PREFIX = "models/"
 
+# The stack's NAME (make NAME=, terraform's name_prefix, the same rule): the deploy role may act only
+# on SageMaker jobs and models named "<NAME>-*" (terraform/bootstrap), so every name we give starts so.
+NAME = re.compile(r"[a-z][a-z0-9-]{0,14}[a-z0-9]")
+DEFAULT_NAME = "churn"
+
 # A training job name is at most 63 characters of [a-zA-Z0-9](-*[a-zA-Z0-9])*
 # (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateTrainingJob.html);
-# ml.sagemaker.training.job_name appends "-YYYYmmdd-HHMMSS-xxxx" to the base name.
+# ml.sagemaker.training.job_name appends "-YYYYmmdd-HHMMSS-xxxx" to "<NAME>-xgb" (at most 41 in all).
 JOB_NAME_SUFFIX_LENGTH = 21
-BASE_JOB_NAME = re.compile(rf"[a-zA-Z0-9](-*[a-zA-Z0-9]){{0,{63 - JOB_NAME_SUFFIX_LENGTH - 1}}}")
+
+
+def check_name(name: str) -> str:
+    """``name`` if it is a valid stack NAME, else ValueError saying the rule."""
+    if not NAME.fullmatch(name):
+        raise ValueError(
+            f"name {name!r} must be 2-16 characters of a-z, 0-9 and '-', start with a letter and not end"
+            " with '-' (the stack's NAME, terraform's name_prefix)"
+        )
+    return name
 
 
 @dataclass(frozen=True)
@@ -56,7 +70,7 @@ class SageMakerSettings:
     )
     transform_instance_type: TransformInstanceTypeType = "ml.m5.large"
     transform_instance_count: int = 1
-    base_job_name: str = "churn-xgb"
+    name: str = DEFAULT_NAME  # the stack's NAME: every job and model name starts "<name>-"
     poll_s: float = 30.0  # describe every N seconds while waiting
 
     def __post_init__(self) -> None:
@@ -64,11 +78,12 @@ class SageMakerSettings:
             raise ValueError(f"instance_count must be at least 1, got {self.instance_count}")
         if self.use_spot and self.max_wait_s < self.max_run_s:
             raise ValueError("max_wait_s must be at least max_run_s for managed spot training")
-        if not BASE_JOB_NAME.fullmatch(self.base_job_name):
-            raise ValueError(
-                f"base_job_name {self.base_job_name!r} must be 1-{63 - JOB_NAME_SUFFIX_LENGTH} letters, digits"
-                " and inner hyphens (SageMaker job names: at most 63 characters, with the time appended)"
-            )
+        check_name(self.name)
+
+    @property
+    def base_job_name(self) -> str:
+        """Training jobs: "<name>-xgb-<time>-<hex>" (ml.sagemaker.training.job_name)."""
+        return f"{self.name}-xgb"
 
     def replace(self, **changes: Any) -> SageMakerSettings:
         return dataclasses.replace(self, **changes)

@@ -35,7 +35,7 @@ def outputs(chdir: Path | None = None) -> dict[str, Any]:
     exe = shutil.which(os.environ.get("TERRAFORM", "terraform"))
     if exe is None:
         raise SetupError(
-            "terraform is not on PATH: install Terraform >= 1.6, or pass the values as flags / environment variables"
+            "terraform is not on PATH: install Terraform >= 1.10, or pass the values as flags / environment variables"
         )
     if not chdir.is_dir():
         raise SetupError(f"{chdir}: no Terraform configuration there (set CHURN_TERRAFORM_DIR)")

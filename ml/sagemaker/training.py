@@ -262,7 +262,7 @@ def main(args: argparse.Namespace) -> int:
     started = time.perf_counter()
 
     def run() -> int:
-        sm = DEFAULT.replace(instance_count=args.instance_count)
+        sm = DEFAULT.replace(instance_count=args.instance_count, name=args.name)
         bucket = tf_outputs.resolve("data_bucket", args.bucket)
         role = tf_outputs.resolve("sagemaker_role_arn", args.role_arn)
         frame, provenance = load(args.data, args.rows, args.seed)

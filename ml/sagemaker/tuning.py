@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from ml.config import Hyperparameters
 from ml.sagemaker.aws import Aws, JobFailed, import_sagemaker, wait_for
-from ml.sagemaker.settings import SageMakerSettings
+from ml.sagemaker.settings import SageMakerSettings, check_name
 
 if TYPE_CHECKING:
     from sagemaker.estimator import Estimator
@@ -25,10 +25,14 @@ if TYPE_CHECKING:
     from sagemaker.workflow.entities import PipelineVariable
 
 
-def job_name(now: float | None = None) -> str:
-    """Tuning job names are at most 32 characters
-    (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateHyperParameterTuningJob.html)."""
-    return f"churn-hpo-{time.strftime('%y%m%d-%H%M%S', time.gmtime(now))}"
+def job_name(name: str, now: float | None = None) -> str:
+    """The stack's name, "-hpo-", and the time in seconds since 1970 as 8 hex digits (until 2106).
+
+    Unique per second like a readable timestamp, and short enough for a 16-character NAME
+    (16 + 5 + 8 = 29), where "yymmdd-HHMMSS" would not fit. Tuning job names are at most 32 characters
+    (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateHyperParameterTuningJob.html);
+    SageMaker names each trial "<tuning job>-NNN-xxxxxxxx", so trials match "<name>-*" too."""
+    return f"{check_name(name)}-hpo-{int(time.time() if now is None else now):08x}"
 
 
 def tuner(est: Estimator, sm: SageMakerSettings) -> HyperparameterTuner:
@@ -54,7 +58,7 @@ def tuner(est: Estimator, sm: SageMakerSettings) -> HyperparameterTuner:
 def start(
     est: Estimator, channel_inputs: dict[str, TrainingInput], sm: SageMakerSettings, say: Callable[[str], None]
 ) -> str:
-    name = job_name()
+    name = job_name(sm.name)
     tuner(est, sm).fit(channel_inputs, job_name=name, wait=False)
     say(
         f"tuning    job {name}: {sm.tuning_max_jobs} jobs, {sm.tuning_max_parallel_jobs} at a time,"

@@ -4,8 +4,10 @@ terraform {
 
   required_providers {
     aws = {
-      source  = "hashicorp/aws"
-      version = ">= 5.60, < 6.0"
+      source = "hashicorp/aws"
+      # 5.81.0 made aws_iam_openid_connect_provider's thumbprint_list optional (#37255); github.tf
+      # sets none, which older releases reject as a missing required argument.
+      version = ">= 5.81, < 6.0"
     }
   }
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import io
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from ml.model.train import predict
 from ml.sagemaker import batch
 from ml.sagemaker.aws import Aws, JobFailed
 from ml.sagemaker.settings import DEFAULT
-from tests.botocore_shapes import RequestValidator
+from tests.botocore_shapes import RequestValidator, request_violations
 from tests.sagemaker.sm_fixtures import BUCKET, ROLE, answer, capture
 
 FAST = DEFAULT.replace(poll_s=0)
@@ -125,6 +126,40 @@ def test_model_name_follows_every_create_model_input() -> None:
         batch.model_name(*base[:2], ROLE + "-2"),
     }
     assert len(names) == 4 and batch.model_name(*base) == batch.model_name(*base)
+
+
+def test_another_name_names_the_model_and_the_transform_job(
+    aws: Aws, local_bundle: Path, raw_csv: Path, tmp_path: Path
+) -> None:
+    """The deploy role allows SageMaker only on model/<NAME>-* and transform-job/<NAME>-* (terraform/bootstrap)."""
+    bundle = Bundle(local_bundle)
+    jobs = fake_transform(aws, bundle.booster())
+    models = capture(aws.sm, "CreateModel")
+    result = batch.score(
+        aws,
+        bundle,
+        raw_csv,
+        tmp_path / "scored.csv",
+        BUCKET,
+        ROLE,
+        FAST.replace(name="team-b2"),
+        say=quiet,
+        sleep=no_sleep,
+    )
+    names = [models[0]["ModelName"], jobs[0]["TransformJobName"], jobs[0]["ModelName"], result["job"]]
+    assert all(fnmatch.fnmatchcase(n, "team-b2-*") for n in names), names
+    assert jobs[0]["TransformOutput"]["S3OutputPath"].endswith(f"/models/transform/{jobs[0]['TransformJobName']}/")
+
+
+def test_model_and_transform_job_names_are_valid_at_the_longest_name() -> None:
+    longest = "a1234567-9abcde9"  # 16 characters, terraform's name_prefix maximum
+    model = batch.model_name("s3://b/models/0123/model.tar.gz", "img:3.0-5", ROLE, longest)
+    job = batch.transform_job_name(longest, "0123456789abcdef", now=4102444799.0)  # 2099-12-31 23:59:59 UTC
+    assert job == f"{longest}-batch-20991231-235959-01234567" and model.startswith(f"{longest}-batch-")
+    assert request_violations("sagemaker", "DescribeModel", {"ModelName": model}) == []
+    assert request_violations("sagemaker", "DescribeTransformJob", {"TransformJobName": job}) == []
+    with pytest.raises(ValueError, match="name_prefix"):
+        batch.transform_job_name("Team_B", "0123abcd")
 
 
 def test_output_row_count_mismatch_fails_and_writes_nothing(

@@ -13,6 +13,8 @@ import pytest
 from ml.sagemaker import tf_outputs
 from ml.sagemaker.tf_outputs import SetupError
 
+ROLE_ARN = "arn:aws:iam::123456789012:role/team-b2-sagemaker"
+
 
 @pytest.fixture(autouse=True)
 def fresh_cache() -> Iterator[None]:
@@ -81,6 +83,7 @@ def _train_args(**over: Any) -> argparse.Namespace:
         "instance_count": 1,
         "bucket": None,
         "role_arn": None,
+        "name": "churn",
     }
     return argparse.Namespace(**{**base, **over})
 
@@ -103,7 +106,12 @@ def test_clis_exit_2_with_a_message(
 
         code = batch.main(
             argparse.Namespace(
-                model=local_bundle, input=tmp_path / "in.csv", output=tmp_path / "out.csv", bucket=None, role_arn=None
+                model=local_bundle,
+                input=tmp_path / "in.csv",
+                output=tmp_path / "out.csv",
+                bucket=None,
+                role_arn=None,
+                name="churn",
             )
         )
     else:
@@ -113,3 +121,37 @@ def test_clis_exit_2_with_a_message(
     err = capsys.readouterr().err
     assert code == 2
     assert err.startswith("error: terraform is not on PATH") and "Traceback" not in err
+
+
+@pytest.mark.parametrize("command", ["train", "score"])
+def test_a_bad_name_exits_2_naming_the_rule(capsys: pytest.CaptureFixture[str], command: str) -> None:
+    from ml import cli
+
+    argv = [command, "--backend", "sagemaker", "--name", "Team_B"]
+    with pytest.raises(SystemExit) as exited:
+        cli.main([*argv, "--input", "in.csv", "--output", "out.csv"] if command == "score" else argv)
+    err = capsys.readouterr().err
+    assert exited.value.code == 2 and "argument --name: name 'Team_B' must be 2-16 characters" in err
+
+
+def test_the_name_reaches_the_jobs_without_an_environment_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`make train NAME=x` passes --name x: nothing else (no environment variable) is needed."""
+    from ml import cli
+    from ml.sagemaker import training
+    from ml.sagemaker.aws import Aws
+
+    seen: dict[str, Any] = {}
+
+    def fake_train(*args: Any, **kwargs: Any) -> Any:
+        seen.update(sm=args[6] if len(args) > 6 else kwargs["sm"])
+        raise SetupError("stop here")
+
+    monkeypatch.setattr(training, "train", fake_train)
+    monkeypatch.setattr(training, "load", lambda *_: (None, None))
+    monkeypatch.setattr(training, "prepare", lambda *_: None)
+    monkeypatch.setattr(Aws, "create", classmethod(lambda cls, *_: None))
+    argv = ["train", "--backend", "sagemaker", "--name", "team-b2", "--bucket", "b", "--role-arn", ROLE_ARN]
+    assert cli.main(argv) == 2
+    assert seen["sm"].name == "team-b2" and seen["sm"].base_job_name == "team-b2-xgb"
+    assert cli.main(["train", "--backend", "sagemaker", "--bucket", "b", "--role-arn", ROLE_ARN]) == 2
+    assert seen["sm"].name == "churn"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import fnmatch
 import hashlib
 import json
 from collections.abc import Iterator, Mapping
@@ -17,7 +18,7 @@ from ml.config import SAGEMAKER_XGBOOST_VERSION, Settings
 from ml.model.bundle import Bundle
 from ml.model.pipeline import Prepared
 from ml.model.train import predict
-from ml.sagemaker import training
+from ml.sagemaker import training, tuning
 from ml.sagemaker.aws import Aws, JobFailed, wait_for
 from ml.sagemaker.settings import DEFAULT, JOB_NAME_SUFFIX_LENGTH, SageMakerSettings
 from tests.botocore_shapes import InvalidRequest, RequestValidator, request_violations
@@ -49,6 +50,19 @@ def place_artifact(aws: Aws, archive: Path) -> list[str]:
 
     aws.sm.meta.events.register("after-call.sagemaker.CreateTrainingJob", after)
     return placed
+
+
+def fake_best_job(hyperparameters: Mapping[str, str]) -> dict[str, Any]:
+    """The CreateTrainingJob request of the job moto's tuning job always names as its best."""
+    return {
+        "TrainingJobName": "FakeTrainingJobName",
+        "HyperParameters": dict(hyperparameters),
+        "AlgorithmSpecification": {"TrainingImage": IMAGE, "TrainingInputMode": "File"},
+        "RoleArn": ROLE,
+        "OutputDataConfig": {"S3OutputPath": f"s3://{BUCKET}/models/training/"},
+        "ResourceConfig": {"InstanceType": "ml.m5.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 10},
+        "StoppingCondition": {"MaxRuntimeInSeconds": 60},
+    }
 
 
 @dataclass(frozen=True)
@@ -114,14 +128,51 @@ def test_reruns_never_share_a_checkpoint_prefix(
     assert prefixes == [f"s3://{BUCKET}/models/checkpoints/{name}/" for name in names]
 
 
-def test_job_names_are_valid_at_the_longest_base_name() -> None:
-    longest = "a" * (63 - JOB_NAME_SUFFIX_LENGTH)
-    name = training.job_name(longest)
-    assert len(name) == 63 and len(name) - len(longest) == JOB_NAME_SUFFIX_LENGTH
-    assert request_violations("sagemaker", "DescribeTrainingJob", {"TrainingJobName": name}) == []
-    for bad in (longest + "c", "churn_xgb", "-churn", ""):
-        with pytest.raises(ValueError, match="base_job_name"):
-            SageMakerSettings(base_job_name=bad)
+LONGEST_NAME = "a1234567-9abcde9"  # 16 characters: terraform's name_prefix allows no more
+
+
+def test_job_names_are_valid_at_the_longest_name() -> None:
+    """A 16-character NAME still gives training and tuning job names SageMaker accepts (63 and 32 characters)."""
+    sm = SageMakerSettings(name=LONGEST_NAME)
+    train_name = training.job_name(sm.base_job_name)
+    assert train_name.startswith(f"{LONGEST_NAME}-xgb-") and len(train_name) == 16 + 4 + JOB_NAME_SUFFIX_LENGTH
+    assert request_violations("sagemaker", "DescribeTrainingJob", {"TrainingJobName": train_name}) == []
+    # The largest time 8 hex digits hold: the longest tuning job name this scheme makes.
+    for now in (0.0, 1_765_000_000.0, 2.0**32 - 1):
+        tune_name = tuning.job_name(LONGEST_NAME, now)
+        assert tune_name.startswith(f"{LONGEST_NAME}-hpo-") and len(tune_name) == 29
+        tuning_request = {"HyperParameterTuningJobName": tune_name}
+        assert request_violations("sagemaker", "DescribeHyperParameterTuningJob", tuning_request) == []
+    assert tuning.job_name("churn", 1) != tuning.job_name("churn", 2)
+
+
+@pytest.mark.parametrize("bad", ["a", LONGEST_NAME + "x", "Churn", "churn_b", "-churn", "churn-", "9churn", ""])
+def test_a_name_terraform_would_reject_is_rejected(bad: str) -> None:
+    with pytest.raises(ValueError, match=r"2-16 characters of a-z, 0-9 and '-'"):
+        SageMakerSettings(name=bad)
+    with pytest.raises(ValueError, match="name_prefix"):
+        tuning.job_name(bad)
+
+
+def test_another_name_names_every_training_and_tuning_job(
+    aws: Aws, prep: Prepared, small_settings: Settings, local_bundle: Path, tmp_path: Path
+) -> None:
+    """Issue: another stack NAME broke training. The deploy role allows SageMaker only on
+    training-job/<NAME>-* and hyper-parameter-tuning-job/<NAME>-* (terraform/bootstrap/github.tf)."""
+    sm = FAST.replace(name="team-b2")
+    trainings = capture(aws.sm, "CreateTrainingJob")
+    tunings = capture(aws.sm, "CreateHyperParameterTuningJob")
+    place_artifact(aws, local_bundle / "model.tar.gz")
+    training.train(aws, prep, small_settings, BUCKET, ROLE, tmp_path / "plain", sm, say=quiet, sleep=no_sleep)
+    # moto's tuning job names "FakeTrainingJobName" as its best job, whatever the name: only the request is ours.
+    aws.sm.create_training_job(**fake_best_job(small_settings.hyperparameters.sagemaker()))
+    training.train(
+        aws, prep, small_settings, BUCKET, ROLE, tmp_path / "tuned", sm, tune=True, say=quiet, sleep=no_sleep
+    )
+    names = [r["TrainingJobName"] for r in trainings[:1]] + [r["HyperParameterTuningJobName"] for r in tunings]
+    assert len(names) == 2 and all(fnmatch.fnmatchcase(n, "team-b2-*") for n in names), names
+    assert names[0].startswith("team-b2-xgb-") and names[1].startswith("team-b2-hpo-")
+    assert not any(n.startswith("churn") for n in names)
 
 
 def test_a_request_aws_would_reject_fails_the_test(
@@ -248,25 +299,17 @@ def test_tuning_job_request_and_best_job(
     tmp_path: Path,
     shape_check: RequestValidator,
 ) -> None:
-    tuning = capture(aws.sm, "CreateHyperParameterTuningJob")
+    tunings = capture(aws.sm, "CreateHyperParameterTuningJob")
     # moto's tuning job always names "FakeTrainingJobName" as best: create that job so it can be described.
     placed = place_artifact(aws, local_bundle / "model.tar.gz")
     tuned = {**small_settings.hyperparameters.sagemaker(), "eta": "0.31", "max_depth": "4", "num_round": "42"}
-    aws.sm.create_training_job(
-        TrainingJobName="FakeTrainingJobName",
-        HyperParameters=tuned,
-        AlgorithmSpecification={"TrainingImage": IMAGE, "TrainingInputMode": "File"},
-        RoleArn=ROLE,
-        OutputDataConfig={"S3OutputPath": f"s3://{BUCKET}/models/training/"},
-        ResourceConfig={"InstanceType": "ml.m5.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 10},
-        StoppingCondition={"MaxRuntimeInSeconds": 60},
-    )
+    aws.sm.create_training_job(**fake_best_job(tuned))
     result = training.train(
         aws, prep, small_settings, BUCKET, ROLE, tmp_path / "model", FAST, tune=True, say=quiet, sleep=no_sleep
     )
-    req = tuning[0]
+    req = tunings[0]
     config = req["HyperParameterTuningJobConfig"]
-    assert len(req["HyperParameterTuningJobName"]) <= 32
+    assert len(req["HyperParameterTuningJobName"]) <= 32 and req["HyperParameterTuningJobName"].startswith("churn-hpo-")
     assert config["HyperParameterTuningJobObjective"] == {"Type": "Maximize", "MetricName": "validation:auc"}
     assert config["ResourceLimits"] == {
         "MaxNumberOfTrainingJobs": DEFAULT.tuning_max_jobs,

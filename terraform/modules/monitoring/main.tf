@@ -2,7 +2,8 @@
 # Metric names and dimensions (AWS docs):
 #   HTTP API:  https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-metrics.html
 #   Lambda:    https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics-types.html
-#   SageMaker: https://docs.aws.amazon.com/sagemaker/latest/dg/serverless-endpoints-monitoring.html
+#   SageMaker: https://docs.aws.amazon.com/sagemaker/latest/dg/monitoring-cloudwatch.html (endpoint invocation
+#              metrics; there is no "ModelError") and .../serverless-endpoints-monitoring.html
 #   EMF:       https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html
 # The module creates no log group: the invoker's EMF lines land in the Lambda's own log
 # group, whose retention the invoker module sets.
@@ -93,7 +94,7 @@ locals {
     {
       title   = "Endpoint: invocations and errors"
       stat    = "Sum"
-      metrics = [for m in ["Invocations", "Invocation4XXErrors", "Invocation5XXErrors", "ModelError"] : concat(["AWS/SageMaker", m], local.sm_dims)]
+      metrics = [for m in ["Invocations", "Invocation4XXErrors", "Invocation5XXErrors", "InvocationModelErrors"] : concat(["AWS/SageMaker", m], local.sm_dims)]
     },
     {
       title   = "Endpoint: model latency and cold starts (ModelSetupTime), microseconds"
