@@ -44,7 +44,7 @@ def deploy_text(tune: bool, mode: str) -> str:
     jobs = f"a tuning job of {TUNING_JOBS} spot jobs" if tune else "one managed spot training job"
     lines = [
         "make deploy will create, in your AWS account (approx. us-east-1 prices):",
-        "  1. terraform apply (-target=module.data_bucket): the private data bucket and the SageMaker"
+        "  1. make apply-base (terraform apply, targeted): the private data bucket and the SageMaker"
         " execution role (no charge while idle)",
         f"  2. SageMaker training: {jobs} on ml.m5.xlarge",
         f"       approx. {money(spot)} with spot (on demand it would be approx. {money(on_demand)});"

@@ -18,6 +18,7 @@ import pytest
 # The slowest groups, first: measured with --durations (each is a chain of terraform or
 # stack start-ups). Others keep their collection order.
 SLOW_FIRST = (
+    "tests/rehearsal/",  # three make deploys and two make destroys in a row
     "tests/terraform/test_moto_apply.py",
     "tests/terraform/test_aws_rules.py",
     "tests/terraform/test_tftest.py",

@@ -79,6 +79,8 @@ data "aws_iam_policy_document" "deploy" {
   count = local.github ? 1 : 0
 
 
+  # The S3 backend also lists "<workspace_key_prefix>/" (env:/) on every init, plan and apply
+  # to find the workspaces; denied, init fails. The rehearsal's permission check found it.
   statement {
     sid       = "StateBucketList"
     actions   = ["s3:ListBucket"]
@@ -87,7 +89,7 @@ data "aws_iam_policy_document" "deploy" {
     condition {
       test     = "StringLike"
       variable = "s3:prefix"
-      values   = ["${local.state_key_prefix}*"]
+      values   = ["${local.state_key_prefix}*", "env:/"]
     }
   }
 
@@ -149,12 +151,6 @@ data "aws_iam_policy_document" "deploy" {
   }
 
   statement {
-    sid       = "SageMakerListsAndSearch"
-    actions   = ["sagemaker:List*", "sagemaker:Search"]
-    resources = ["*"]
-  }
-
-  statement {
     sid       = "StackLambda"
     actions   = ["lambda:*"]
     resources = ["${local.arn_prefix}:lambda:${local.region_acct}:function:${local.p}-*"]
@@ -171,6 +167,19 @@ data "aws_iam_policy_document" "deploy" {
     ])
   }
 
+  # An HTTP API stage with access logs: API Gateway sets up the log delivery with the caller's
+  # rights, and these actions take no resource ("Configuring logging for an HTTP API", API
+  # Gateway developer guide). Without them CreateStage fails: "Insufficient permissions to
+  # enable logging".
+  statement {
+    sid = "HttpApiAccessLogDelivery"
+    actions = [
+      "logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery",
+      "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies",
+    ]
+    resources = ["*"]
+  }
+
   statement {
     sid       = "LogGroupListing"
     actions   = ["logs:DescribeLogGroups"]
@@ -183,10 +192,13 @@ data "aws_iam_policy_document" "deploy" {
     resources = ["${local.arn_prefix}:cloudwatch:${local.region_acct}:alarm:${local.p}-*", "${local.arn_prefix}:cloudwatch::${local.account_id}:dashboard/${local.p}-*"]
   }
 
+  # Realtime mode: a target tracking policy's alarms are created and deleted by Application
+  # Auto Scaling with the caller's rights, named TargetTracking-<resource id>-AlarmHigh/Low-…
+  # (Application Auto Scaling user guide, identity-based policy examples).
   statement {
-    sid       = "MetricsReadAndAlarmListing"
-    actions   = ["cloudwatch:GetMetricData", "cloudwatch:GetMetricStatistics", "cloudwatch:ListMetrics", "cloudwatch:DescribeAlarms"]
-    resources = ["*"]
+    sid       = "AutoscalingTargetTrackingAlarms"
+    actions   = ["cloudwatch:PutMetricAlarm", "cloudwatch:DescribeAlarms", "cloudwatch:DeleteAlarms"]
+    resources = ["${local.arn_prefix}:cloudwatch:${local.region_acct}:alarm:TargetTracking-endpoint/${local.p}-*"]
   }
 
   statement {

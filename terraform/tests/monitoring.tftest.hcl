@@ -27,6 +27,35 @@ run "dashboard_and_alarms" {
     flagged_share_band     = [0.07, 0.28]
   }
 
+  # Every AWS/SageMaker metric the module graphs or alarms on must be one SageMaker publishes, so a
+  # misspelt name (the dashboard once graphed "ModelError", which does not exist) fails here instead of
+  # drawing an empty graph. The names: SageMaker developer guide, "Amazon SageMaker AI metrics in Amazon
+  # CloudWatch" (monitoring-cloudwatch), tables "Endpoint invocation metrics" and "Multi-model endpoint
+  # model loading metrics", both in the AWS/SageMaker namespace with EndpointName + VariantName.
+  assert {
+    condition = length(setsubtract(
+      toset(concat(
+        flatten([for w in jsondecode(aws_cloudwatch_dashboard.this.dashboard_body).widgets : [for row in w.properties.metrics : row[1] if try(row[0] == "AWS/SageMaker", false)]]),
+        [for a in [aws_cloudwatch_metric_alarm.api_5xx, aws_cloudwatch_metric_alarm.lambda_errors, aws_cloudwatch_metric_alarm.lambda_throttles, aws_cloudwatch_metric_alarm.endpoint_errors, aws_cloudwatch_metric_alarm.flagged_share[0]] : a.metric_name if a.namespace == "AWS/SageMaker"],
+        flatten([for a in [aws_cloudwatch_metric_alarm.api_5xx, aws_cloudwatch_metric_alarm.lambda_errors, aws_cloudwatch_metric_alarm.lambda_throttles, aws_cloudwatch_metric_alarm.endpoint_errors, aws_cloudwatch_metric_alarm.flagged_share[0]] : [for q in a.metric_query : q.metric[0].metric_name if try(q.metric[0].namespace == "AWS/SageMaker", false)]]),
+      )),
+      toset([
+        "ConcurrentRequestsPerCopy", "ConcurrentRequestsPerModel", "Invocation4XXErrors", "Invocation5XXErrors", "InvocationModelErrors",
+        "Invocations", "InvocationsPerCopy", "InvocationsPerInstance", "ModelLatency", "ModelSetupTime", "OverheadLatency",
+        "ModelLoadingWaitTime", "ModelUnloadingTime", "ModelDownloadingTime", "ModelLoadingTime", "ModelCacheHit",
+      ]),
+    )) == 0
+    error_message = "Every AWS/SageMaker metric name on the dashboard and in the alarms must be one SageMaker publishes (monitoring-cloudwatch: endpoint invocation and multi-model loading metrics)."
+  }
+
+  assert {
+    condition = contains(
+      flatten([for w in jsondecode(aws_cloudwatch_dashboard.this.dashboard_body).widgets : [for row in w.properties.metrics : row[1] if try(row[0] == "AWS/SageMaker", false) && try(slice(row, 2, 6) == ["EndpointName", "churn-endpoint", "VariantName", "AllTraffic"], false)]]),
+      "InvocationModelErrors",
+    )
+    error_message = "The dashboard must graph the endpoint's InvocationModelErrors (EndpointName + VariantName): the check above must not pass on an empty list."
+  }
+
   assert {
     condition     = can(jsondecode(aws_cloudwatch_dashboard.this.dashboard_body).widgets)
     error_message = "The dashboard body must be valid JSON with widgets."
@@ -187,51 +216,5 @@ run "monitoring_can_be_switched_off" {
   assert {
     condition     = length(module.monitoring) == 0
     error_message = "monitoring_enabled = false must create no monitoring resource."
-  }
-}
-
-# Every AWS/SageMaker metric the module graphs or alarms on must be one SageMaker publishes, so a
-# misspelt name (the dashboard once graphed "ModelError", which does not exist) fails here instead of
-# drawing an empty graph. The names: SageMaker developer guide, "Amazon SageMaker AI metrics in Amazon
-# CloudWatch" (monitoring-cloudwatch), tables "Endpoint invocation metrics" and "Multi-model endpoint
-# model loading metrics", both in the AWS/SageMaker namespace with EndpointName + VariantName.
-run "sagemaker_metric_names_are_published" {
-  command = plan
-
-  module {
-    source = "./modules/monitoring"
-  }
-
-  variables {
-    name_prefix            = "churn"
-    function_name          = "churn-invoker"
-    api_id                 = "a1b2c3d4e5"
-    endpoint_name          = "churn-endpoint"
-    expected_flagged_share = 0.14
-    flagged_share_band     = [0.07, 0.28]
-  }
-
-  assert {
-    condition = length(setsubtract(
-      toset(concat(
-        flatten([for w in jsondecode(aws_cloudwatch_dashboard.this.dashboard_body).widgets : [for row in w.properties.metrics : row[1] if try(row[0] == "AWS/SageMaker", false)]]),
-        [for a in [aws_cloudwatch_metric_alarm.api_5xx, aws_cloudwatch_metric_alarm.lambda_errors, aws_cloudwatch_metric_alarm.lambda_throttles, aws_cloudwatch_metric_alarm.endpoint_errors, aws_cloudwatch_metric_alarm.flagged_share[0]] : a.metric_name if a.namespace == "AWS/SageMaker"],
-        flatten([for a in [aws_cloudwatch_metric_alarm.api_5xx, aws_cloudwatch_metric_alarm.lambda_errors, aws_cloudwatch_metric_alarm.lambda_throttles, aws_cloudwatch_metric_alarm.endpoint_errors, aws_cloudwatch_metric_alarm.flagged_share[0]] : [for q in a.metric_query : q.metric[0].metric_name if try(q.metric[0].namespace == "AWS/SageMaker", false)]]),
-      )),
-      toset([
-        "ConcurrentRequestsPerCopy", "ConcurrentRequestsPerModel", "Invocation4XXErrors", "Invocation5XXErrors", "InvocationModelErrors",
-        "Invocations", "InvocationsPerCopy", "InvocationsPerInstance", "ModelLatency", "ModelSetupTime", "OverheadLatency",
-        "ModelLoadingWaitTime", "ModelUnloadingTime", "ModelDownloadingTime", "ModelLoadingTime", "ModelCacheHit",
-      ]),
-    )) == 0
-    error_message = "Every AWS/SageMaker metric name on the dashboard and in the alarms must be one SageMaker publishes (monitoring-cloudwatch: endpoint invocation and multi-model loading metrics)."
-  }
-
-  assert {
-    condition = contains(
-      flatten([for w in jsondecode(aws_cloudwatch_dashboard.this.dashboard_body).widgets : [for row in w.properties.metrics : row[1] if try(row[0] == "AWS/SageMaker", false) && try(slice(row, 2, 6) == ["EndpointName", "churn-endpoint", "VariantName", "AllTraffic"], false)]]),
-      "InvocationModelErrors",
-    )
-    error_message = "The dashboard must graph the endpoint's InvocationModelErrors (EndpointName + VariantName): the check above must not pass on an empty list."
   }
 }

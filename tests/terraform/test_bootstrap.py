@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from tests.rehearsal.harness import backend_args
 from tests.terraform.tf_helpers import (
     ROOT,
     TF_DIR,
@@ -83,16 +84,7 @@ def make_init(scratch: Path, url: str, env: dict[str, str]) -> subprocess.Comple
         "REGION=us-east-1",
         f"TF_DIR={scratch}",
         f"BACKEND_HCL={scratch / 'backend.hcl'}",
-        "BACKEND_ARGS="
-        + " ".join(
-            f"-backend-config={kv}"
-            for kv in (
-                "use_path_style=true",
-                "skip_credentials_validation=true",
-                "skip_requesting_account_id=true",
-                "skip_metadata_api_check=true",
-            )
-        ),
+        "BACKEND_ARGS=" + backend_args(),
     ]
     # The backend reads AWS_ENDPOINT_URL_S3 like the SDKs do.
     return subprocess.run(

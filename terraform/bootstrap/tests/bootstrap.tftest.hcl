@@ -119,7 +119,7 @@ run "github_deploy_role" {
   assert {
     condition = alltrue(flatten([
       for s in data.aws_iam_policy_document.deploy[0].statement : [
-        for r in s.resources : strcontains(r, "churn") || strcontains(r, "/aws/sagemaker/") || contains(["SageMakerListsAndSearch", "LogGroupListing", "MetricsReadAndAlarmListing", "HttpApis", "CloudFrontSite", "RealtimeEndpointAutoscaling", "AutoscalingServiceLinkedRole"], s.sid)
+        for r in s.resources : strcontains(r, "churn") || strcontains(r, "/aws/sagemaker/") || contains(["LogGroupListing", "HttpApiAccessLogDelivery", "HttpApis", "CloudFrontSite", "RealtimeEndpointAutoscaling", "AutoscalingServiceLinkedRole"], s.sid)
       ]
     ]))
     error_message = "Every statement must name the stack's resources (name_prefix or the state bucket), except the listed ones whose ids AWS chooses."

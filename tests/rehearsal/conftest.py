@@ -1,0 +1,249 @@
+"""The deploy rehearsal, run once per session: tests/rehearsal/test_deploy_rehearsal.py checks its
+steps, tests/rehearsal/test_deploy_role.py the permissions its AWS calls needed.
+
+Two paths run at once against one stand-in AWS, each with its own stack NAME, so neither sees
+the other's resources:
+- local (the README's laptop path, local state; NAME churn-laptop):
+  make deploy -> make smoke -> make deploy again in realtime mode (a new model and endpoint;
+  the Lambda follows) -> make plan CHECK=1 -> make destroy;
+- team (the workflows' path, NAME churn, the default): terraform/bootstrap for NAME churn ->
+  STATE_BUCKET=… make init -> make deploy -> make destroy, the state in the bootstrap's bucket.
+Both NAMEs fall under the bootstrap's `churn-*` patterns, so the deploy-role check evaluates
+the calls of both paths against the one policy.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import threading
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.rehearsal.aws_server import HARNESS_KEY
+from tests.rehearsal.harness import (
+    DEPLOY_KEY,
+    LOCAL_KEY,
+    Aws,
+    Step,
+    aws_server,
+    backend_args,
+    checkout,
+    deploy_env,
+    make,
+)
+from tests.shared import made_once
+
+ROOT = Path(__file__).resolve().parents[2]
+TEAM_NAME = "churn"  # the default NAME (the workflows' vars.NAME || 'churn')
+LOCAL_NAME = "churn-laptop"  # another NAME: job names and all must follow it
+REPOSITORY = "example-org/churn"
+DEPLOY = ("deploy", "AUTO_APPROVE=1", "SMOKE=0")
+
+
+@dataclass
+class Rehearsal:
+    requests_log: Path
+    steps: dict[str, list[Step]] = field(default_factory=dict)  # path -> its steps in order
+    snapshots: dict[str, Any] = field(default_factory=dict)
+    policy: dict[str, Any] = field(default_factory=dict)  # the bootstrap's deploy-role policy
+    state_bucket: str = ""
+
+    def requests(self) -> list[dict[str, Any]]:
+        return [json.loads(line) for line in self.requests_log.read_text().splitlines()]
+
+    def step(self, path: str, command: str, nth: int = 0) -> Step:
+        return [s for s in self.steps[path] if s.command == command][nth]
+
+
+def inventory(aws: Aws, prefix: str) -> dict[str, list[str]]:
+    """Everything named <prefix>-… in the stand-in, by kind (not the other path's: see mine())."""
+    s3, lam, sm, api, iam = (aws.client(n) for n in ("s3", "lambda", "sagemaker", "apigatewayv2", "iam"))
+    cw, cf, logs, sns = (aws.client(n) for n in ("cloudwatch", "cloudfront", "logs", "sns"))
+    scaling = aws.client("application-autoscaling")
+    p = prefix + "-"
+    return mine(
+        prefix,
+        {
+            "buckets": sorted(b["Name"] for b in s3.list_buckets()["Buckets"] if b["Name"].startswith(p)),
+            "roles": sorted(r["RoleName"] for r in iam.list_roles()["Roles"] if r["RoleName"].startswith(p)),
+            "functions": [
+                f["FunctionName"] for f in lam.list_functions()["Functions"] if f["FunctionName"].startswith(p)
+            ],
+            "models": [m["ModelName"] for m in sm.list_models()["Models"] if m["ModelName"].startswith(p)],
+            "endpoint_configs": [
+                c["EndpointConfigName"]
+                for c in sm.list_endpoint_configs()["EndpointConfigs"]
+                if c["EndpointConfigName"].startswith(p)
+            ],
+            "endpoints": [
+                e["EndpointName"] for e in sm.list_endpoints()["Endpoints"] if e["EndpointName"].startswith(p)
+            ],
+            "apis": [a["Name"] for a in api.get_apis()["Items"] if a["Name"].startswith(p)],
+            "log_groups": [
+                g["logGroupName"] for g in logs.describe_log_groups()["logGroups"] if p in g["logGroupName"]
+            ],
+            "topics": [t["TopicArn"] for t in sns.list_topics()["Topics"] if f":{p}" in t["TopicArn"]],
+            "alarms": sorted(a["AlarmName"] for a in cw.describe_alarms(AlarmNamePrefix=p)["MetricAlarms"]),
+            "dashboards": [d["DashboardName"] for d in cw.list_dashboards(DashboardNamePrefix=p)["DashboardEntries"]],
+            "distributions": [
+                d["Id"]
+                for d in cf.list_distributions()["DistributionList"].get("Items", [])
+                if d["Comment"].startswith(p)
+            ],
+            "scalable_targets": [
+                t["ResourceId"]
+                for t in scaling.describe_scalable_targets(ServiceNamespace="sagemaker")["ScalableTargets"]
+                if t["ResourceId"].startswith(f"endpoint/{p}")
+            ],
+            "training_jobs": [
+                j["TrainingJobName"]
+                for j in sm.list_training_jobs()["TrainingJobSummaries"]
+                if j["TrainingJobName"].startswith(p)
+            ],
+        },
+    )
+
+
+def mine(prefix: str, found: dict[str, list[str]]) -> dict[str, list[str]]:
+    """Drop the names of the other path's stack (churn-laptop-… also starts with churn-)."""
+    other = (LOCAL_NAME if prefix == TEAM_NAME else "\0") + "-"
+    return {kind: [n for n in names if other not in n] for kind, names in found.items()}
+
+
+def tf_outputs(tree: Path, env: dict[str, str]) -> dict[str, Any]:
+    proc = subprocess.run(
+        ["terraform", f"-chdir={tree / 'terraform'}", "output", "-json"], env=env, capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stderr
+    return {k: v["value"] for k, v in json.loads(proc.stdout or "{}").items()}
+
+
+def apply_bootstrap(aws: Aws, workdir: Path, env: dict[str, str]) -> tuple[str, dict[str, Any]]:
+    """terraform/bootstrap as its README has an administrator apply it (here: the harness's key).
+
+    Its provider has no test endpoint variable: an override file (Terraform's own mechanism)
+    points it at the stand-in. Returns the state bucket and the deploy role's policy as stored.
+    """
+    root = workdir / "bootstrap"
+    shutil.copytree(
+        ROOT / "terraform" / "bootstrap", root, ignore=shutil.ignore_patterns(".terraform", "terraform.tfstate*")
+    )
+    endpoints = "".join(f'    {s} = "{aws.url}"\n' for s in ("iam", "s3", "sts"))
+    (root / "rehearsal_override.tf").write_text(
+        'provider "aws" {\n  s3_use_path_style           = true\n  skip_credentials_validation = true\n'
+        "  skip_requesting_account_id  = true\n  skip_metadata_api_check     = true\n"
+        f"  endpoints {{\n{endpoints}  }}\n}}\n"
+    )
+    # The same CLI configuration (the offline provider mirror, where the machine has one) as make's.
+    rc = workdir / "bootstrap.terraform.rc"
+    subprocess.run(["sh", str(ROOT / "scripts" / "tf_cli_config.sh"), str(rc)], check=True)
+    admin = dict(env, AWS_ACCESS_KEY_ID=HARNESS_KEY, TF_CLI_CONFIG_FILE=str(rc))
+    for args in (
+        ["init", "-input=false", "-no-color"],
+        [
+            "apply",
+            "-auto-approve",
+            "-input=false",
+            "-no-color",
+            f"-var=github_repository={REPOSITORY}",
+            f"-var=name_prefix={TEAM_NAME}",
+        ],
+    ):
+        proc = subprocess.run(["terraform", *args], cwd=root, env=admin, capture_output=True, text=True, timeout=600)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+    out = subprocess.run(["terraform", "output", "-json"], cwd=root, env=admin, capture_output=True, text=True)
+    values = {k: v["value"] for k, v in json.loads(out.stdout).items()}
+    role = values["deploy_role_arn"].rsplit("/", 1)[1]
+    doc = aws.client("iam").get_role_policy(RoleName=role, PolicyName=f"deploy-{TEAM_NAME}")["PolicyDocument"]
+    return values["state_bucket"], json.loads(doc) if isinstance(doc, str) else doc
+
+
+def local_path(aws: Aws, workdir: Path, r: Rehearsal) -> None:
+    steps = r.steps.setdefault("local", [])
+    tree = checkout(workdir / "local")
+    env = deploy_env(aws, LOCAL_KEY, LOCAL_NAME)
+    realtime = dict(env, TF_VAR_endpoint_mode="realtime")
+    r.snapshots["local clean checkout has build/"] = (tree / "build").exists()
+    if make(tree, env, *DEPLOY, log=steps).returncode == 0:
+        r.snapshots["local deploy"] = inventory(aws, LOCAL_NAME)
+        r.snapshots["local outputs"] = tf_outputs(tree, env)
+        make(tree, env, "smoke", log=steps)
+        if make(tree, realtime, *DEPLOY, log=steps).returncode == 0:
+            r.snapshots["local second deploy"] = inventory(aws, LOCAL_NAME)
+            r.snapshots["local second outputs"] = tf_outputs(tree, env)
+            make(tree, realtime, "plan", "CHECK=1", log=steps)
+    make(tree, realtime, "destroy", "AUTO_APPROVE=1", log=steps)
+    r.snapshots["local after destroy"] = inventory(aws, LOCAL_NAME)
+
+
+def team_path(aws: Aws, workdir: Path, r: Rehearsal) -> None:
+    steps = r.steps.setdefault("team", [])
+    env = deploy_env(aws, DEPLOY_KEY, TEAM_NAME)
+    r.state_bucket, r.policy = apply_bootstrap(aws, workdir, env)
+    tree = checkout(workdir / "team")
+    env.update(STATE_BUCKET=r.state_bucket, BACKEND_ARGS=backend_args(), AWS_ENDPOINT_URL_S3=aws.url)
+    if make(tree, env, "init", log=steps).returncode != 0:
+        return
+    if make(tree, env, *DEPLOY, log=steps).returncode == 0:
+        r.snapshots["team deploy"] = inventory(aws, TEAM_NAME)
+        r.snapshots["team outputs"] = tf_outputs(tree, env)
+    make(tree, env, "destroy", "AUTO_APPROVE=1", log=steps)
+    r.snapshots["team after destroy"] = inventory(aws, TEAM_NAME)
+    s3 = aws.client("s3")
+    r.snapshots["state objects"] = [o["Key"] for o in s3.list_objects_v2(Bucket=r.state_bucket).get("Contents", [])]
+    r.snapshots["team local state files"] = [str(p) for p in (tree / "terraform").glob("*.tfstate")]
+
+
+def run_rehearsal(workdir: Path) -> Rehearsal:
+    r = Rehearsal(workdir / "requests.jsonl")
+    errors: list[BaseException] = []
+
+    def guarded(path: Callable[[Aws, Path, Rehearsal], None]) -> Callable[[], None]:
+        def run() -> None:
+            try:
+                path(aws, workdir, r)
+            except BaseException as exc:  # re-raised below, in the fixture's thread
+                errors.append(exc)
+
+        return run
+
+    with aws_server(workdir) as aws:
+        threads = [threading.Thread(target=guarded(p)) for p in (local_path, team_path)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    if errors:
+        raise errors[0]
+    return r
+
+
+@pytest.fixture(scope="session")
+def rehearsal(tmp_path_factory: pytest.TempPathFactory) -> Rehearsal:
+    """The whole rehearsal, once per session (made_once: other workers read what it wrote)."""
+
+    def make_it(out: Path) -> None:
+        out.mkdir()
+        try:
+            r = run_rehearsal(out)
+        except BaseException:
+            shutil.rmtree(out, ignore_errors=True)  # made_once: no half-made rehearsal for the next caller
+            raise
+        saved = {
+            "steps": {path: [asdict(s) for s in steps] for path, steps in r.steps.items()},
+            "snapshots": r.snapshots,
+            "policy": r.policy,
+            "state_bucket": r.state_bucket,
+        }
+        (out / "rehearsal.json").write_text(json.dumps(saved))
+
+    out = made_once(tmp_path_factory, "deploy-rehearsal", make_it)
+    saved = json.loads((out / "rehearsal.json").read_text())
+    steps = {path: [Step(**s) for s in items] for path, items in saved["steps"].items()}
+    return Rehearsal(out / "requests.jsonl", steps, saved["snapshots"], saved["policy"], saved["state_bucket"])

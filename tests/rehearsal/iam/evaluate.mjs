@@ -1,0 +1,39 @@
+// Reads {"account": "...", "policies": {name: <IAM policy>}, "calls": [{action, resource, context}]}
+// on stdin; writes {name: [{"result", "errors", "unvalidated"}, ... one per call]}: iam-simulate's
+// decision with that policy as the caller's only identity policy (no SCPs, resource policy or
+// boundary). An action the Service Authorization Reference lists without resource types (API
+// Gateway's apigateway:GET, POST, ... on resource paths) cannot be validated: it is evaluated
+// without validation, and marked so.
+import { runSimulation, runUnsafeSimulation } from '@cloud-copilot/iam-simulate'
+
+let text = ''
+for await (const chunk of process.stdin) text += chunk
+const input = JSON.parse(text)
+const principal = `arn:aws:iam::${input.account}:role/github-deploy`
+
+const out = {}
+for (const [name, policy] of Object.entries(input.policies)) {
+  out[name] = []
+  for (const call of input.calls) {
+    const simulation = {
+      request: {
+        principal,
+        action: call.action,
+        resource: { resource: call.resource, accountId: input.account },
+        contextVariables: call.context,
+      },
+      identityPolicies: [{ name, policy }],
+      serviceControlPolicies: [],
+      resourceControlPolicies: [],
+    }
+    const outcome = await runSimulation(simulation, {})
+    if (outcome.resultType !== 'error') {
+      out[name].push({ result: outcome.overallResult, errors: null, unvalidated: false })
+    } else if (outcome.errors.message === 'no.resource.types') {
+      out[name].push({ result: runUnsafeSimulation(simulation, {}), errors: null, unvalidated: true })
+    } else {
+      out[name].push({ result: 'Error', errors: outcome.errors, unvalidated: false })
+    }
+  }
+}
+process.stdout.write(JSON.stringify(out))
