@@ -1,4 +1,5 @@
-"""CloudFront: the page's distribution, its origin access control and response headers policy."""
+"""CloudFront: the page's distribution (its S3 and API origins), its origin access control and
+response headers policy."""
 
 from __future__ import annotations
 
@@ -66,6 +67,8 @@ S3_REST_DOMAIN = re.compile(r".+\.s3(\.[a-z0-9-]+)?\.amazonaws\.com(\.cn)?")
 
 def _s3_origin_buckets(plan: Plan, d: Resource, i: int, origin: dict[str, Any]) -> list[str] | None:
     """Addresses of the planned buckets an S3 REST origin reads ([] if outside the plan), or None: not S3."""
+    if _as_list(origin.get("custom_origin_config")):
+        return None  # a custom origin (the HTTP API): not read through S3's REST API
     domain = origin.get("domain_name")
     referenced = [a for a in plan.references(d, "origin", i, "domain_name") if ".aws_s3_bucket." in f".{a}"]
     if isinstance(domain, str):
