@@ -614,6 +614,16 @@ BROKEN: dict[str, tuple[str, Any, str]] = {
         setting(DIST, "origin", origin_index("s3-site"), "origin_access_control_id", value=""),
         "reads an S3 bucket without an origin access control",
     ),
+    "CF-CACHE-BEHAVIOR": (
+        "serverless",
+        setting(DIST, "ordered_cache_behavior", 0, "allowed_methods", value=["GET", "HEAD", "POST"]),
+        "not one of CloudFront's three sets",
+    ),
+    "CF-CUSTOM-ORIGIN": (
+        "serverless",
+        setting(DIST, "origin", origin_index("http-api"), "custom_origin_config", 0, "origin_read_timeout", value=180),
+        "CloudFront allows 1-120",
+    ),
     "CF-ORIGIN-ACCESS-CONTROL": ("stage1", setting(OAC, "name", value=f"{PREFIX}-{'w' * 60}"), "allows up to 64"),
     "CF-RESPONSE-HEADERS-POLICY": (
         "stage1",
