@@ -2,9 +2,16 @@
 
     python scripts/smoke.py --api-url URL [--model build/model]
 
+`make smoke` passes Terraform's `api_url`: the page's own origin, so the request takes the
+path the page takes (CloudFront's /predict behavior -> HTTP API -> Lambda -> endpoint) and a
+broken link anywhere on it fails the smoke, the CloudFront part included (a forwarded Host
+header, a wrong origin, TLS to the origin). `--api-url "$(terraform output -raw
+execute_api_url)"` calls the HTTP API directly, to tell a CloudFront fault from an API one.
+
 Passes (exit 0) when the answer holds a churn probability in [0, 1]; otherwise exits 1
 with what went wrong. A serverless endpoint's first call may time out while it starts
-cold: 502/503/504 answers are retried a few times.
+cold: 502/503/504 answers (the API's, or CloudFront's when its origin fails) are retried a
+few times.
 """
 
 from __future__ import annotations
@@ -99,7 +106,12 @@ def smoke(
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--api-url", required=True, help="base URL of the HTTP API (terraform output api_url)")
+    p.add_argument(
+        "--api-url",
+        required=True,
+        help="base URL of the API: terraform output api_url (the page's origin, through CloudFront), "
+        "or execute_api_url (the HTTP API itself)",
+    )
     p.add_argument("--model", type=Path, default=Path("build/model"))
     p.add_argument("--attempts", type=int, default=4)
     args = p.parse_args(argv)
@@ -109,8 +121,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"smoke: FAILED: {err}", file=sys.stderr)
         return 1
     print(
-        f"smoke: OK: example churner -> churn_probability {result['probability']:.4f},"
-        f" will_churn {result['will_churn']} (cutoff {result['cutoff']})"
+        f"smoke: OK: {args.api_url.rstrip('/')}/predict: example churner ->"
+        f" churn_probability {result['probability']:.4f}, will_churn {result['will_churn']} (cutoff {result['cutoff']})"
     )
     return 0
 

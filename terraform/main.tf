@@ -26,14 +26,17 @@ module "website" {
   bucket_prefix       = "${var.name_prefix}-web-"
   web_dir             = local.web_dir
   upload              = local.deploy
-  api_url             = local.deploy ? module.http_api[0].api_url : null
   feature_schema_path = var.feature_schema_path
 
-  # The CSP's connect-src cannot name this API's own host: the API's CORS origin is the
-  # distribution's domain, and the distribution carries the CSP, so naming the API there
-  # would be a dependency cycle (API -> distribution -> headers policy -> API). It names
-  # the region's HTTP API hosts instead; CORS still admits the page's origin alone.
-  api_origin                 = "https://*.execute-api.${var.region}.amazonaws.com"
+  # The distribution serves POST /predict too (a second origin: the HTTP API), so the page
+  # calls its own origin: its CSP says connect-src 'self', the API needs no CORS, and the
+  # dependencies run one way (distribution -> API -> Lambda -> endpoint). CloudFront waits as
+  # long as the API may take, so the API's own answer (a 504 at worst) reaches the page.
+  api = local.deploy ? {
+    domain_name    = module.http_api[0].domain_name
+    path           = split(" ", module.http_api[0].route_key)[1]
+    read_timeout_s = local.http_api_integration_timeout_s
+  } : null
   security_headers_path      = "${path.module}/../web/security_headers.json"
   response_headers_policy_id = var.website_response_headers_policy_id
   price_class                = var.website_price_class
@@ -70,7 +73,6 @@ module "invoker" {
   endpoint_name      = module.endpoint.endpoint_name
   endpoint_arn       = module.endpoint.endpoint_arn
   decision_cutoff    = var.decision_cutoff
-  allowed_origin     = module.website.origin
   timeout_s          = var.lambda_timeout_s
   memory_mb          = var.lambda_memory_mb
   log_retention_days = var.log_retention_days
@@ -89,7 +91,6 @@ module "http_api" {
   name                   = "${var.name_prefix}-api"
   lambda_function_name   = module.invoker[0].function_name
   lambda_invoke_arn      = module.invoker[0].invoke_arn
-  allow_origins          = [module.website.origin]
   throttling_rate_limit  = var.throttle_rate_limit
   throttling_burst_limit = var.throttle_burst_limit
   log_retention_days     = var.log_retention_days

@@ -1,11 +1,16 @@
 output "api_url" {
-  description = "Base URL of the HTTP API (POST api_url + \"/predict\"); null before a model exists."
-  value       = one(module.http_api[*].api_url)
+  description = "Base URL of the prediction API as the page calls it: the website's origin, where CloudFront sends /predict to the HTTP API (POST api_url + \"/predict\"); null before a model exists."
+  value       = module.website.api_url
 }
 
 output "predict_url" {
-  description = "Full URL of the prediction route; null before a model exists."
-  value       = local.deploy ? "${module.http_api[0].api_url}/predict" : null
+  description = "Full URL of the prediction route through CloudFront (the page's path); null before a model exists."
+  value       = local.deploy ? "${module.website.api_url}${module.website.api_cache_behavior.path_pattern}" : null
+}
+
+output "execute_api_url" {
+  description = "The HTTP API's own default endpoint (https://<id>.execute-api.<region>.amazonaws.com), which CloudFront calls; it answers direct callers too, under the same stage throttle. Null before a model exists."
+  value       = one(module.http_api[*].api_url)
 }
 
 output "website_url" {

@@ -75,7 +75,7 @@ def output(name: str, chdir: Path | None = None) -> Any:
     return values[name]
 
 
-MODEL_OUTPUTS = frozenset({"endpoint_name", "api_url", "lambda_name", "model_name", "predict_url"})
+MODEL_OUTPUTS = frozenset({"endpoint_name", "api_url", "lambda_name", "model_name", "predict_url", "execute_api_url"})
 
 # Flag > environment variable > Terraform output.
 ENV = {

@@ -6,9 +6,11 @@ server; the page's files, ``/config.js`` and security headers come from ml/servi
 
 The HTTP server is Granian (public options only): its HTTP/1 layer closes a connection whose
 request headers have not all arrived within ``STACK_HEADER_TIMEOUT_S`` (slowloris) and bounds
-header size; the app bounds the body (size, arrival time). The origin in ``/config.js``, the CSP
-and CORS is configuration (``CHURN_PUBLIC_ORIGIN``, else this server's own address), never the
-request's ``Host`` header.
+header size; the app bounds the body (size, arrival time). The page and its API share this one
+origin, as they do behind CloudFront in AWS: ``/config.js`` says ``apiUrl: ""`` (call
+``/predict`` here), the CSP's ``connect-src`` is ``'self'`` and the handler gets no
+``ALLOWED_ORIGIN`` (no CORS). The public origin (``CHURN_PUBLIC_ORIGIN``, else this server's own
+address) only decides HSTS (https) and what the start-up line prints; never the ``Host`` header.
 
 The model server is a separate process (``python -m ml serve``) so it can be stopped and
 restarted on the same port: meanwhile ``/predict`` answers 503 and then recovers.
@@ -38,11 +40,11 @@ LOG = logging.getLogger("ml.serving.local_stack")
 
 
 def handler_environment(model_dir: Path, model_url: str, origin: str) -> dict[str, str]:
-    """What the handler's Lambda environment holds in AWS, pointed at the local model server."""
+    """What the handler's Lambda environment holds in AWS (no ALLOWED_ORIGIN: the page is on the
+    API's own origin, so no CORS), pointed at the local model server."""
     return {
         "ENDPOINT_NAME": ENDPOINT_NAME,
         "FEATURE_SCHEMA_PATH": str(model_dir / "feature_schema.json"),
-        "ALLOWED_ORIGIN": origin,
         "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": model_url,
         "AWS_ACCESS_KEY_ID": "local",
         "AWS_SECRET_ACCESS_KEY": "local",
@@ -51,9 +53,7 @@ def handler_environment(model_dir: Path, model_url: str, origin: str) -> dict[st
         "AWS_REGION": "us-east-1",
         "AWS_EC2_METADATA_DISABLED": "true",
         "INVOKE_MAX_ATTEMPTS": os.environ.get("INVOKE_MAX_ATTEMPTS", "2"),
-        # The page and its API share this one origin locally: config.js's apiUrl and the CSP.
-        "STACK_API_ORIGIN": origin,
-        "STACK_PUBLIC_ORIGIN": origin,
+        "STACK_PUBLIC_ORIGIN": origin,  # https turns HSTS on
     }
 
 

@@ -73,15 +73,14 @@ class Adapter:
         self,
         handler: Handler,
         schema: dict[str, Any],
-        api_origin: str,
         public_origin: str,
         max_body: int = API_GATEWAY_MAX_BODY,
         body_timeout: float = 30.0,
         threads: int = 8,
     ):
         self.handler, self.max_body, self.body_timeout = handler, max_body, body_timeout
-        self.assets = load_assets(api_origin, schema)
-        self.page_headers = security_headers(api_origin, public_origin)
+        self.assets = load_assets(schema)
+        self.page_headers = security_headers(public_origin)
         self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="invoker")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -300,7 +299,6 @@ def create_adapter() -> Adapter:
     return Adapter(
         handler,
         schema,
-        api_origin=os.environ["STACK_API_ORIGIN"],
         public_origin=os.environ["STACK_PUBLIC_ORIGIN"],
         max_body=max_body,
         body_timeout=float(os.environ.get("STACK_BODY_TIMEOUT_S", "30")),

@@ -5,9 +5,10 @@ request path is only ever a key to look up, never a file-system path, so a NUL b
 255+ character segment or ``..`` cannot reach ``open()`` (they are 404s like any unknown path).
 
 ``web/security_headers.json`` is the one source of the page's security headers (CloudFront's
-response headers policy reads it too): header name -> value, ``{api_origin}`` in the CSP
-filled from configuration. ``Strict-Transport-Security`` is sent only when the public origin is
-https: browsers ignore it over plain http (RFC 6797 section 8.1), and the demo is plain http.
+response headers policy reads it too): header name -> value, sent as written (the page calls
+``/predict`` on its own origin, so the CSP's ``connect-src`` is ``'self'``, here as in AWS).
+``Strict-Transport-Security`` is sent only when the public origin is https: browsers ignore it
+over plain http (RFC 6797 section 8.1), and the demo is plain http.
 """
 
 from __future__ import annotations
@@ -33,14 +34,14 @@ class Asset:
     cache_control: str
 
 
-def security_headers(api_origin: str, public_origin: str, path: Path = HEADERS_FILE) -> list[tuple[bytes, bytes]]:
+def security_headers(public_origin: str, path: Path = HEADERS_FILE) -> list[tuple[bytes, bytes]]:
     """The page's security headers as ASGI pairs; keys starting with ``_`` are comments."""
     spec: dict[str, str] = json.loads(path.read_text(encoding="utf-8"))
     pairs = []
     for name, value in spec.items():
         if name.startswith("_") or (name.lower() == HSTS and not public_origin.startswith("https://")):
             continue
-        pairs.append((name.lower().encode("latin-1"), value.replace("{api_origin}", api_origin).encode("latin-1")))
+        pairs.append((name.lower().encode("latin-1"), value.encode("latin-1")))
     return pairs
 
 
@@ -51,7 +52,7 @@ def _content_type(name: str) -> str:
     return kind
 
 
-def load_assets(api_origin: str, schema: dict[str, Any], web_dir: Path = WEB_DIR) -> dict[str, Asset]:
+def load_assets(schema: dict[str, Any], web_dir: Path = WEB_DIR) -> dict[str, Asset]:
     """URL path -> file: every regular file under ``web_dir`` (no symlinks out), config.js, openapi.json."""
     root = web_dir.resolve()
     assets: dict[str, Asset] = {}
@@ -63,8 +64,9 @@ def load_assets(api_origin: str, schema: dict[str, Any], web_dir: Path = WEB_DIR
         assets[url] = Asset(file.read_bytes(), _content_type(file.name), "no-cache")
     if "/index.html" in assets:
         assets["/"] = assets["/index.html"]
-    # What Terraform writes to the website bucket; the origin is configuration, never the Host header.
-    config = {"apiUrl": api_origin, "schema": schema}
+    # What Terraform writes to the website bucket: apiUrl "" (the page calls /predict on its own
+    # origin, as it does behind CloudFront), so nothing here comes from the request's Host header.
+    config = {"apiUrl": "", "schema": schema}
     script = f"window.CHURN_CONFIG = {json.dumps(config)};\n".encode()
     assets["/config.js"] = Asset(script, "text/javascript; charset=utf-8", "no-store")
     if OPENAPI.is_file():

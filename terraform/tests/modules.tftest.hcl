@@ -71,7 +71,7 @@ run "invoker_may_only_invoke_its_endpoint" {
     endpoint_name   = "churn-endpoint"
     endpoint_arn    = "arn:aws:sagemaker:us-east-1:123456789012:endpoint/churn-endpoint"
     decision_cutoff = 0.42
-    allowed_origin  = "http://site.example"
+    allowed_origin  = "https://site.example" # a page on another origin (the root passes none)
   }
 
   assert {
@@ -101,12 +101,12 @@ run "invoker_may_only_invoke_its_endpoint" {
     condition = aws_lambda_function.this.environment[0].variables == tomap({
       ENDPOINT_NAME          = "churn-endpoint"
       DECISION_CUTOFF        = "0.42"
-      ALLOWED_ORIGIN         = "http://site.example"
+      ALLOWED_ORIGIN         = "https://site.example"
       INVOKE_CONNECT_TIMEOUT = "2"
       INVOKE_READ_TIMEOUT    = "10"
       INVOKE_MAX_ATTEMPTS    = "2"
     })
-    error_message = "The Lambda environment must hold ENDPOINT_NAME, DECISION_CUTOFF, ALLOWED_ORIGIN and the invoke budget (INVOKE_*)."
+    error_message = "The Lambda environment must hold ENDPOINT_NAME, DECISION_CUTOFF, the given ALLOWED_ORIGIN and the invoke budget (INVOKE_*)."
   }
 
   assert {
@@ -147,7 +147,6 @@ run "invoker_rejects_budget_over_timeout" {
     endpoint_name   = "churn-endpoint"
     endpoint_arn    = "arn:aws:sagemaker:us-east-1:123456789012:endpoint/churn-endpoint"
     decision_cutoff = 0.42
-    allowed_origin  = "http://site.example"
     timeout_s       = 15 # the old default: 2 x (2 + 10) + 1 + 1 = 26 s does not fit
   }
 
@@ -168,7 +167,6 @@ run "invoker_rejects_timeout_at_the_api_limit" {
     endpoint_name   = "churn-endpoint"
     endpoint_arn    = "arn:aws:sagemaker:us-east-1:123456789012:endpoint/churn-endpoint"
     decision_cutoff = 0.42
-    allowed_origin  = "http://site.example"
     timeout_s       = 30 # the budget fits, but the HTTP API gives up at 30 s
   }
 
@@ -193,7 +191,12 @@ run "http_api_cors_throttling_permission" {
 
   assert {
     condition     = toset(aws_apigatewayv2_api.this.cors_configuration[0].allow_origins) == toset(["https://site.example"])
-    error_message = "CORS must allow the website's origin only."
+    error_message = "CORS, when asked for (a page on another origin), must allow the given origin only."
+  }
+
+  assert {
+    condition     = output.domain_name == "a1b2c3d4e5.execute-api.us-east-1.amazonaws.com"
+    error_message = "domain_name must be the API endpoint's host alone (what a CloudFront origin takes)."
   }
 
   assert {

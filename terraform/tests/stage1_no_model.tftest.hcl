@@ -13,8 +13,13 @@ run "no_model_creates_buckets_and_role_only" {
   command = plan
 
   assert {
-    condition     = output.endpoint_name == null && output.lambda_name == null && output.api_url == null
+    condition     = output.endpoint_name == null && output.lambda_name == null && output.api_url == null && output.predict_url == null && output.execute_api_url == null
     error_message = "Without model_data_url there must be no endpoint, Lambda or API."
+  }
+
+  assert {
+    condition     = module.website.api_origin == null && module.website.api_cache_behavior == null
+    error_message = "Without a model the distribution must have no API origin and no /predict behavior."
   }
 
   assert {

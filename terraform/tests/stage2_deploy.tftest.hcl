@@ -42,8 +42,8 @@ run "serverless_stack" {
   }
 
   assert {
-    condition     = module.invoker[0].environment.ALLOWED_ORIGIN == output.website_url
-    error_message = "The Lambda's ALLOWED_ORIGIN must be the website's origin."
+    condition     = !contains(keys(module.invoker[0].environment), "ALLOWED_ORIGIN")
+    error_message = "The Lambda must get no ALLOWED_ORIGIN: the page calls it on its own origin, so no CORS."
   }
 
   assert {
@@ -52,8 +52,13 @@ run "serverless_stack" {
   }
 
   assert {
-    condition     = output.api_url == "https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com" && output.predict_url == "${output.api_url}/predict"
-    error_message = "api_url must be the API's base URL and predict_url its /predict route."
+    condition     = output.api_url == "https://d111111abcdef8.cloudfront.net" && output.predict_url == "${output.api_url}/predict"
+    error_message = "api_url must be the page's origin (CloudFront serves /predict) and predict_url its /predict route."
+  }
+
+  assert {
+    condition     = output.execute_api_url == "https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com"
+    error_message = "execute_api_url must be the HTTP API's own base URL."
   }
 
   assert {
@@ -73,10 +78,10 @@ run "serverless_stack" {
 
   assert {
     condition = module.website.config_js == format("window.CHURN_CONFIG = %s;", jsonencode({
-      apiUrl = "https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com"
+      apiUrl = ""
       schema = jsondecode(file("tests/fixtures/feature_schema.json"))
     }))
-    error_message = "config.js must be exactly window.CHURN_CONFIG = {apiUrl, schema};"
+    error_message = "config.js must be exactly window.CHURN_CONFIG = {apiUrl: \"\" (the page's own origin), schema};"
   }
 
   assert {

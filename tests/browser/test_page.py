@@ -190,7 +190,7 @@ def test_page_works_under_its_csp_and_a_violation_would_be_seen(browser, stack):
     page = context.new_page()
     try:
         response = page.goto(stack.url + "/")
-        assert f"connect-src 'self' {stack.url};" in response.headers["content-security-policy"]
+        assert "; connect-src 'self';" in response.headers["content-security-policy"]
         expect(page.locator("#customer-form select, #customer-form input").first).to_be_visible()
         assert violations == []
         page.evaluate("fetch('http://127.0.0.2:9/x').catch(() => null)")
@@ -200,6 +200,51 @@ def test_page_works_under_its_csp_and_a_violation_would_be_seen(browser, stack):
         assert any("connect-src" in v for v in violations), violations
     finally:
         context.close()
+
+
+def test_page_calls_predict_on_its_own_origin(page: Page, stack):
+    """config.js says apiUrl "" (as Terraform writes it): the page posts to /predict on the origin
+    it was loaded from, the one thing its CSP (connect-src 'self') lets it reach."""
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url) if r.method == "POST" else None)
+    open_page(page, stack)
+    assert page.evaluate("window.CHURN_CONFIG.apiUrl") == ""
+    expect(page.locator("#model-info")).to_contain_text(f"API: {stack.url}")
+    page.get_by_role("button", name="Load example churner").click()
+    page.get_by_role("button", name="Predict churn").click()
+    expect(page.locator("#decision")).to_have_text(DECISION)
+    assert requests == [stack.url + "/predict"]
+
+
+@pytest.mark.parametrize("api_url", [None, "/"], ids=["absent", "slash"])
+def test_page_without_an_api_url_uses_its_own_origin(page: Page, stack, api_url):
+    """An older or hand-written config.js without apiUrl (or "/") means the same: this origin."""
+    schema = open_page(page, stack)
+    config = {"schema": schema} if api_url is None else {"apiUrl": api_url, "schema": schema}
+    page.route(
+        "**/config.js",
+        lambda route: route.fulfill(
+            status=200, content_type="text/javascript", body=f"window.CHURN_CONFIG = {json.dumps(config)};"
+        ),
+    )
+    open_page(page, stack)
+    page.get_by_role("button", name="Load example churner").click()
+    with page.expect_request(lambda r: r.method == "POST") as sent:
+        page.get_by_role("button", name="Predict churn").click()
+    assert sent.value.url == stack.url + "/predict"
+    expect(page.locator("#decision")).to_have_text(DECISION)
+
+
+def test_page_with_a_non_string_api_url_says_so(page: Page, stack):
+    page.route(
+        "**/config.js",
+        lambda route: route.fulfill(
+            status=200, content_type="text/javascript", body='window.CHURN_CONFIG = {"apiUrl": 42, "schema": {}};'
+        ),
+    )
+    page.goto(stack.url + "/")
+    expect(page.locator("#setup-message")).to_contain_text("apiUrl must be a string")
+    expect(page.get_by_role("button", name="Predict churn")).to_be_disabled()
 
 
 def test_page_without_config_says_so(page: Page, stack):

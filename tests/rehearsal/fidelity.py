@@ -26,6 +26,7 @@ ECHOED = (
     ("Origin", "OriginAccessControlId"),
     ("Origin", "S3OriginConfig"),
     ("DefaultCacheBehavior", "ForwardedValues"),
+    ("CacheBehavior", "ForwardedValues"),
     ("ViewerCertificate", "SSLSupportMethod"),
 )
 
@@ -56,12 +57,17 @@ def _child(block: str, tag: str) -> str:
     return found[0] if found else ""
 
 
+def _key(block: str, parent: str) -> str:
+    """What tells one origin (its Id) or cache behaviour (its PathPattern) from another."""
+    return _child(block, "Id") or _child(block, "PathPattern") or parent
+
+
 def _echo_config(answer: str, sent: str) -> str:
     """moto's distribution answer with the ECHOED elements as the request had them."""
     for parent, child in ECHOED:
-        sent_blocks = {_child(b[1], "Id") or parent: b[1] for b in _blocks(sent, parent)}
+        sent_blocks = {_key(b[1], parent): b[1] for b in _blocks(sent, parent)}
         for block in reversed(_blocks(answer, parent)):
-            key = _child(block[1], "Id") or parent
+            key = _key(block[1], parent)
             inner = re.sub(rf"<{child}>.*?</{child}>", "", block[1], flags=re.S) + _child(
                 sent_blocks.get(key, ""), child
             )

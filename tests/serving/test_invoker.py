@@ -222,6 +222,22 @@ def test_preflight_and_cors_only_for_the_allowed_origin(invoker, env):
     assert status == 400 and "Access-Control-Allow-Origin" not in headers
 
 
+def test_no_cors_headers_without_allowed_origin(invoker, env, aws, monkeypatch):
+    """As deployed: CloudFront serves the page and /predict from one origin, so Terraform sets no
+    ALLOWED_ORIGIN and no answer carries a CORS header (nor Vary: Origin), whatever the Origin."""
+    monkeypatch.delenv("ALLOWED_ORIGIN")
+    seed("0.9\n")
+    for origin in (ORIGIN, "https://evil.example", None):
+        for ev, expected in (
+            (event(CHURNER, origin=origin), 200),
+            (event(method="OPTIONS", origin=origin), 204),
+            (event({"State": "QQ"}, origin=origin), 400),
+        ):
+            status, headers, _ = call(invoker, ev)
+            assert status == expected
+            assert "Access-Control-Allow-Origin" not in headers and "Vary" not in headers
+
+
 @pytest.mark.parametrize(
     ("method", "path", "status"),
     [("GET", "/predict", 405), ("PUT", "/predict", 405), ("POST", "/other", 404), ("GET", "/", 404),

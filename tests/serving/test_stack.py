@@ -54,11 +54,11 @@ def config_of(body: bytes) -> dict:
     return json.loads(match.group(1))
 
 
-def expected_security_headers(origin: str) -> dict[str, str]:
-    """web/security_headers.json with the API origin filled in; no HSTS over plain http."""
+def expected_security_headers() -> dict[str, str]:
+    """web/security_headers.json as written (CloudFront sends the same); no HSTS over plain http."""
     spec = json.loads((ROOT / "web" / "security_headers.json").read_text())
     return {
-        name.lower(): value.replace("{api_origin}", origin)
+        name.lower(): value
         for name, value in spec.items()
         if not name.startswith("_") and name.lower() != "strict-transport-security"
     }
@@ -70,7 +70,8 @@ def test_page_and_config(stack, schema):
     assert body == (ROOT / "web" / "index.html").read_bytes()
     status, headers, body = http(stack["base"] + "/config.js")
     assert status == 200 and "javascript" in headers["content-type"]
-    assert config_of(body) == {"apiUrl": stack["base"], "schema": schema}
+    # What Terraform writes too: apiUrl "" = POST /predict on the page's own origin.
+    assert config_of(body) == {"apiUrl": "", "schema": schema}
     assert http(stack["base"] + "/../pyproject.toml")[0] == 404
     assert http(stack["base"] + "/nothing-here.js")[0] == 404
     assert http(stack["base"] + "/security_headers.json")[0] == 404  # server configuration, not the page
@@ -80,7 +81,7 @@ def test_config_ignores_the_host_header(stack):
     """``Host: evil.example`` must not become the page's API origin, nor enter its CSP."""
     status, headers, body = http(stack["base"] + "/config.js", headers={"Host": "evil.example"})
     assert status == 200
-    assert config_of(body)["apiUrl"] == stack["base"]
+    assert config_of(body)["apiUrl"] == ""
     assert "evil" not in body.decode() and "evil" not in headers["content-security-policy"]
 
 
@@ -89,10 +90,11 @@ def test_page_responses_carry_the_security_headers(stack, path):
     status, headers, _ = http(stack["base"] + path)
     assert status in (200, 404)
     got = {k.lower(): v for k, v in headers.items()}
-    for name, value in expected_security_headers(stack["base"]).items():
+    for name, value in expected_security_headers().items():
         assert got.get(name) == value, (path, name)
     assert "strict-transport-security" not in got  # ignored by browsers over http (RFC 6797 8.1)
-    assert f"connect-src 'self' {stack['base']};" in got["content-security-policy"]
+    # The page's API is on its own origin, here as behind CloudFront: nothing else may be named.
+    assert "; connect-src 'self';" in got["content-security-policy"]
 
 
 @pytest.mark.parametrize(
@@ -116,15 +118,23 @@ def test_only_the_exact_predict_path_is_routed(stack, path):
     assert json.loads(body)["error"]
 
 
-def test_errors_and_preflight_through_the_adapter(stack):
+def test_errors_and_no_cors_through_the_adapter(stack):
+    """The page is on the API's origin (as behind CloudFront): no CORS header, for anyone."""
     status, answer = predict(stack["base"], {**CHURNER, "State": "QQ"})
     assert status == 400 and "State" in answer["error"]
-    status, headers, _ = http(
-        stack["base"] + "/predict",
-        method="OPTIONS",
-        headers={"Origin": stack["base"], "Access-Control-Request-Method": "POST"},
-    )
-    assert status == 204 and headers["access-control-allow-origin"] == stack["base"]
+    for origin in (stack["base"], "https://elsewhere.example"):
+        status, headers, _ = http(
+            stack["base"] + "/predict",
+            method="OPTIONS",
+            headers={"Origin": origin, "Access-Control-Request-Method": "POST"},
+        )
+        assert status == 204 and not [h for h in headers if h.lower().startswith("access-control-allow-origin")]
+        status, headers, _ = http(
+            stack["base"] + "/predict",
+            json.dumps(CHURNER).encode(),
+            {"Content-Type": "application/json", "Origin": origin},
+        )
+        assert status == 200 and not [h for h in headers if h.lower().startswith("access-control-")]
     status, _, _ = http(stack["base"] + "/predict", b"x", {"Content-Type": "text/plain"})
     assert status == 415
 

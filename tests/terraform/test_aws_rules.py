@@ -335,6 +335,14 @@ def test_variant_plans_are_what_they_say(plans):
     assert changes(plans["stage1"], "aws_cloudfront_response_headers_policy")
     assert not changes(plans["serverless"], "aws_cloudfront_response_headers_policy")
     assert changes(plans["new_bigger_instance"], "aws_sns_topic_subscription")
+    # Stage 1 has no API, so no /predict path; stage 2 adds the API origin and its behavior.
+    (stage1_dist,) = changes(plans["stage1"], "aws_cloudfront_distribution")
+    assert len(stage1_dist["change"]["after"]["origin"]) == 1
+    assert not stage1_dist["change"]["after"]["ordered_cache_behavior"]
+    (dist,) = changes(plans["serverless"], "aws_cloudfront_distribution")
+    assert sorted(o["origin_id"] for o in dist["change"]["after"]["origin"]) == ["http-api", "s3-site"]
+    (predict,) = dist["change"]["after"]["ordered_cache_behavior"]
+    assert predict["path_pattern"] == "/predict" and "POST" in predict["allowed_methods"]
     assert changes(plans["bootstrap"], "aws_iam_openid_connect_provider") and changes(
         plans["bootstrap"], "aws_iam_role"
     )
@@ -447,9 +455,25 @@ def _renamed_endpoint_env(doc: dict[str, Any]) -> None:
     set_after(doc, FN, ("environment", 0, "variables"), env)
 
 
-def setting(address: Any, *path: str | int, value: Any) -> Any:
-    """An edit: set one planned value (address may be a function of the plan, for the first of a type)."""
-    return lambda doc: set_after(doc, address(doc) if callable(address) else address, path, value)
+def origin_index(origin_id: str) -> Any:
+    """A path step: the index of the distribution's origin with this id (a set: its order is the provider's)."""
+
+    def index(doc: dict[str, Any]) -> int:
+        origins = _resource(doc, DIST)["change"]["after"]["origin"]
+        (i,) = [i for i, o in enumerate(origins) if o["origin_id"] == origin_id]
+        return i
+
+    return index
+
+
+def setting(address: Any, *path: Any, value: Any) -> Any:
+    """An edit: set one planned value (address and path steps may be functions of the plan)."""
+    return lambda doc: set_after(
+        doc,
+        address(doc) if callable(address) else address,
+        tuple(step(doc) if callable(step) else step for step in path),
+        value,
+    )
 
 
 def first(rtype: str) -> Any:
@@ -587,8 +611,18 @@ BROKEN: dict[str, tuple[str, Any, str]] = {
     ),
     "CF-S3-ORIGIN-OAC": (
         "serverless",
-        setting(DIST, "origin", 0, "origin_access_control_id", value=""),
+        setting(DIST, "origin", origin_index("s3-site"), "origin_access_control_id", value=""),
         "reads an S3 bucket without an origin access control",
+    ),
+    "CF-CACHE-BEHAVIOR": (
+        "serverless",
+        setting(DIST, "ordered_cache_behavior", 0, "allowed_methods", value=["GET", "HEAD", "POST"]),
+        "not one of CloudFront's three sets",
+    ),
+    "CF-CUSTOM-ORIGIN": (
+        "serverless",
+        setting(DIST, "origin", origin_index("http-api"), "custom_origin_config", 0, "origin_read_timeout", value=180),
+        "CloudFront allows 1-120",
     ),
     "CF-ORIGIN-ACCESS-CONTROL": ("stage1", setting(OAC, "name", value=f"{PREFIX}-{'w' * 60}"), "allows up to 64"),
     "CF-RESPONSE-HEADERS-POLICY": (

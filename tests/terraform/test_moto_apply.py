@@ -11,12 +11,23 @@ object call, TLS or not. The test deletes the policy to upload the model; the se
 apply puts it back (and the test checks it is there).
 
 CloudFront in moto 5.2 (moto/cloudfront/urls.py): distributions, origin access controls and
-invalidations exist; response headers policies and cache policies do not. So this apply
-attaches the managed SecurityHeadersPolicy by ID (variable website_response_headers_policy_id)
-and the policy the stack builds from web/security_headers.json is checked by the mock-provider
-test terraform/tests/website.tftest.hcl. moto also drops an origin's OriginAccessControlId
-from what it stores, so the origin-to-OAC link is checked there too; here the OAC, the
-distribution and the bucket policy that names the distribution are checked.
+invalidations exist; response headers policies, cache policies and origin request policies do
+not. So this apply attaches the managed SecurityHeadersPolicy by ID (variable
+website_response_headers_policy_id) and the policy the stack builds from
+web/security_headers.json is checked by the mock-provider test
+terraform/tests/website.tftest.hcl. moto also drops an origin's OriginAccessControlId from what
+it stores, so the origin-to-OAC link is checked there too; here the OAC, the distribution and
+the bucket policy that names the distribution are checked.
+
+The /predict path (a second origin, the HTTP API, and an ordered cache behavior): moto stores
+and returns the custom origin's config (protocol policy, TLS versions, ports, read timeout) and
+the ordered cache behavior (path pattern, target origin, allowed and cached methods, the cache,
+origin request and response headers policy IDs, viewer protocol policy), so those are checked
+here against what the API really is. What moto cannot show: that the policy IDs name policies
+that exist (it has no policy API; the IDs are AWS's managed ones, checked against AWS's pages),
+and that a request for /predict reaches the API at all: moto serves no distribution, and its API
+Gateway routes nothing to Lambda (and its Lambda needs Docker). The path users take is first
+exercised for real by `make smoke`, which posts to the distribution's /predict.
 """
 
 from __future__ import annotations
@@ -46,9 +57,12 @@ PREFIX = "tfit"
 REGION = "us-east-1"
 CUTOFF = 0.3
 FALLBACK_SCHEMA = {"fields": {}, "decision": {"cutoff": CUTOFF}}
-# Managed cache policy by ID (https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/
-# using-managed-cache-policies.html).
+# Managed cache policies by ID (https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/
+# using-managed-cache-policies.html) and the managed origin request policy AllViewerExceptHostHeader
+# (https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/using-managed-origin-request-policies.html).
 CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
+CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
+ALL_VIEWER_EXCEPT_HOST_HEADER = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
 
 
 def model_tarball(bundle: Path | None) -> bytes:
@@ -80,6 +94,7 @@ class Stack:
         self.client = lambda name: session.client(name, endpoint_url=url)
         self.stage1_outputs: dict = {}
         self.stage1_inventory: dict = {}
+        self.stage1_distribution: dict = {}
         self.outputs: dict = {}
         self.model_data_url = ""
         self.schema: dict = {}
@@ -176,6 +191,9 @@ def stack(tmp_path_factory, tf_env, request):
             # Stage 1: no model yet.
             st.stage1_outputs = st.apply(base_vars)
             st.stage1_inventory = st.inventory()
+            st.stage1_distribution = st.client("cloudfront").get_distribution(
+                Id=st.stage1_outputs["website_distribution_id"]
+            )["Distribution"]
 
             # Training's output lands in the data bucket (see the module docstring for the policy dance).
             s3 = st.client("s3")
@@ -253,7 +271,19 @@ def test_stage1_creates_buckets_and_role_only(stack):
     out = stack.stage1_outputs
     # `terraform output -json` leaves null outputs out.
     assert out.get("api_url") is None and out.get("endpoint_name") is None and out.get("lambda_name") is None
+    assert out.get("predict_url") is None and out.get("execute_api_url") is None
     assert out["data_bucket"] in inv["buckets"] and out["website_bucket"] in inv["buckets"]
+
+
+def test_stage1_distribution_has_no_api_path(stack):
+    """No model, no API: the distribution serves the (empty) bucket alone, no /predict behavior;
+    stage 2 adds the API to the same distribution (its domain, the page's origin, stays)."""
+    config = stack.stage1_distribution["DistributionConfig"]
+    (origin,) = config["Origins"]["Items"]
+    assert origin["DomainName"] == f"{stack.stage1_outputs['website_bucket']}.s3.{REGION}.amazonaws.com"
+    assert config["CacheBehaviors"]["Quantity"] == 0 and not config["CacheBehaviors"].get("Items")
+    assert stack.outputs["website_distribution_id"] == stack.stage1_distribution["Id"]
+    assert stack.outputs["website_url"] == stack.stage1_outputs["website_url"]
 
 
 # --------------------------------------------------------------------------- outputs
@@ -267,8 +297,10 @@ def test_outputs(stack):
     assert out["data_bucket"] == stack.stage1_outputs["data_bucket"]
     assert out["sagemaker_role_arn"] == iam.get_role(RoleName=f"{PREFIX}-sagemaker")["Role"]["Arn"]
     (the_api,) = [a for a in api.get_apis()["Items"] if a["Name"] == f"{PREFIX}-api"]
-    assert out["api_url"] == the_api["ApiEndpoint"].rstrip("/")
-    assert out["predict_url"] == out["api_url"] + "/predict"
+    # The page's origin is the API's: the distribution sends /predict to the HTTP API.
+    assert out["api_url"] == out["website_url"]
+    assert out["predict_url"] == out["website_url"] + "/predict"
+    assert out["execute_api_url"] == the_api["ApiEndpoint"].rstrip("/")
 
 
 # --------------------------------------------------------------------------- buckets
@@ -326,8 +358,9 @@ def test_distribution_https_oac_headers(stack):
     assert stack.outputs["website_url"] == f"https://{dist['DomainName']}"
     config = dist["DistributionConfig"]
     assert config["Enabled"] and config["DefaultRootObject"] == "index.html"
-    (origin,) = config["Origins"]["Items"]
-    assert origin["DomainName"] == f"{stack.outputs['website_bucket']}.s3.{REGION}.amazonaws.com"
+    origins = {o["DomainName"]: o for o in config["Origins"]["Items"]}
+    assert len(origins) == config["Origins"]["Quantity"] == 2
+    origin = origins[f"{stack.outputs['website_bucket']}.s3.{REGION}.amazonaws.com"]
     behavior = config["DefaultCacheBehavior"]
     assert behavior["TargetOriginId"] == origin["Id"]
     assert behavior["ViewerProtocolPolicy"] == "redirect-to-https"
@@ -346,13 +379,40 @@ def test_distribution_https_oac_headers(stack):
     )
 
 
+def test_distribution_sends_predict_to_the_http_api(stack):
+    """The page's origin serves POST /predict: a custom origin (this stack's HTTP API, HTTPS,
+    TLS 1.2) and an ordered cache behavior for exactly /predict (see the docstring for what moto
+    cannot show)."""
+    cf, apigw = stack.client("cloudfront"), stack.client("apigatewayv2")
+    config = cf.get_distribution(Id=stack.outputs["website_distribution_id"])["Distribution"]["DistributionConfig"]
+    (the_api,) = [a for a in apigw.get_apis()["Items"] if a["Name"] == f"{PREFIX}-api"]
+    api_host = the_api["ApiEndpoint"].removeprefix("https://").rstrip("/")
+    (api_origin,) = [o for o in config["Origins"]["Items"] if o["DomainName"] == api_host]
+    assert api_origin["OriginPath"] == ""
+    custom = api_origin["CustomOriginConfig"]
+    assert custom["OriginProtocolPolicy"] == "https-only" and custom["HTTPSPort"] == 443
+    assert custom["OriginSslProtocols"]["Items"] == ["TLSv1.2"]
+    assert custom["OriginReadTimeout"] == 30  # the HTTP API's integration limit: its own error gets through
+
+    assert config["CacheBehaviors"]["Quantity"] == 1
+    (behavior,) = config["CacheBehaviors"]["Items"]
+    assert behavior["PathPattern"] == "/predict" and behavior["TargetOriginId"] == api_origin["Id"]
+    assert sorted(behavior["AllowedMethods"]["Items"]) == ["DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"]
+    assert sorted(behavior["AllowedMethods"]["CachedMethods"]["Items"]) == ["GET", "HEAD"]
+    assert behavior["CachePolicyId"] == CACHING_DISABLED
+    assert behavior["OriginRequestPolicyId"] == ALL_VIEWER_EXCEPT_HOST_HEADER
+    assert behavior["ResponseHeadersPolicyId"] == config["DefaultCacheBehavior"]["ResponseHeadersPolicyId"]
+    assert behavior["ViewerProtocolPolicy"] == "https-only"
+
+
 def test_config_js(stack):
     s3 = stack.client("s3")
     body = s3.get_object(Bucket=stack.outputs["website_bucket"], Key="config.js")["Body"].read().decode()
     prefix, suffix = "window.CHURN_CONFIG = ", ";"
     assert body.startswith(prefix) and body.endswith(suffix) and "\n" not in body
     config = json.loads(body[len(prefix) : -len(suffix)])
-    assert config == {"apiUrl": stack.outputs["api_url"], "schema": stack.schema}
+    # apiUrl "": the page posts to /predict on its own origin (the distribution above).
+    assert config == {"apiUrl": "", "schema": stack.schema}
 
 
 # --------------------------------------------------------------------------- endpoint
@@ -410,7 +470,6 @@ def test_lambda_function_env_and_policy(stack):
     assert fn["Environment"]["Variables"] == {
         "ENDPOINT_NAME": stack.outputs["endpoint_name"],
         "DECISION_CUTOFF": str(CUTOFF),
-        "ALLOWED_ORIGIN": stack.outputs["website_url"],
         "INVOKE_CONNECT_TIMEOUT": "2",
         "INVOKE_READ_TIMEOUT": "10",
         "INVOKE_MAX_ATTEMPTS": "2",
@@ -436,21 +495,18 @@ def test_lambda_function_env_and_policy(stack):
     permission = json.loads(lam.get_policy(FunctionName=stack.outputs["lambda_name"])["Policy"])
     (stmt,) = permission["Statement"]
     assert stmt["Principal"] == {"Service": "apigateway.amazonaws.com"}
-    api_id = stack.outputs["api_url"].split("//", 1)[1].split(".", 1)[0]
+    api_id = stack.outputs["execute_api_url"].split("//", 1)[1].split(".", 1)[0]
     assert f":{api_id}/" in stmt["Condition"]["ArnLike"]["AWS:SourceArn"]
 
 
 # --------------------------------------------------------------------------- http api
 
 
-def test_http_api_route_cors_throttling(stack):
+def test_http_api_route_no_cors_throttling(stack):
     api = stack.client("apigatewayv2")
     (the_api,) = [a for a in api.get_apis()["Items"] if a["Name"] == f"{PREFIX}-api"]
     assert the_api["ProtocolType"] == "HTTP"
-    cors = the_api["CorsConfiguration"]
-    assert cors["AllowOrigins"] == [stack.outputs["website_url"]]
-    assert sorted(cors["AllowMethods"]) == ["OPTIONS", "POST"]
-    assert [h.lower() for h in cors["AllowHeaders"]] == ["content-type"]
+    assert not the_api.get("CorsConfiguration")  # the page calls it on its own origin: no CORS
 
     (route,) = api.get_routes(ApiId=the_api["ApiId"])["Items"]
     assert route["RouteKey"] == "POST /predict"

@@ -30,7 +30,10 @@
         "Deploy the site with Terraform (it writes config.js), or run the local stack: python -m ml stack.");
       return;
     }
-    if (!apiUrl) { setupError("config.js has no apiUrl."); return; }
+    if (!C.apiUrlValid) {
+      setupError("config.js's apiUrl must be a string: empty for this page's own origin, or the prediction API's base URL.");
+      return;
+    }
     if (!schema || typeof schema.fields !== "object" || !Array.isArray(schema.required) || !Array.isArray(schema.columns)) {
       setupError("config.js has no valid model schema (fields, required, columns).");
       return;

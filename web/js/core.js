@@ -1,7 +1,10 @@
 /* Customer churn check: builds the form from the model's feature schema and calls POST /predict.
  * No dependencies and no build step: classic scripts sharing window.Churn, loaded in order by
  * index.html (core, form, batch, app). window.CHURN_CONFIG comes from config.js (written by
- * Terraform, or served by `python -m ml stack` locally): {apiUrl, schema}.
+ * Terraform, or served by `python -m ml stack` locally): {apiUrl, schema}. Both write apiUrl ""
+ * (or may leave it out): the API is on this page's own origin (CloudFront sends /predict to it;
+ * the local stack serves both), which is all the CSP's connect-src 'self' allows. A non-empty
+ * apiUrl is the API's base URL, for a page served apart from its API (its CSP must admit it).
  *
  * This file goes first: config, the DOM/format helpers every script uses, and the /predict client. */
 (function (C) {
@@ -22,7 +25,10 @@
 
   var config = window.CHURN_CONFIG;
   var schema = config && config.schema;
-  var apiUrl = config && typeof config.apiUrl === "string" ? config.apiUrl.replace(/\/+$/, "") : "";
+  var configuredApi = config ? config.apiUrl : undefined;
+  var apiUrlValid = configuredApi === undefined || configuredApi === null || typeof configuredApi === "string";
+  // Where /predict is: this page's own origin unless config.js names another (messages show it in full).
+  var apiUrl = (typeof configuredApi === "string" ? configuredApi.replace(/\/+$/, "") : "") || window.location.origin;
 
   // ---------------------------------------------------------------- helpers
 
@@ -110,6 +116,7 @@
   C.config = config;
   C.schema = schema;
   C.apiUrl = apiUrl;
+  C.apiUrlValid = apiUrlValid;
   C.$ = $;
   C.el = el;
   C.fmtNumber = fmtNumber;

@@ -1,6 +1,8 @@
 # A serverless endpoint behind the prediction API: the modules of ../../modules composed
-# without the website (the root module, terraform/, adds it). Pay per request; the first
-# request after an idle spell waits for a cold start.
+# without the website (the root module, terraform/, adds it and serves the API from the page's
+# own origin through CloudFront). Pay per request; the first request after an idle spell waits
+# for a cold start. Callers here are servers (curl, scripts/smoke.py); a browser page on another
+# origin needs allowed_origin, which turns on CORS for that one origin.
 
 provider "aws" {
   region = var.region
@@ -43,5 +45,5 @@ module "http_api" {
   name                 = "${var.name_prefix}-api"
   lambda_function_name = module.invoker.function_name
   lambda_invoke_arn    = module.invoker.invoke_arn
-  allow_origins        = [var.allowed_origin]
+  allow_origins        = var.allowed_origin == null ? [] : [var.allowed_origin]
 }

@@ -33,7 +33,7 @@ variable "lambda_zip_sha256" {
 }
 
 variable "allowed_origin" {
-  description = "The one origin the API admits (CORS), e.g. the page's https://host."
+  description = "The one browser origin the API admits through CORS (https://host), for a page served elsewhere; null: no CORS."
   type        = string
-  default     = "http://localhost:8080"
+  default     = null
 }

@@ -7,11 +7,17 @@ resource "aws_apigatewayv2_api" "this" {
   name          = var.name
   protocol_type = "HTTP"
 
-  cors_configuration {
-    allow_origins = var.allow_origins
-    allow_methods = ["POST", "OPTIONS"]
-    allow_headers = ["content-type"]
-    max_age       = 3600
+  # Only for a page on another origin: the root serves the API from the page's own origin
+  # (CloudFront), where a browser sends no preflight and needs no CORS header.
+  dynamic "cors_configuration" {
+    for_each = length(var.allow_origins) > 0 ? [var.allow_origins] : []
+
+    content {
+      allow_origins = cors_configuration.value
+      allow_methods = ["POST", "OPTIONS"]
+      allow_headers = ["content-type"]
+      max_age       = 3600
+    }
   }
 
   tags = var.tags

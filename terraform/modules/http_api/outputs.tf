@@ -8,6 +8,11 @@ output "api_url" {
   value       = trimsuffix(aws_apigatewayv2_api.this.api_endpoint, "/")
 }
 
+output "domain_name" {
+  description = "Host name of the API's default endpoint (<id>.execute-api.<region>.amazonaws.com), for a CloudFront origin."
+  value       = trimsuffix(trimprefix(aws_apigatewayv2_api.this.api_endpoint, "https://"), "/")
+}
+
 output "execution_arn" {
   description = "Execution ARN of the API."
   value       = aws_apigatewayv2_api.this.execution_arn
@@ -29,6 +34,6 @@ output "access_log_group_name" {
 }
 
 output "cors_allow_origins" {
-  description = "Origins the API's CORS configuration allows."
-  value       = aws_apigatewayv2_api.this.cors_configuration[0].allow_origins
+  description = "Origins the API's CORS configuration allows (empty: no CORS configuration)."
+  value       = toset(flatten(aws_apigatewayv2_api.this.cors_configuration[*].allow_origins))
 }

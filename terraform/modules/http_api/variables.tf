@@ -20,12 +20,14 @@ variable "route_key" {
 }
 
 variable "allow_origins" {
-  description = "Origins allowed by CORS: the website's https origin (https://host, no path, no wildcard)."
+  description = "Origins allowed by CORS, for a page served from another origin (https://host, no path, no wildcard). Empty: no CORS configuration (callers on the page's own origin, or not browsers)."
   type        = list(string)
+  default     = []
+  nullable    = false
 
   validation {
-    # The page is served over HTTPS only; a wildcard or an http origin would let other pages call the API.
-    condition     = length(var.allow_origins) > 0 && alltrue([for o in var.allow_origins : can(regex("^https://[a-z0-9.-]+(:[0-9]+)?$", o))])
+    # A wildcard or an http origin would let other pages call the API from their visitors' browsers.
+    condition     = alltrue([for o in var.allow_origins : can(regex("^https://[a-z0-9.-]+(:[0-9]+)?$", o))])
     error_message = "allow_origins must list https://host origins (no path, no trailing slash, no wildcard)."
   }
 }

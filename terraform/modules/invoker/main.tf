@@ -1,13 +1,16 @@
 locals {
   # The handler's botocore client reads its timeouts and attempts from here (one source).
-  environment = {
-    ENDPOINT_NAME          = var.endpoint_name
-    DECISION_CUTOFF        = tostring(var.decision_cutoff)
-    ALLOWED_ORIGIN         = var.allowed_origin
-    INVOKE_CONNECT_TIMEOUT = tostring(var.invoke_connect_timeout_s)
-    INVOKE_READ_TIMEOUT    = tostring(var.invoke_read_timeout_s)
-    INVOKE_MAX_ATTEMPTS    = tostring(var.invoke_max_attempts)
-  }
+  # ALLOWED_ORIGIN only for a page on another origin (the handler sends no CORS header without it).
+  environment = merge(
+    {
+      ENDPOINT_NAME          = var.endpoint_name
+      DECISION_CUTOFF        = tostring(var.decision_cutoff)
+      INVOKE_CONNECT_TIMEOUT = tostring(var.invoke_connect_timeout_s)
+      INVOKE_READ_TIMEOUT    = tostring(var.invoke_read_timeout_s)
+      INVOKE_MAX_ATTEMPTS    = tostring(var.invoke_max_attempts)
+    },
+    var.allowed_origin == null ? {} : { ALLOWED_ORIGIN = var.allowed_origin },
+  )
 
   # Worst case of one InvokeEndpoint call as the handler makes it: every attempt runs to its
   # connect and read timeouts (botocore retries both), and botocore's "standard" retry mode

@@ -43,8 +43,9 @@ variable "decision_cutoff" {
 }
 
 variable "allowed_origin" {
-  description = "Browser origin allowed to call the API (env ALLOWED_ORIGIN)."
+  description = "Browser origin of a page on another origin that may call the API (env ALLOWED_ORIGIN: the handler's CORS headers). Null: no CORS headers (a page on the API's own origin needs none)."
   type        = string
+  default     = null
 }
 
 variable "timeout_s" {

@@ -3,13 +3,16 @@ locals {
     for f in fileset(var.web_dir, "**") : f if !contains(var.skip_files, f)
   ]) : toset([])
 
+  # apiUrl "": the page posts to /predict on its own origin, which this distribution routes to
+  # the API (var.api). The page needs no API address, so nothing here depends on the API.
   config_js = var.upload ? format("window.CHURN_CONFIG = %s;", jsonencode({
-    apiUrl = var.api_url
+    apiUrl = ""
     schema = var.feature_schema_path == null ? null : jsondecode(file(var.feature_schema_path))
   })) : null
 
-  origin_id   = "s3-site"
-  site_origin = "https://${aws_cloudfront_distribution.this.domain_name}"
+  origin_id     = "s3-site"
+  api_origin_id = "http-api"
+  site_origin   = "https://${aws_cloudfront_distribution.this.domain_name}"
 
   # Managed cache policy "CachingOptimized": min TTL 1 s, default 1 day, max 1 year; the
   # origin's Cache-Control wins inside those bounds, so the objects' `no-cache` below
@@ -17,12 +20,21 @@ locals {
   # https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/using-managed-cache-policies.html
   caching_optimized_policy_id = "658327ea-f89d-4fab-a63d-7e88639e58f6"
 
+  # The API's path: nothing cached (managed CachingDisabled: every TTL 0), and every viewer
+  # header, cookie and query string forwarded except Host (managed AllViewerExceptHostHeader:
+  # API Gateway expects its own host name there and answers 403 to the distribution's).
+  # https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/using-managed-cache-policies.html
+  # https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/using-managed-origin-request-policies.html
+  caching_disabled_policy_id       = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
+  all_viewer_except_host_header_id = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
+  all_methods                      = ["DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"]
+  api_origins                      = var.api == null ? [] : [var.api]
+
   # The page's security headers: web/security_headers.json is their one source (the
   # local stack sends the same file). Keys starting with "_" are comments.
   headers = { for k, v in jsondecode(file(var.security_headers_path)) : k => v if !startswith(k, "_") }
-  csp     = replace(local.headers["Content-Security-Policy"], "{api_origin}", var.api_origin)
+  csp     = local.headers["Content-Security-Policy"]
   hsts    = [for part in split(";", local.headers["Strict-Transport-Security"]) : lower(trimspace(part))]
-
 }
 
 # Private bucket: only this distribution reads it (origin access control + bucket policy).
@@ -116,14 +128,20 @@ resource "aws_cloudfront_response_headers_policy" "this" {
       condition     = lower(local.headers["X-Content-Type-Options"]) == "nosniff"
       error_message = "X-Content-Type-Options in ${var.security_headers_path} must be nosniff."
     }
+
+    precondition {
+      # The page calls its API on its own origin ('self'): nothing fills a placeholder any more.
+      condition     = !strcontains(local.csp, "{")
+      error_message = "The Content-Security-Policy in ${var.security_headers_path} holds a {placeholder}; nothing replaces it (the API is served from the page's own origin: connect-src 'self')."
+    }
   }
 }
 
 resource "aws_cloudfront_distribution" "this" {
   #checkov:skip=CKV_AWS_68: AWS WAF costs $5/month per web ACL plus requests; the page is static and the API throttles
-  #checkov:skip=CKV2_AWS_47: no WAF (see CKV_AWS_68), so no Log4j rule set either; the origin is S3, not Java
+  #checkov:skip=CKV2_AWS_47: no WAF (see CKV_AWS_68), so no Log4j rule set either; the origins are S3 and API Gateway (a Python Lambda), not Java
   #checkov:skip=CKV_AWS_86: access logs need a log bucket with ACLs enabled; CloudFront's free metrics cover a demo
-  #checkov:skip=CKV_AWS_310: one origin; a failover origin group needs a second, replicated bucket
+  #checkov:skip=CKV_AWS_310: a failover origin group needs a second, replicated bucket (and a second API)
   #checkov:skip=CKV_AWS_374: no geo restriction: the demo page is for anyone
   #checkov:skip=CKV_AWS_174: the default *.cloudfront.net certificate fixes the viewer TLS policy; a custom one needs a domain and ACM
   #checkov:skip=CKV2_AWS_42: a custom certificate needs a domain name of our own; the default cloudfront.net certificate serves HTTPS
@@ -142,14 +160,52 @@ resource "aws_cloudfront_distribution" "this" {
     origin_access_control_id = aws_cloudfront_origin_access_control.this.id
   }
 
+  # The HTTP API, so that the page and its API share one origin: the page's CSP says
+  # connect-src 'self' and the API needs no CORS. HTTPS only, TLS 1.2 at least.
+  dynamic "origin" {
+    for_each = local.api_origins
+
+    content {
+      origin_id   = local.api_origin_id
+      domain_name = origin.value.domain_name
+
+      custom_origin_config {
+        http_port              = 80
+        https_port             = 443
+        origin_protocol_policy = "https-only"
+        origin_ssl_protocols   = ["TLSv1.2"]
+        origin_read_timeout    = origin.value.read_timeout_s
+      }
+    }
+  }
+
   default_cache_behavior {
-    target_origin_id           = local.origin_id
-    allowed_methods            = ["GET", "HEAD"]
-    cached_methods             = ["GET", "HEAD"]
-    viewer_protocol_policy     = "redirect-to-https"
-    compress                   = true
-    cache_policy_id            = local.caching_optimized_policy_id
+    target_origin_id       = local.origin_id
+    allowed_methods        = ["GET", "HEAD"]
+    cached_methods         = ["GET", "HEAD"]
+    viewer_protocol_policy = "redirect-to-https"
+    compress               = true
+    cache_policy_id        = local.caching_optimized_policy_id
+    # Spelled out, not a local: checkov's CKV2_AWS_32 needs the reference to the policy resource here.
     response_headers_policy_id = var.response_headers_policy_id != null ? var.response_headers_policy_id : aws_cloudfront_response_headers_policy.this[0].id
+  }
+
+  # POST needs CloudFront's full method set (its only set with POST). https-only, not a
+  # redirect: a client that follows a redirect of a POST resends it as a GET, without its body.
+  dynamic "ordered_cache_behavior" {
+    for_each = local.api_origins
+
+    content {
+      path_pattern               = ordered_cache_behavior.value.path
+      target_origin_id           = local.api_origin_id
+      allowed_methods            = local.all_methods
+      cached_methods             = ["GET", "HEAD"]
+      viewer_protocol_policy     = "https-only"
+      compress                   = false # CachingDisabled turns compression off anyway; answers are a few hundred bytes
+      cache_policy_id            = local.caching_disabled_policy_id
+      origin_request_policy_id   = local.all_viewer_except_host_header_id
+      response_headers_policy_id = var.response_headers_policy_id != null ? var.response_headers_policy_id : aws_cloudfront_response_headers_policy.this[0].id
+    }
   }
 
   restrictions {

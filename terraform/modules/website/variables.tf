@@ -25,19 +25,28 @@ variable "upload" {
   default     = true
 }
 
-variable "api_url" {
-  description = "Base URL of the HTTP API, written into config.js as apiUrl (the page posts to apiUrl + \"/predict\")."
-  type        = string
-  default     = null
-}
-
-variable "api_origin" {
-  description = "Replaces {api_origin} in the Content-Security-Policy (connect-src): scheme://host of the API the page calls, a host wildcard allowed."
-  type        = string
+variable "api" {
+  description = "The HTTP API this distribution serves at path (a second origin: domain_name, its execute-api host, no scheme; CloudFront waits read_timeout_s for an answer), so the page calls its own origin. Null: no API origin and no API path (before a model exists)."
+  type = object({
+    domain_name    = string
+    path           = optional(string, "/predict")
+    read_timeout_s = optional(number, 30)
+  })
+  default = null
 
   validation {
-    condition     = can(regex("^https://[*a-z0-9.-]+$", var.api_origin))
-    error_message = "api_origin must be https://host (no path, no trailing slash); the host may start with *."
+    condition     = var.api == null ? true : can(regex("^[a-z0-9][a-z0-9.-]*[a-z0-9]$", var.api.domain_name))
+    error_message = "api.domain_name must be a host name (e.g. a1b2c3d4e5.execute-api.us-east-1.amazonaws.com): no scheme, no path, no port."
+  }
+
+  validation {
+    condition     = var.api == null ? true : can(regex("^/[A-Za-z0-9._/-]*[A-Za-z0-9._-]$", var.api.path))
+    error_message = "api.path must be one exact path such as /predict (a leading /, no wildcard, no trailing /)."
+  }
+
+  validation {
+    condition     = var.api == null ? true : var.api.read_timeout_s >= 1 && var.api.read_timeout_s <= 120
+    error_message = "api.read_timeout_s must be 1-120 seconds (CloudFront's origin response timeout)."
   }
 }
 
@@ -48,7 +57,7 @@ variable "feature_schema_path" {
 }
 
 variable "security_headers_path" {
-  description = "Path of the JSON file of the page's security headers (web/security_headers.json): Content-Security-Policy (with {api_origin}), Strict-Transport-Security, X-Content-Type-Options, X-Frame-Options, Referrer-Policy."
+  description = "Path of the JSON file of the page's security headers (web/security_headers.json): Content-Security-Policy, Strict-Transport-Security, X-Content-Type-Options, X-Frame-Options, Referrer-Policy."
   type        = string
 
   validation {

@@ -1,4 +1,5 @@
-"""CloudFront: the page's distribution, its origin access control and response headers policy."""
+"""CloudFront: the page's distribution (its S3 and API origins, its cache behaviors), its origin
+access control and response headers policy."""
 
 from __future__ import annotations
 
@@ -66,6 +67,8 @@ S3_REST_DOMAIN = re.compile(r".+\.s3(\.[a-z0-9-]+)?\.amazonaws\.com(\.cn)?")
 
 def _s3_origin_buckets(plan: Plan, d: Resource, i: int, origin: dict[str, Any]) -> list[str] | None:
     """Addresses of the planned buckets an S3 REST origin reads ([] if outside the plan), or None: not S3."""
+    if _as_list(origin.get("custom_origin_config")):
+        return None  # a custom origin (the HTTP API): not read through S3's REST API
     domain = origin.get("domain_name")
     referenced = [a for a in plan.references(d, "origin", i, "domain_name") if ".aws_s3_bucket." in f".{a}"]
     if isinstance(domain, str):
@@ -149,6 +152,77 @@ def _cf_origin_access_control(plan: Plan) -> Check:
         if isinstance(name, str) and not 1 <= len(name) <= 64:
             problems.append(f"name {name!r} is {len(name)} characters: CloudFront allows up to 64")
         yield verdict(oac.address, problems)
+
+
+# The only method sets CloudFront accepts: AllowedMethods.Quantity is 2, 3 or 7, CachedMethods 2 or 3.
+ALLOWED_METHOD_SETS = (
+    frozenset({"GET", "HEAD"}),
+    frozenset({"GET", "HEAD", "OPTIONS"}),
+    frozenset({"GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE"}),
+)
+CACHED_METHOD_SETS = ALLOWED_METHOD_SETS[:2]
+
+
+def _methods(value: Any) -> frozenset[str] | None:
+    items = _as_list(value)
+    return frozenset(items) if items and all(isinstance(m, str) for m in items) else None
+
+
+@rule(
+    "CF-CACHE-BEHAVIOR",
+    "Each cache behavior routes to an origin of its own distribution, allows one of CloudFront's three method "
+    "sets (GET+HEAD; +OPTIONS; +PUT, PATCH, POST, DELETE: the only one with POST) and caches GET+HEAD or "
+    "GET+HEAD+OPTIONS, among the methods it allows.",
+    f"{CF_API}/API_CacheBehavior.html and {CF_API}/API_AllowedMethods.html and {CF_API}/API_CachedMethods.html",
+)
+def _cf_cache_behavior(plan: Plan) -> Check:
+    for d in plan.resources("aws_cloudfront_distribution"):
+        origin_ids = [o.get("origin_id") for o in _as_list(d.get("origin"))]
+        known_ids = all(isinstance(i, str) for i in origin_ids)
+        problems: list[str | None] = []
+        for behavior in _as_list(d.get("default_cache_behavior")) + _as_list(d.get("ordered_cache_behavior")):
+            where = f"cache behavior {behavior.get('path_pattern') or '(default)'!r}"
+            target = behavior.get("target_origin_id")
+            if known_ids and isinstance(target, str) and target not in origin_ids:
+                problems.append(f"{where} routes to origin {target!r}, which the distribution does not have")
+            allowed, cached = _methods(behavior.get("allowed_methods")), _methods(behavior.get("cached_methods"))
+            if allowed is not None and allowed not in ALLOWED_METHOD_SETS:
+                problems.append(
+                    f"{where} allows {sorted(allowed)}: not one of CloudFront's three sets "
+                    "(GET+HEAD, GET+HEAD+OPTIONS, or all seven with POST)"
+                )
+            if cached is not None and cached not in CACHED_METHOD_SETS:
+                problems.append(f"{where} caches {sorted(cached)}: CloudFront caches GET+HEAD or GET+HEAD+OPTIONS")
+            elif cached is not None and allowed is not None and not cached <= allowed:
+                problems.append(f"{where} caches {sorted(cached - allowed)}, which it does not allow")
+        yield verdict(d.address, problems)
+
+
+@rule(
+    "CF-CUSTOM-ORIGIN",
+    "A custom origin's protocol policy and minimum TLS version are values CloudFront accepts, and its response "
+    "and keep-alive timeouts are 1-120 s.",
+    f"{CF_API}/API_CustomOriginConfig.html",
+)
+def _cf_custom_origin(plan: Plan) -> Check:
+    for d in plan.resources("aws_cloudfront_distribution"):
+        for origin in _as_list(d.get("origin")):
+            for config in _as_list(origin.get("custom_origin_config")):
+                name = origin.get("origin_id")
+                problems = [
+                    _enum_problem(
+                        config.get("origin_protocol_policy"), "OriginProtocolPolicy", "origin_protocol_policy"
+                    )
+                ]
+                problems += [
+                    _enum_problem(protocol, "SslProtocol", "origin_ssl_protocols")
+                    for protocol in _as_list(config.get("origin_ssl_protocols"))
+                ]
+                for key in ("origin_read_timeout", "origin_keepalive_timeout"):
+                    seconds = config.get(key)
+                    if isinstance(seconds, int) and not 1 <= seconds <= 120:
+                        problems.append(f"{key} = {seconds} s: CloudFront allows 1-120")
+                yield verdict(d.address, [f"origin {name!r}: {p}" for p in problems if p])
 
 
 # CloudFront manages these itself; a policy that removes one is refused.
