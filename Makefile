@@ -126,9 +126,10 @@ demo: install ## The whole flow offline: data, train, bundle, then serve the pag
 package: install ## Build build/invoker.zip (handler + encoder + schema), deterministic
 	$(PY) scripts/package_lambda.py --model $(MODEL) --out build/invoker.zip
 
-# Workers of pytest-xdist; tests/parallel.py groups the tests that share a fixture. One more
-# worker than the 2 cores: much of the suite waits on terraform, servers and Chromium.
-TEST_WORKERS ?= 3
+# Workers of pytest-xdist; tests/parallel.py groups the tests that share a fixture. Two more
+# than the 2 cores: much of the suite waits on terraform, servers and Chromium, and the deploy
+# rehearsal holds one worker for minutes while its makes mostly wait on provider polls.
+TEST_WORKERS ?= 4
 # Terraform and the AWS provider are Go programs; the provider allocates heavily while it builds
 # its schema, for every terraform command the tests run. A lazier garbage collector saves
 # about a fifth of their CPU for ~200 MB more memory each.

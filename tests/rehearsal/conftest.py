@@ -4,10 +4,13 @@ steps, tests/rehearsal/test_deploy_role.py the permissions its AWS calls needed.
 Two paths run at once against one stand-in AWS, each with its own stack NAME, so neither sees
 the other's resources:
 - local (the README's laptop path, local state; NAME churn-laptop):
-  make deploy -> make smoke -> make deploy again in realtime mode (a new model and endpoint;
-  the Lambda follows) -> make plan CHECK=1 -> make destroy;
+  make deploy -> make deploy again in realtime mode (a new model and endpoint; the Lambda
+  follows) -> make plan CHECK=1 -> make destroy;
 - team (the workflows' path, NAME churn, the default): terraform/bootstrap for NAME churn ->
-  STATE_BUCKET=… make init -> make deploy -> make destroy, the state in the bootstrap's bucket.
+  STATE_BUCKET=… make init -> make deploy -> make smoke -> make destroy, the state in the
+  bootstrap's bucket. The bootstrap's apply goes on while the team path starts: its bucket
+  exists within a second, and the rest of its minute is the provider waiting for the
+  lifecycle rules to settle (three equal reads, 10 s apart).
 Both NAMEs fall under the bootstrap's `churn-*` patterns, so the deploy-role check evaluates
 the calls of both paths against the one policy.
 """
@@ -18,6 +21,7 @@ import json
 import shutil
 import subprocess
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -173,7 +177,6 @@ def local_path(aws: Aws, workdir: Path, r: Rehearsal) -> None:
     if make(tree, env, *DEPLOY, log=steps).returncode == 0:
         r.snapshots["local deploy"] = inventory(aws, LOCAL_NAME)
         r.snapshots["local outputs"] = tf_outputs(tree, env)
-        make(tree, env, "smoke", log=steps)
         if make(tree, realtime, *DEPLOY, log=steps).returncode == 0:
             r.snapshots["local second deploy"] = inventory(aws, LOCAL_NAME)
             r.snapshots["local second outputs"] = tf_outputs(tree, env)
@@ -182,22 +185,52 @@ def local_path(aws: Aws, workdir: Path, r: Rehearsal) -> None:
     r.snapshots["local after destroy"] = inventory(aws, LOCAL_NAME)
 
 
+def state_bucket(aws: Aws, bootstrap: threading.Thread, timeout: float = 120) -> str:
+    """The bootstrap's state bucket (tfstate-<name>-…), as soon as it exists."""
+    s3, deadline = aws.client("s3"), time.monotonic() + timeout
+    while time.monotonic() < deadline and bootstrap.is_alive():
+        names = [b["Name"] for b in s3.list_buckets()["Buckets"] if b["Name"].startswith(f"tfstate-{TEAM_NAME}-")]
+        if names:
+            return str(names[0])
+        time.sleep(0.5)
+    raise RuntimeError("no state bucket yet")
+
+
 def team_path(aws: Aws, workdir: Path, r: Rehearsal) -> None:
     steps = r.steps.setdefault("team", [])
     env = deploy_env(aws, DEPLOY_KEY, TEAM_NAME)
-    r.state_bucket, r.policy = apply_bootstrap(aws, workdir, env)
+    done: dict[str, Any] = {}
+
+    def bootstrap() -> None:
+        try:
+            done["result"] = apply_bootstrap(aws, workdir, env)
+        except BaseException as exc:  # re-raised below
+            done["error"] = exc
+
+    applying = threading.Thread(target=bootstrap)
+    applying.start()
+    try:
+        bucket = state_bucket(aws, applying)
+    except RuntimeError:
+        applying.join()
+        raise done.get("error") or RuntimeError("terraform/bootstrap created no state bucket") from None
     tree = checkout(workdir / "team")
-    env.update(STATE_BUCKET=r.state_bucket, BACKEND_ARGS=backend_args(), AWS_ENDPOINT_URL_S3=aws.url)
-    if make(tree, env, "init", log=steps).returncode != 0:
-        return
-    if make(tree, env, *DEPLOY, log=steps).returncode == 0:
-        r.snapshots["team deploy"] = inventory(aws, TEAM_NAME)
-        r.snapshots["team outputs"] = tf_outputs(tree, env)
-    make(tree, env, "destroy", "AUTO_APPROVE=1", log=steps)
-    r.snapshots["team after destroy"] = inventory(aws, TEAM_NAME)
-    s3 = aws.client("s3")
-    r.snapshots["state objects"] = [o["Key"] for o in s3.list_objects_v2(Bucket=r.state_bucket).get("Contents", [])]
-    r.snapshots["team local state files"] = [str(p) for p in (tree / "terraform").glob("*.tfstate")]
+    env.update(STATE_BUCKET=bucket, BACKEND_ARGS=backend_args(), AWS_ENDPOINT_URL_S3=aws.url)
+    if make(tree, env, "init", log=steps).returncode == 0:
+        if make(tree, env, *DEPLOY, log=steps).returncode == 0:
+            r.snapshots["team deploy"] = inventory(aws, TEAM_NAME)
+            r.snapshots["team outputs"] = tf_outputs(tree, env)
+            make(tree, env, "smoke", log=steps)
+        make(tree, env, "destroy", "AUTO_APPROVE=1", log=steps)
+        r.snapshots["team after destroy"] = inventory(aws, TEAM_NAME)
+        s3 = aws.client("s3")
+        r.snapshots["state objects"] = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])]
+        r.snapshots["team local state files"] = [str(p) for p in (tree / "terraform").glob("*.tfstate")]
+    applying.join()
+    if "error" in done:
+        raise done["error"]
+    r.state_bucket, r.policy = done["result"]
+    assert r.state_bucket == bucket
 
 
 def run_rehearsal(workdir: Path) -> Rehearsal:

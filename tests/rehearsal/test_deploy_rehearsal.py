@@ -61,8 +61,8 @@ def test_stage_one_creates_the_role_training_needs(rehearsal: Rehearsal):
 
 
 def test_smoke_fails_only_on_reaching_the_api(rehearsal: Rehearsal):
-    step = rehearsal.step("local", "make smoke")
-    outputs = rehearsal.snapshots["local outputs"]
+    step = rehearsal.step("team", "make smoke")
+    outputs = rehearsal.snapshots["team outputs"]
     api_url = outputs["api_url"]  # the page's own origin: the smoke goes through CloudFront's /predict
     assert api_url == outputs["website_url"] and api_url.endswith(".cloudfront.net")
     assert step.returncode != 0
