@@ -19,7 +19,6 @@ import pytest
 # stack start-ups). Others keep their collection order.
 SLOW_FIRST = (
     "tests/rehearsal/",  # three make deploys and two make destroys in a row
-    "tests/terraform/test_moto_apply.py",
     "tests/terraform/test_aws_rules.py",
     "tests/terraform/test_tftest.py",
     "tests/terraform/test_bootstrap.py",

@@ -29,8 +29,10 @@ from typing import Any
 
 import pytest
 
-from tests.rehearsal.aws_server import HARNESS_KEY
-from tests.rehearsal.harness import (
+pytest.register_assert_rewrite("tests.rehearsal.stack_checks")  # its asserts explain themselves too
+
+from tests.rehearsal.aws_server import HARNESS_KEY  # noqa: E402  (after the rewrite hook)
+from tests.rehearsal.harness import (  # noqa: E402
     DEPLOY_KEY,
     LOCAL_KEY,
     Aws,
@@ -41,7 +43,8 @@ from tests.rehearsal.harness import (
     deploy_env,
     make,
 )
-from tests.shared import made_once
+from tests.rehearsal.stack_checks import DeployedStack, run_all  # noqa: E402
+from tests.shared import made_once  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 TEAM_NAME = "churn"  # the default NAME (the workflows' vars.NAME || 'churn')
@@ -220,6 +223,16 @@ def team_path(aws: Aws, workdir: Path, r: Rehearsal) -> None:
         if make(tree, env, *DEPLOY, log=steps).returncode == 0:
             r.snapshots["team deploy"] = inventory(aws, TEAM_NAME)
             r.snapshots["team outputs"] = tf_outputs(tree, env)
+            build = tree / "build"
+            stack = DeployedStack(
+                aws,
+                TEAM_NAME,
+                r.snapshots["team outputs"],
+                json.loads((build / "model.auto.tfvars.json").read_text()),
+                json.loads((build / "model" / "feature_schema.json").read_text()),
+                lambda: inventory(aws, TEAM_NAME),
+            )
+            r.snapshots["stack checks"] = run_all(stack)  # tests/rehearsal/test_deployed_stack.py
             make(tree, env, "smoke", log=steps)
         make(tree, env, "destroy", "AUTO_APPROVE=1", log=steps)
         r.snapshots["team after destroy"] = inventory(aws, TEAM_NAME)

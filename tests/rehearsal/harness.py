@@ -22,6 +22,7 @@ from typing import Any
 
 from tests.rehearsal.aws_server import HARNESS_KEY
 from tests.shared import free_port
+from tests.terraform.tf_helpers import MANAGED_SECURITY_HEADERS  # moto has no response headers policy API
 
 ROOT = Path(__file__).resolve().parents[2]
 REGION = "us-east-1"
@@ -29,8 +30,6 @@ REGION = "us-east-1"
 # requests are the ones its policy must allow; a laptop user signs with their own.
 DEPLOY_KEY = "REHEARSALDEPLOYROLE1"
 LOCAL_KEY = "REHEARSALLAPTOPUSER1"
-# moto has no CloudFront response headers policy API: the managed SecurityHeadersPolicy, by ID.
-MANAGED_SECURITY_HEADERS = "67f7725c-6f97-4210-82d7-5512b31e9d03"
 
 
 def checkout(dest: Path) -> Path:
