@@ -1,18 +1,17 @@
 """The deploy rehearsal, run once per session: tests/rehearsal/test_deploy_rehearsal.py checks its
-steps, tests/rehearsal/test_deploy_role.py the permissions its AWS calls needed.
+steps, tests/rehearsal/test_deployed_stack.py the stack it built, tests/rehearsal/test_deploy_role.py
+the permissions its AWS calls needed.
 
-Two paths run at once against one stand-in AWS, each with its own stack NAME, so neither sees
-the other's resources:
-- local (the README's laptop path, local state; NAME churn-laptop):
-  make deploy -> make deploy again in realtime mode (a new model and endpoint; the Lambda
-  follows) -> make plan CHECK=1 -> make destroy;
-- team (the workflows' path, NAME churn, the default): terraform/bootstrap for NAME churn ->
-  STATE_BUCKET=… make init -> make deploy -> make smoke -> make destroy, the state in the
-  bootstrap's bucket. The bootstrap's apply goes on while the team path starts: its bucket
-  exists within a second, and the rest of its minute is the provider waiting for the
-  lifecycle rules to settle (three equal reads, 10 s apart).
-Both NAMEs fall under the bootstrap's `churn-*` patterns, so the deploy-role check evaluates
-the calls of both paths against the one policy.
+One path, the workflows' (NAME churn, the default; state in the bootstrap's bucket), from a clean
+checkout: terraform/bootstrap -> STATE_BUCKET=… make init -> make deploy -> (the stack checks)
+-> make smoke -> make deploy again in realtime mode (a new model and endpoint; the Lambda
+follows) -> make plan CHECK=1 -> make destroy. The bootstrap's apply goes on while the path
+starts: its bucket exists within a second, and the rest of its minute is the provider waiting for
+the lifecycle rules to settle (three equal reads, 10 s apart).
+
+A laptop's `make deploy` differs from this only in `make init` (no STATE_BUCKET: local state,
+no backend file; tests/terraform/test_bootstrap.py checks that init). Rehearsing it as a second
+full path cost ~95 s of CPU, a third of make test's budget, for those few lines.
 """
 
 from __future__ import annotations
@@ -22,7 +21,6 @@ import shutil
 import subprocess
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,7 +32,6 @@ pytest.register_assert_rewrite("tests.rehearsal.stack_checks")  # its asserts ex
 from tests.rehearsal.aws_server import HARNESS_KEY  # noqa: E402  (after the rewrite hook)
 from tests.rehearsal.harness import (  # noqa: E402
     DEPLOY_KEY,
-    LOCAL_KEY,
     Aws,
     Step,
     aws_server,
@@ -48,7 +45,6 @@ from tests.shared import made_once  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 TEAM_NAME = "churn"  # the default NAME (the workflows' vars.NAME || 'churn')
-LOCAL_NAME = "churn-laptop"  # another NAME: job names and all must follow it
 REPOSITORY = "example-org/churn"
 DEPLOY = ("deploy", "AUTO_APPROVE=1", "SMOKE=0")
 
@@ -69,58 +65,41 @@ class Rehearsal:
 
 
 def inventory(aws: Aws, prefix: str) -> dict[str, list[str]]:
-    """Everything named <prefix>-… in the stand-in, by kind (not the other path's: see mine())."""
+    """Everything named <prefix>-… in the stand-in, by kind."""
     s3, lam, sm, api, iam = (aws.client(n) for n in ("s3", "lambda", "sagemaker", "apigatewayv2", "iam"))
     cw, cf, logs, sns = (aws.client(n) for n in ("cloudwatch", "cloudfront", "logs", "sns"))
     scaling = aws.client("application-autoscaling")
     p = prefix + "-"
-    return mine(
-        prefix,
-        {
-            "buckets": sorted(b["Name"] for b in s3.list_buckets()["Buckets"] if b["Name"].startswith(p)),
-            "roles": sorted(r["RoleName"] for r in iam.list_roles()["Roles"] if r["RoleName"].startswith(p)),
-            "functions": [
-                f["FunctionName"] for f in lam.list_functions()["Functions"] if f["FunctionName"].startswith(p)
-            ],
-            "models": [m["ModelName"] for m in sm.list_models()["Models"] if m["ModelName"].startswith(p)],
-            "endpoint_configs": [
-                c["EndpointConfigName"]
-                for c in sm.list_endpoint_configs()["EndpointConfigs"]
-                if c["EndpointConfigName"].startswith(p)
-            ],
-            "endpoints": [
-                e["EndpointName"] for e in sm.list_endpoints()["Endpoints"] if e["EndpointName"].startswith(p)
-            ],
-            "apis": [a["Name"] for a in api.get_apis()["Items"] if a["Name"].startswith(p)],
-            "log_groups": [
-                g["logGroupName"] for g in logs.describe_log_groups()["logGroups"] if p in g["logGroupName"]
-            ],
-            "topics": [t["TopicArn"] for t in sns.list_topics()["Topics"] if f":{p}" in t["TopicArn"]],
-            "alarms": sorted(a["AlarmName"] for a in cw.describe_alarms(AlarmNamePrefix=p)["MetricAlarms"]),
-            "dashboards": [d["DashboardName"] for d in cw.list_dashboards(DashboardNamePrefix=p)["DashboardEntries"]],
-            "distributions": [
-                d["Id"]
-                for d in cf.list_distributions()["DistributionList"].get("Items", [])
-                if d["Comment"].startswith(p)
-            ],
-            "scalable_targets": [
-                t["ResourceId"]
-                for t in scaling.describe_scalable_targets(ServiceNamespace="sagemaker")["ScalableTargets"]
-                if t["ResourceId"].startswith(f"endpoint/{p}")
-            ],
-            "training_jobs": [
-                j["TrainingJobName"]
-                for j in sm.list_training_jobs()["TrainingJobSummaries"]
-                if j["TrainingJobName"].startswith(p)
-            ],
-        },
-    )
-
-
-def mine(prefix: str, found: dict[str, list[str]]) -> dict[str, list[str]]:
-    """Drop the names of the other path's stack (churn-laptop-… also starts with churn-)."""
-    other = (LOCAL_NAME if prefix == TEAM_NAME else "\0") + "-"
-    return {kind: [n for n in names if other not in n] for kind, names in found.items()}
+    return {
+        "buckets": sorted(b["Name"] for b in s3.list_buckets()["Buckets"] if b["Name"].startswith(p)),
+        "roles": sorted(r["RoleName"] for r in iam.list_roles()["Roles"] if r["RoleName"].startswith(p)),
+        "functions": [f["FunctionName"] for f in lam.list_functions()["Functions"] if f["FunctionName"].startswith(p)],
+        "models": [m["ModelName"] for m in sm.list_models()["Models"] if m["ModelName"].startswith(p)],
+        "endpoint_configs": [
+            c["EndpointConfigName"]
+            for c in sm.list_endpoint_configs()["EndpointConfigs"]
+            if c["EndpointConfigName"].startswith(p)
+        ],
+        "endpoints": [e["EndpointName"] for e in sm.list_endpoints()["Endpoints"] if e["EndpointName"].startswith(p)],
+        "apis": [a["Name"] for a in api.get_apis()["Items"] if a["Name"].startswith(p)],
+        "log_groups": [g["logGroupName"] for g in logs.describe_log_groups()["logGroups"] if p in g["logGroupName"]],
+        "topics": [t["TopicArn"] for t in sns.list_topics()["Topics"] if f":{p}" in t["TopicArn"]],
+        "alarms": sorted(a["AlarmName"] for a in cw.describe_alarms(AlarmNamePrefix=p)["MetricAlarms"]),
+        "dashboards": [d["DashboardName"] for d in cw.list_dashboards(DashboardNamePrefix=p)["DashboardEntries"]],
+        "distributions": [
+            d["Id"] for d in cf.list_distributions()["DistributionList"].get("Items", []) if d["Comment"].startswith(p)
+        ],
+        "scalable_targets": [
+            t["ResourceId"]
+            for t in scaling.describe_scalable_targets(ServiceNamespace="sagemaker")["ScalableTargets"]
+            if t["ResourceId"].startswith(f"endpoint/{p}")
+        ],
+        "training_jobs": [
+            j["TrainingJobName"]
+            for j in sm.list_training_jobs()["TrainingJobSummaries"]
+            if j["TrainingJobName"].startswith(p)
+        ],
+    }
 
 
 def tf_outputs(tree: Path, env: dict[str, str]) -> dict[str, Any]:
@@ -171,23 +150,6 @@ def apply_bootstrap(aws: Aws, workdir: Path, env: dict[str, str]) -> tuple[str, 
     return values["state_bucket"], json.loads(doc) if isinstance(doc, str) else doc
 
 
-def local_path(aws: Aws, workdir: Path, r: Rehearsal) -> None:
-    steps = r.steps.setdefault("local", [])
-    tree = checkout(workdir / "local")
-    env = deploy_env(aws, LOCAL_KEY, LOCAL_NAME)
-    realtime = dict(env, TF_VAR_endpoint_mode="realtime")
-    r.snapshots["local clean checkout has build/"] = (tree / "build").exists()
-    if make(tree, env, *DEPLOY, log=steps).returncode == 0:
-        r.snapshots["local deploy"] = inventory(aws, LOCAL_NAME)
-        r.snapshots["local outputs"] = tf_outputs(tree, env)
-        if make(tree, realtime, *DEPLOY, log=steps).returncode == 0:
-            r.snapshots["local second deploy"] = inventory(aws, LOCAL_NAME)
-            r.snapshots["local second outputs"] = tf_outputs(tree, env)
-            make(tree, realtime, "plan", "CHECK=1", log=steps)
-    make(tree, realtime, "destroy", "AUTO_APPROVE=1", log=steps)
-    r.snapshots["local after destroy"] = inventory(aws, LOCAL_NAME)
-
-
 def state_bucket(aws: Aws, bootstrap: threading.Thread, timeout: float = 120) -> str:
     """The bootstrap's state bucket (tfstate-<name>-…), as soon as it exists."""
     s3, deadline = aws.client("s3"), time.monotonic() + timeout
@@ -218,27 +180,33 @@ def team_path(aws: Aws, workdir: Path, r: Rehearsal) -> None:
         applying.join()
         raise done.get("error") or RuntimeError("terraform/bootstrap created no state bucket") from None
     tree = checkout(workdir / "team")
+    r.snapshots["clean checkout has build/"] = (tree / "build").exists()
     env.update(STATE_BUCKET=bucket, BACKEND_ARGS=backend_args(), AWS_ENDPOINT_URL_S3=aws.url)
+    realtime = dict(env, TF_VAR_endpoint_mode="realtime")
     if make(tree, env, "init", log=steps).returncode == 0:
         if make(tree, env, *DEPLOY, log=steps).returncode == 0:
-            r.snapshots["team deploy"] = inventory(aws, TEAM_NAME)
-            r.snapshots["team outputs"] = tf_outputs(tree, env)
+            r.snapshots["deploy"] = inventory(aws, TEAM_NAME)
+            r.snapshots["outputs"] = tf_outputs(tree, env)
             build = tree / "build"
             stack = DeployedStack(
                 aws,
                 TEAM_NAME,
-                r.snapshots["team outputs"],
+                r.snapshots["outputs"],
                 json.loads((build / "model.auto.tfvars.json").read_text()),
                 json.loads((build / "model" / "feature_schema.json").read_text()),
                 lambda: inventory(aws, TEAM_NAME),
             )
             r.snapshots["stack checks"] = run_all(stack)  # tests/rehearsal/test_deployed_stack.py
             make(tree, env, "smoke", log=steps)
-        make(tree, env, "destroy", "AUTO_APPROVE=1", log=steps)
-        r.snapshots["team after destroy"] = inventory(aws, TEAM_NAME)
+            if make(tree, realtime, *DEPLOY, log=steps).returncode == 0:
+                r.snapshots["second deploy"] = inventory(aws, TEAM_NAME)
+                r.snapshots["second outputs"] = tf_outputs(tree, env)
+                make(tree, realtime, "plan", "CHECK=1", log=steps)
+        make(tree, realtime, "destroy", "AUTO_APPROVE=1", log=steps)
+        r.snapshots["after destroy"] = inventory(aws, TEAM_NAME)
         s3 = aws.client("s3")
         r.snapshots["state objects"] = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])]
-        r.snapshots["team local state files"] = [str(p) for p in (tree / "terraform").glob("*.tfstate")]
+        r.snapshots["local state files"] = [str(p) for p in (tree / "terraform").glob("*.tfstate")]
     applying.join()
     if "error" in done:
         raise done["error"]
@@ -248,25 +216,8 @@ def team_path(aws: Aws, workdir: Path, r: Rehearsal) -> None:
 
 def run_rehearsal(workdir: Path) -> Rehearsal:
     r = Rehearsal(workdir / "requests.jsonl")
-    errors: list[BaseException] = []
-
-    def guarded(path: Callable[[Aws, Path, Rehearsal], None]) -> Callable[[], None]:
-        def run() -> None:
-            try:
-                path(aws, workdir, r)
-            except BaseException as exc:  # re-raised below, in the fixture's thread
-                errors.append(exc)
-
-        return run
-
     with aws_server(workdir) as aws:
-        threads = [threading.Thread(target=guarded(p)) for p in (local_path, team_path)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-    if errors:
-        raise errors[0]
+        team_path(aws, workdir, r)
     return r
 
 

@@ -26,10 +26,9 @@ from tests.terraform.tf_helpers import MANAGED_SECURITY_HEADERS  # moto has no r
 
 ROOT = Path(__file__).resolve().parents[2]
 REGION = "us-east-1"
-# Signing keys (moto accepts any): the log tells the paths apart by them. The deploy role's
-# requests are the ones its policy must allow; a laptop user signs with their own.
+# The deploy's signing key (moto accepts any): the log tells its requests, the ones the deploy
+# role's policy must allow, from the harness's own.
 DEPLOY_KEY = "REHEARSALDEPLOYROLE1"
-LOCAL_KEY = "REHEARSALLAPTOPUSER1"
 
 
 def checkout(dest: Path) -> Path:

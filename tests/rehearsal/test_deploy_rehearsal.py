@@ -1,6 +1,6 @@
 """The first `make deploy`, rehearsed: the Makefile's own targets, in the README's and the
 workflows' order, from clean checkouts, against the AWS stand-in (moto plus a training container,
-tests/rehearsal/). tests/rehearsal/conftest.py runs the two paths; this file checks each step.
+tests/rehearsal/). tests/rehearsal/conftest.py runs the path; this file checks each step.
 
 Every step runs as a user or a workflow job runs it: `make TARGET` in the checkout, with
 credentials, a region, NAME and an endpoint in the environment (Terraform's aws_endpoint_url
@@ -19,7 +19,8 @@ import json
 
 import pytest
 
-from tests.rehearsal.conftest import DEPLOY, LOCAL_NAME, TEAM_NAME, Rehearsal
+from tests.rehearsal.conftest import DEPLOY, Rehearsal
+from tests.rehearsal.conftest import TEAM_NAME as NAME
 from tests.rehearsal.harness import Step
 
 # One xdist group with the deploy-role check, which reads the same rehearsal.
@@ -38,31 +39,28 @@ def nothing_left(inventory: dict[str, list[str]]) -> dict[str, list[str]]:
     return {k: v for k, v in inventory.items() if v and k != "training_jobs"}
 
 
-# --------------------------------------------------------------------------- local state
-
-
-def test_local_first_deploy_from_a_clean_checkout(rehearsal: Rehearsal):
-    assert rehearsal.snapshots["local clean checkout has build/"] is False
-    ok(rehearsal.step("local", MAKE_DEPLOY))
-    inv = rehearsal.snapshots["local deploy"]
-    assert inv["endpoints"] == [f"{LOCAL_NAME}-serverless"]
-    assert inv["functions"] == [f"{LOCAL_NAME}-invoker"] and inv["apis"] == [f"{LOCAL_NAME}-api"]
-    assert inv["roles"] == [f"{LOCAL_NAME}-invoker-lambda", f"{LOCAL_NAME}-sagemaker"]
+def test_first_deploy_from_a_clean_checkout(rehearsal: Rehearsal):
+    assert rehearsal.snapshots["clean checkout has build/"] is False
+    ok(rehearsal.step("team", "make init"))
+    ok(rehearsal.step("team", MAKE_DEPLOY))
+    inv = rehearsal.snapshots["deploy"]
+    assert inv["endpoints"] == [f"{NAME}-serverless"]
+    assert inv["functions"] == [f"{NAME}-invoker"] and inv["apis"] == [f"{NAME}-api"]
+    assert inv["roles"] == [f"{NAME}-invoker-lambda", f"{NAME}-sagemaker"]
     assert len(inv["buckets"]) == 2 and len(inv["distributions"]) == 1
-    assert inv["training_jobs"] and all(j.startswith(f"{LOCAL_NAME}-xgb-") for j in inv["training_jobs"])
+    assert inv["training_jobs"] and all(j.startswith(f"{NAME}-xgb-") for j in inv["training_jobs"])
 
 
 def test_stage_one_creates_the_role_training_needs(rehearsal: Rehearsal):
     """make apply-base must leave sagemaker_role_arn set: make train reads it next."""
-    for path in ("local", "team"):
-        stage1 = rehearsal.step(path, MAKE_DEPLOY).output.split("-m ml train", 1)[0]
-        assert "sagemaker_role_arn = " in stage1, stage1[-3000:]
-        assert "module.endpoint.aws_iam_role.this: Creation complete" in stage1
+    stage1 = rehearsal.step("team", MAKE_DEPLOY).output.split("-m ml train", 1)[0]
+    assert "sagemaker_role_arn = " in stage1, stage1[-3000:]
+    assert "module.endpoint.aws_iam_role.this: Creation complete" in stage1
 
 
 def test_smoke_fails_only_on_reaching_the_api(rehearsal: Rehearsal):
     step = rehearsal.step("team", "make smoke")
-    outputs = rehearsal.snapshots["team outputs"]
+    outputs = rehearsal.snapshots["outputs"]
     api_url = outputs["api_url"]  # the page's own origin: the smoke goes through CloudFront's /predict
     assert api_url == outputs["website_url"] and api_url.endswith(".cloudfront.net")
     assert step.returncode != 0
@@ -70,31 +68,33 @@ def test_smoke_fails_only_on_reaching_the_api(rehearsal: Rehearsal):
 
 
 def test_second_deploy_rolls_the_endpoint_and_the_lambda_follows(rehearsal: Rehearsal):
-    ok(rehearsal.step("local", MAKE_DEPLOY, nth=1))
-    first_inv, inv = rehearsal.snapshots["local deploy"], rehearsal.snapshots["local second deploy"]
-    assert inv["endpoints"] == [f"{LOCAL_NAME}-rt-m5-large"], "the serverless endpoint is replaced, not kept"
-    assert inv["scalable_targets"] == [f"endpoint/{LOCAL_NAME}-rt-m5-large/variant/AllTraffic"]
+    ok(rehearsal.step("team", MAKE_DEPLOY, nth=1))
+    first_inv, inv = rehearsal.snapshots["deploy"], rehearsal.snapshots["second deploy"]
+    assert inv["endpoints"] == [f"{NAME}-rt-m5-large"], "the serverless endpoint is replaced, not kept"
+    assert inv["scalable_targets"] == [f"endpoint/{NAME}-rt-m5-large/variant/AllTraffic"]
     assert len(inv["models"]) == 1 and inv["models"] != first_inv["models"], "a new model"
     assert len(inv["training_jobs"]) == 2, "the second deploy trained again"
-    first, now = rehearsal.snapshots["local outputs"], rehearsal.snapshots["local second outputs"]
-    assert now["endpoint_name"] == f"{LOCAL_NAME}-rt-m5-large" != first["endpoint_name"]
+    first, now = rehearsal.snapshots["outputs"], rehearsal.snapshots["second outputs"]
+    assert now["endpoint_name"] == f"{NAME}-rt-m5-large" != first["endpoint_name"]
     assert now["lambda_name"] == first["lambda_name"] and now["api_url"] == first["api_url"]
     lambda_env = [
         json.loads(e["body"])["Environment"]["Variables"]
         for e in rehearsal.requests()
-        if e.get("path") == f"/2015-03-31/functions/{LOCAL_NAME}-invoker/configuration" and e["method"] == "PUT"
+        if e.get("path") == f"/2015-03-31/functions/{NAME}-invoker/configuration" and e["method"] == "PUT"
     ]
     assert lambda_env and lambda_env[-1]["ENDPOINT_NAME"] == now["endpoint_name"], "the Lambda follows the endpoint"
 
 
 def test_plan_after_deploy_has_no_changes(rehearsal: Rehearsal):
-    step = ok(rehearsal.step("local", "make plan CHECK=1"))
+    step = ok(rehearsal.step("team", "make plan CHECK=1"))
     assert "-detailed-exitcode" in step.output and "No changes." in step.output
 
 
-def test_local_destroy_leaves_nothing(rehearsal: Rehearsal):
-    ok(rehearsal.step("local", "make destroy AUTO_APPROVE=1"))
-    assert nothing_left(rehearsal.snapshots["local after destroy"]) == {}
+def test_destroy_leaves_nothing_and_the_state_in_the_bucket(rehearsal: Rehearsal):
+    ok(rehearsal.step("team", "make destroy AUTO_APPROVE=1"))
+    assert nothing_left(rehearsal.snapshots["after destroy"]) == {}
+    assert rehearsal.snapshots["state objects"] == [f"{NAME}/terraform.tfstate"], "the state, and no lock file"
+    assert rehearsal.snapshots["local state files"] == []
 
 
 def test_training_ran_in_the_container_stand_in(rehearsal: Rehearsal):
@@ -104,29 +104,8 @@ def test_training_ran_in_the_container_stand_in(rehearsal: Rehearsal):
     assert not failed, failed[0]["error"]
     trained = [e["trained"] for e in entries if "trained" in e]
     jobs = [json.loads(e["body"]) for e in entries if e.get("target") == "SageMaker.CreateTrainingJob"]
-    assert len(jobs) == 3, "one training job per make deploy"
+    assert len(jobs) == 2, "one training job per make deploy"
     assert sorted(j["TrainingJobName"] for j in jobs) == sorted(trained)
     for job in jobs:
         assert job["HyperParameters"]["num_round"] == "100" and job["HyperParameters"]["eta"] == "0.2"
         assert {c["ChannelName"] for c in job["InputDataConfig"]} == {"train", "validation"}
-
-
-# --------------------------------------------------------------------------- team state
-
-
-def test_team_init_keeps_state_in_the_bucket(rehearsal: Rehearsal):
-    ok(rehearsal.step("team", "make init"))
-    assert rehearsal.snapshots["state objects"] == [f"{TEAM_NAME}/terraform.tfstate"], "the state, and no lock file"
-    assert rehearsal.snapshots["team local state files"] == []
-
-
-def test_team_deploy(rehearsal: Rehearsal):
-    ok(rehearsal.step("team", MAKE_DEPLOY))
-    inv = rehearsal.snapshots["team deploy"]
-    assert inv["endpoints"] == [f"{TEAM_NAME}-serverless"] and inv["functions"] == [f"{TEAM_NAME}-invoker"]
-    assert inv["training_jobs"] and all(j.startswith(f"{TEAM_NAME}-xgb-") for j in inv["training_jobs"])
-
-
-def test_team_destroy_leaves_nothing(rehearsal: Rehearsal):
-    ok(rehearsal.step("team", "make destroy AUTO_APPROVE=1"))
-    assert nothing_left(rehearsal.snapshots["team after destroy"]) == {}

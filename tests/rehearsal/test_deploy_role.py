@@ -1,7 +1,7 @@
 """The deploy role's policy against what a deploy really calls.
 
-Input: every request both rehearsal paths made (Terraform's provider and S3 backend, the
-SageMaker SDK, boto3; the harness's own calls aside), as IAM actions on the ARNs they target,
+Input: every request the rehearsal made with the deploy role's key (Terraform's provider and S3
+backend, the SageMaker SDK, boto3; the harness's own calls aside), as IAM actions on the ARNs they target,
 plus what AWS services call with the caller's rights (tests/rehearsal/actions.py names each
 with its source). The policy: terraform/bootstrap's deploy-role policy, as the rehearsal's
 bootstrap apply stored it in IAM.
@@ -33,7 +33,7 @@ import pytest
 
 from tests.rehearsal.actions import ACCOUNT, Call, all_calls
 from tests.rehearsal.conftest import Rehearsal
-from tests.rehearsal.harness import DEPLOY_KEY, LOCAL_KEY
+from tests.rehearsal.harness import DEPLOY_KEY
 from tests.terraform.tf_helpers import missing_tool
 
 pytestmark = [pytest.mark.terraform, pytest.mark.integration, pytest.mark.xdist_group("deploy-rehearsal")]
@@ -68,9 +68,7 @@ def evaluate(policies: dict[str, dict[str, Any]], calls: list[Call]) -> dict[str
 @cache
 def _calls(log: Path) -> tuple[Call, ...]:
     entries = [json.loads(line) for line in log.read_text().splitlines()]
-    # Both paths: the team's (state bucket, serverless) and the laptop's (realtime, a second
-    # deploy): the deploy workflow can be set up either way, and both NAMEs match churn-*.
-    return tuple(dict.fromkeys(all_calls(entries, DEPLOY_KEY) + all_calls(entries, LOCAL_KEY)))
+    return tuple(all_calls(entries, DEPLOY_KEY))
 
 
 @pytest.fixture(scope="module")
