@@ -37,6 +37,7 @@ from tests.rehearsal.harness import (  # noqa: E402
     aws_server,
     backend_args,
     checkout,
+    critical_path,
     deploy_env,
     make,
 )
@@ -216,7 +217,7 @@ def team_path(aws: Aws, workdir: Path, r: Rehearsal) -> None:
 
 def run_rehearsal(workdir: Path) -> Rehearsal:
     r = Rehearsal(workdir / "requests.jsonl")
-    with aws_server(workdir) as aws:
+    with critical_path(), aws_server(workdir) as aws:
         team_path(aws, workdir, r)
     return r
 
