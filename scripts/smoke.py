@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import socket
 import sys
 import time
 import urllib.error
@@ -93,7 +94,10 @@ def smoke(
         try:
             status, body = post(url, record, timeout)
         except (urllib.error.URLError, TimeoutError, OSError) as err:
-            status, body = None, str(getattr(err, "reason", err)).encode()
+            reason = getattr(err, "reason", err)
+            if isinstance(reason, socket.gaierror):  # a wrong URL or no network, not a cold start
+                raise SmokeFailed(f"{url}: its host does not resolve ({reason}): check the API URL") from None
+            status, body = None, str(reason).encode()
         if status in RETRY_STATUSES or status is None:
             if attempt < attempts:
                 say(f"  attempt {attempt}: {what(status, body)} (cold start?), retrying in {backoff:.0f}s")

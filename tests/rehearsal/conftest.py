@@ -175,12 +175,12 @@ def team_path(aws: Aws, workdir: Path, r: Rehearsal) -> None:
 
     applying = threading.Thread(target=bootstrap)
     applying.start()
+    tree = checkout(workdir / "team")  # while the bootstrap makes its bucket
     try:
         bucket = state_bucket(aws, applying)
     except RuntimeError:
         applying.join()
         raise done.get("error") or RuntimeError("terraform/bootstrap created no state bucket") from None
-    tree = checkout(workdir / "team")
     r.snapshots["clean checkout has build/"] = (tree / "build").exists()
     env.update(STATE_BUCKET=bucket, BACKEND_ARGS=backend_args(), AWS_ENDPOINT_URL_S3=aws.url)
     realtime = dict(env, TF_VAR_endpoint_mode="realtime")

@@ -110,6 +110,17 @@ def test_smoke_retries_cold_start(api: Api, local_bundle: Path, monkeypatch: pyt
     assert result["probability"] == 0.9 and len(api.seen) == 3
 
 
+def test_smoke_fails_at_once_on_a_host_that_does_not_resolve(
+    local_bundle: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A name that does not resolve is a wrong URL or no network, not a cold start: no retries."""
+    sleeps: list[float] = []
+    monkeypatch.setattr(smoke.time, "sleep", sleeps.append)
+    with pytest.raises(smoke.SmokeFailed, match="does not resolve"):
+        smoke.smoke("https://churn-smoke-test.invalid", local_bundle, attempts=4, say=lambda _line: None)
+    assert sleeps == []
+
+
 def test_smoke_without_api_url(local_bundle: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert smoke.main(["--api-url", "", "--model", str(local_bundle)]) == 1
     assert "deploy a model first" in capsys.readouterr().err
