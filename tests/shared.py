@@ -1,11 +1,13 @@
 """Helpers of every test group: artifacts made once per session (however many pytest-xdist
-workers ask for them), a free loopback port."""
+workers ask for them), a free loopback port, a copy of the work tree."""
 
 from __future__ import annotations
 
 import fcntl
 import os
+import shutil
 import socket
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
@@ -37,3 +39,19 @@ def free_port() -> int:
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]
         return port
+
+
+def copy_work_tree(root: Path, dest: Path, untracked: bool = False) -> Path:
+    """The repository's files as they are in the work tree, copied to dest: the tracked ones
+    (what a checkout of the commit would hold), and with untracked=True the new ones git does
+    not ignore. A tracked file deleted in the work tree is not copied."""
+    extra = ["--others", "--exclude-standard"] if untracked else []
+    files = subprocess.run(
+        ["git", "-C", str(root), "ls-files", "-z", "--cached", *extra], capture_output=True, check=True
+    ).stdout
+    for name in filter(None, files.decode().split("\0")):
+        source = root / name
+        if source.is_file():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, dest / name)
+    return dest

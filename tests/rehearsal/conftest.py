@@ -31,7 +31,6 @@ pytest.register_assert_rewrite("tests.rehearsal.stack_checks")  # its asserts ex
 
 from tests.rehearsal.aws_server import HARNESS_KEY  # noqa: E402  (after the rewrite hook)
 from tests.rehearsal.harness import (  # noqa: E402
-    DEPLOY_KEY,
     Aws,
     Step,
     aws_server,
@@ -53,7 +52,7 @@ DEPLOY = ("deploy", "AUTO_APPROVE=1", "SMOKE=0")
 @dataclass
 class Rehearsal:
     requests_log: Path
-    steps: dict[str, list[Step]] = field(default_factory=dict)  # path -> its steps in order
+    steps: list[Step] = field(default_factory=list)  # in order
     snapshots: dict[str, Any] = field(default_factory=dict)
     policy: dict[str, Any] = field(default_factory=dict)  # the bootstrap's deploy-role policy
     state_bucket: str = ""
@@ -61,8 +60,8 @@ class Rehearsal:
     def requests(self) -> list[dict[str, Any]]:
         return [json.loads(line) for line in self.requests_log.read_text().splitlines()]
 
-    def step(self, path: str, command: str, nth: int = 0) -> Step:
-        return [s for s in self.steps[path] if s.command == command][nth]
+    def step(self, command: str, nth: int = 0) -> Step:
+        return [s for s in self.steps if s.command == command][nth]
 
 
 def inventory(aws: Aws, prefix: str) -> dict[str, list[str]]:
@@ -163,8 +162,8 @@ def state_bucket(aws: Aws, bootstrap: threading.Thread, timeout: float = 120) ->
 
 
 def team_path(aws: Aws, workdir: Path, r: Rehearsal) -> None:
-    steps = r.steps.setdefault("team", [])
-    env = deploy_env(aws, DEPLOY_KEY, TEAM_NAME)
+    steps = r.steps
+    env = deploy_env(aws, TEAM_NAME)
     done: dict[str, Any] = {}
 
     def bootstrap() -> None:
@@ -234,7 +233,7 @@ def rehearsal(tmp_path_factory: pytest.TempPathFactory) -> Rehearsal:
             shutil.rmtree(out, ignore_errors=True)  # made_once: no half-made rehearsal for the next caller
             raise
         saved = {
-            "steps": {path: [asdict(s) for s in steps] for path, steps in r.steps.items()},
+            "steps": [asdict(s) for s in r.steps],
             "snapshots": r.snapshots,
             "policy": r.policy,
             "state_bucket": r.state_bucket,
@@ -243,5 +242,5 @@ def rehearsal(tmp_path_factory: pytest.TempPathFactory) -> Rehearsal:
 
     out = made_once(tmp_path_factory, "deploy-rehearsal", make_it)
     saved = json.loads((out / "rehearsal.json").read_text())
-    steps = {path: [Step(**s) for s in items] for path, items in saved["steps"].items()}
+    steps = [Step(**s) for s in saved["steps"]]
     return Rehearsal(out / "requests.jsonl", steps, saved["snapshots"], saved["policy"], saved["state_bucket"])

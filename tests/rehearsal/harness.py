@@ -8,9 +8,7 @@ does not reinstall them).
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -21,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.rehearsal.aws_server import HARNESS_KEY
-from tests.shared import free_port
+from tests.shared import copy_work_tree, free_port
 from tests.terraform.tf_helpers import MANAGED_SECURITY_HEADERS  # moto has no response headers policy API
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,18 +47,8 @@ def critical_path() -> Iterator[None]:
 
 
 def checkout(dest: Path) -> Path:
-    """Copy the work tree as a clean checkout would hold it; link the virtualenvs."""
-    files = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=ROOT,
-        capture_output=True,
-        check=True,
-    ).stdout.split(b"\0")
-    for name in filter(None, (f.decode() for f in files)):
-        src = ROOT / name
-        if src.is_file():  # a tracked file deleted in the work tree is not checked out
-            (dest / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(src, dest / name)
+    """Copy the work tree as a clean checkout would hold it (new files too); link the virtualenvs."""
+    copy_work_tree(ROOT, dest, untracked=True)
     for venv in (".venv", ".venv-uv"):
         (dest / venv).symlink_to(ROOT / venv)
     return dest
@@ -70,9 +58,6 @@ def checkout(dest: Path) -> Path:
 class Aws:
     url: str
     log: Path
-
-    def requests(self) -> list[dict[str, Any]]:
-        return [json.loads(line) for line in self.log.read_text().splitlines()]
 
     def client(self, name: str) -> Any:
         """A client of any service, signed with the harness's key (botocore's: it takes any name)."""
@@ -108,7 +93,7 @@ def aws_server(workdir: Path) -> Iterator[Aws]:
         out.close()
 
 
-def deploy_env(aws: Aws, key: str, name: str) -> dict[str, str]:
+def deploy_env(aws: Aws, name: str) -> dict[str, str]:
     """The environment of a user's shell (or a workflow job) pointed at the stand-in.
 
     Credentials, region, the stack NAME; Terraform reaches the stand-in through its test variable
@@ -120,7 +105,7 @@ def deploy_env(aws: Aws, key: str, name: str) -> dict[str, str]:
     env.pop("MAKEFLAGS", None)
     env.pop("MFLAGS", None)
     env.update(
-        AWS_ACCESS_KEY_ID=key,
+        AWS_ACCESS_KEY_ID=DEPLOY_KEY,
         AWS_SECRET_ACCESS_KEY="testing",
         AWS_REGION=REGION,
         AWS_DEFAULT_REGION=REGION,

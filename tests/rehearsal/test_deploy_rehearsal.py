@@ -41,8 +41,8 @@ def nothing_left(inventory: dict[str, list[str]]) -> dict[str, list[str]]:
 
 def test_first_deploy_from_a_clean_checkout(rehearsal: Rehearsal):
     assert rehearsal.snapshots["clean checkout has build/"] is False
-    ok(rehearsal.step("team", "make init"))
-    ok(rehearsal.step("team", MAKE_DEPLOY))
+    ok(rehearsal.step("make init"))
+    ok(rehearsal.step(MAKE_DEPLOY))
     inv = rehearsal.snapshots["deploy"]
     assert inv["endpoints"] == [f"{NAME}-serverless"]
     assert inv["functions"] == [f"{NAME}-invoker"] and inv["apis"] == [f"{NAME}-api"]
@@ -53,13 +53,13 @@ def test_first_deploy_from_a_clean_checkout(rehearsal: Rehearsal):
 
 def test_stage_one_creates_the_role_training_needs(rehearsal: Rehearsal):
     """make apply-base must leave sagemaker_role_arn set: make train reads it next."""
-    stage1 = rehearsal.step("team", MAKE_DEPLOY).output.split("-m ml train", 1)[0]
+    stage1 = rehearsal.step(MAKE_DEPLOY).output.split("-m ml train", 1)[0]
     assert "sagemaker_role_arn = " in stage1, stage1[-3000:]
     assert "module.endpoint.aws_iam_role.this: Creation complete" in stage1
 
 
 def test_smoke_fails_only_on_reaching_the_api(rehearsal: Rehearsal):
-    step = rehearsal.step("team", "make smoke")
+    step = rehearsal.step("make smoke")
     outputs = rehearsal.snapshots["outputs"]
     api_url = outputs["api_url"]  # the page's own origin: the smoke goes through CloudFront's /predict
     assert api_url == outputs["website_url"] and api_url.endswith(".cloudfront.net")
@@ -68,7 +68,7 @@ def test_smoke_fails_only_on_reaching_the_api(rehearsal: Rehearsal):
 
 
 def test_second_deploy_rolls_the_endpoint_and_the_lambda_follows(rehearsal: Rehearsal):
-    ok(rehearsal.step("team", MAKE_DEPLOY, nth=1))
+    ok(rehearsal.step(MAKE_DEPLOY, nth=1))
     first_inv, inv = rehearsal.snapshots["deploy"], rehearsal.snapshots["second deploy"]
     assert inv["endpoints"] == [f"{NAME}-rt-m5-large"], "the serverless endpoint is replaced, not kept"
     assert inv["scalable_targets"] == [f"endpoint/{NAME}-rt-m5-large/variant/AllTraffic"]
@@ -86,12 +86,12 @@ def test_second_deploy_rolls_the_endpoint_and_the_lambda_follows(rehearsal: Rehe
 
 
 def test_plan_after_deploy_has_no_changes(rehearsal: Rehearsal):
-    step = ok(rehearsal.step("team", "make plan CHECK=1"))
+    step = ok(rehearsal.step("make plan CHECK=1"))
     assert "-detailed-exitcode" in step.output and "No changes." in step.output
 
 
 def test_destroy_leaves_nothing_and_the_state_in_the_bucket(rehearsal: Rehearsal):
-    ok(rehearsal.step("team", "make destroy AUTO_APPROVE=1"))
+    ok(rehearsal.step("make destroy AUTO_APPROVE=1"))
     assert nothing_left(rehearsal.snapshots["after destroy"]) == {}
     assert rehearsal.snapshots["state objects"] == [f"{NAME}/terraform.tfstate"], "the state, and no lock file"
     assert rehearsal.snapshots["local state files"] == []

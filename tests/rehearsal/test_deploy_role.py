@@ -25,7 +25,6 @@ import json
 import subprocess
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from functools import cache
 from pathlib import Path
 from shutil import which
 from typing import Any
@@ -75,15 +74,9 @@ def evaluate(policies: dict[str, dict[str, Any]], calls: list[Call]) -> dict[str
     }
 
 
-@cache
-def _calls(log: Path) -> tuple[Call, ...]:
-    entries = [json.loads(line) for line in log.read_text().splitlines()]
-    return tuple(all_calls(entries, DEPLOY_KEY))
-
-
 @pytest.fixture(scope="module")
 def calls(rehearsal: Rehearsal) -> list[Call]:
-    found = list(_calls(rehearsal.requests_log))
+    found = all_calls(rehearsal.requests(), DEPLOY_KEY)
     assert len(found) > 100, "the team path made too few calls to be a deploy"
     return found
 

@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ruamel.yaml import YAML
 
 from tests.terraform.tf_helpers import ROOT
+from tests.workflows.runner import load_workflow
+from tests.workflows.sources import current
 
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.y*ml"))
 BOOTSTRAP_VARIABLES = ROOT / "terraform" / "bootstrap" / "variables.tf"
@@ -30,8 +31,7 @@ PINNED = re.compile(r"^\s*(?:- )?uses: [\w.-]+/[\w./-]+@[0-9a-f]{40} # v\d+(?:\.
 
 
 def load(name: str) -> dict[str, Any]:
-    doc: dict[str, Any] = YAML(typ="safe").load((ROOT / ".github" / "workflows" / name).read_text())
-    return doc
+    return load_workflow(current(name))
 
 
 def steps(job: dict[str, Any]) -> list[dict[str, Any]]:

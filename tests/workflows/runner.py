@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 import re
 import shlex
-import shutil
 import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from typing import Any
 
 from ruamel.yaml import YAML
 
+from tests.shared import copy_work_tree
 from tests.workflows.expressions import (
     UnsupportedExpression,
     calls_status_function,
@@ -48,13 +48,7 @@ def load_workflow(text: str) -> dict[str, Any]:
 
 def checkout(root: Path, dest: Path) -> Path:
     """What actions/checkout gives the job: the repository's tracked files, copied to dest."""
-    files = subprocess.run(["git", "-C", str(root), "ls-files", "-z"], capture_output=True, check=True).stdout
-    for name in filter(None, files.decode().split("\0")):
-        source = root / name
-        if source.is_file():  # a tracked file deleted in the work tree is not there to copy
-            (dest / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, dest / name)
-    return dest
+    return copy_work_tree(root, dest)
 
 
 def write_stub_make(bin_dir: Path, log: Path, statuses: Mapping[str, int]) -> Path:
