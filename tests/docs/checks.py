@@ -32,6 +32,11 @@ def doc_files(root: Path) -> list[Path]:
     return [root / "README.md", *sorted((root / "docs").glob("*.md"))]
 
 
+def _shown(doc: Path) -> str:
+    """How a message names a page: README.md, docs/x.md."""
+    return f"docs/{doc.name}" if doc.parent.name == "docs" else doc.name
+
+
 def _paragraphs(text: str) -> list[str]:
     """Prose outside fenced code blocks, one string per paragraph (a code span never crosses a blank line)."""
     return re.split(r"\n[ \t]*\n", FENCE.sub("\n\n", text))
@@ -119,7 +124,7 @@ def unknown_make_targets(docs: Iterable[Path], makefile: Path) -> list[str]:
     """Each `make X` in the docs whose X is not a Makefile target."""
     targets = make_targets(makefile)
     return [
-        f"{doc.name}: make {name}: no such target in {makefile.name}"
+        f"{_shown(doc)}: make {name}: no such target in {makefile.name}"
         for doc in docs
         for name in make_commands(doc.read_text(encoding="utf-8"))
         if name not in targets
@@ -149,7 +154,7 @@ def cli_subcommands() -> set[str]:
 def unknown_ml_commands(docs: Iterable[Path], subcommands: set[str]) -> list[str]:
     """Each `python -m ml X` in the docs whose X is not a subcommand."""
     return [
-        f"{doc.name}: python -m ml {name}: no such subcommand"
+        f"{_shown(doc)}: python -m ml {name}: no such subcommand"
         for doc in docs
         for name in ML_COMMAND.findall(doc.read_text(encoding="utf-8"))
         if name not in subcommands

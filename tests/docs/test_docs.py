@@ -29,26 +29,35 @@ DOCS = doc_files(ROOT)
 README_MAX_LINES = 150  # issue 21: a short front page; the rest lives in docs/
 
 
+def problems_of(found: list[str]) -> str:
+    return "\n".join(["", *found])
+
+
 def test_every_link_and_anchor_resolves():
-    assert broken_links(DOCS, ROOT) == []
+    found = broken_links(DOCS, ROOT)
+    assert not found, problems_of(found)
 
 
 def test_every_make_command_is_a_target():
-    assert unknown_make_targets(DOCS, ROOT / "Makefile") == []
+    found = unknown_make_targets(DOCS, ROOT / "Makefile")
+    assert not found, problems_of(found)
 
 
 def test_every_target_make_help_lists_is_on_a_page():
-    assert undocumented_make_targets(DOCS, ROOT / "Makefile") == []
+    found = undocumented_make_targets(DOCS, ROOT / "Makefile")
+    assert not found, problems_of(found)
 
 
 def test_every_ml_command_exists():
     subcommands = cli_subcommands()
     assert {"data", "train", "score", "serve", "stack", "drift"} <= subcommands
-    assert unknown_ml_commands(DOCS, subcommands) == []
+    found = unknown_ml_commands(DOCS, subcommands)
+    assert not found, problems_of(found)
 
 
 def test_every_terraform_module_is_linked():
-    assert unlinked_modules(DOCS, ROOT / "terraform" / "modules") == []
+    found = unlinked_modules(DOCS, ROOT / "terraform" / "modules")
+    assert not found, problems_of(found)
 
 
 def test_the_readme_stays_short():
