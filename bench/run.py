@@ -6,7 +6,7 @@ Every figure is the median of ``--repeats`` runs, next to the load average at th
 jobs on a 2-core machine move these numbers) and, where one exists, the in-process limit:
 the same work done in this process without HTTP. Load comes from ``wrk`` (closed loop: each
 connection sends its next request when the previous answer arrives, so latency at N
-connections is about N / throughput; see the README's Performance section).
+connections is about N / throughput; see docs/performance.md).
 
 This file only chooses the sections and writes the results; each section lives in the module
 named for what it measures (model_server, stack, startup) and the table in bench/table.py.

@@ -92,7 +92,7 @@ NOTEBOOK = Settings(
     final_fit_on_train_and_validation=False,
 )
 # The lab's hyperparameters, plus the bill as a feature, a cutoff from cross-validation
-# and a final fit on train+validation: README "Model quality" has the measurements.
+# and a final fit on train+validation: docs/ml.md "Model quality" has the measurements.
 DEFAULT = Settings()
 
 PRESETS = {s.preset: s for s in (DEFAULT, NOTEBOOK)}

@@ -74,7 +74,7 @@ resource "aws_iam_role" "deploy" {
 # resources named with name_prefix wherever the service lets an ARN say so. Where it does
 # not (ids chosen by AWS: HTTP APIs, CloudFront distributions and policies, autoscaling
 # targets), the statement names the service's resource type in this account and region:
-# the README's "Where least privilege stops" explains each.
+# docs/team.md's "Where least privilege stops" explains each.
 data "aws_iam_policy_document" "deploy" {
   count = local.github ? 1 : 0
 

@@ -111,7 +111,7 @@ def tf_outputs(tree: Path, env: dict[str, str]) -> dict[str, Any]:
 
 
 def apply_bootstrap(aws: Aws, workdir: Path, env: dict[str, str]) -> tuple[str, dict[str, Any]]:
-    """terraform/bootstrap as its README has an administrator apply it (here: the harness's key).
+    """terraform/bootstrap as docs/team.md has an administrator apply it (here: the harness's key).
 
     Its provider has no test endpoint variable: an override file (Terraform's own mechanism)
     points it at the stand-in. Returns the state bucket and the deploy role's policy as stored.

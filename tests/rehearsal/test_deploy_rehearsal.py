@@ -1,4 +1,4 @@
-"""The first `make deploy`, rehearsed: the Makefile's own targets, in the README's and the
+"""The first `make deploy`, rehearsed: the Makefile's own targets, in docs/deploying.md's and the
 workflows' order, from clean checkouts, against the AWS stand-in (moto plus a training container,
 tests/rehearsal/). tests/rehearsal/conftest.py runs the path; this file checks each step.
 

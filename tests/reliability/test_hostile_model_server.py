@@ -34,7 +34,7 @@ from .conftest import ROOT, free_port, stop, wait_http
 pytestmark = pytest.mark.integration
 
 HEADER_TIMEOUT, BODY_TIMEOUT = 1.0, 2.0
-RSS_BOUND_MB = 400  # README "Reliability": peak resident memory of the model server under these attacks
+RSS_BOUND_MB = 400  # docs/reliability.md: peak resident memory of the model server under these attacks
 QUICK = 2.0  # s: the bound for a refusal
 
 

@@ -166,7 +166,7 @@ resource "aws_cloudwatch_dashboard" "this" {
 
 resource "aws_cloudwatch_metric_alarm" "api_5xx" {
   alarm_name          = local.alarm_names.api_5xx
-  alarm_description   = "More than ${var.api_5xx_rate_percent}% of the API's requests answered 5xx in ${var.period_s} s. Runbook: README, Monitoring."
+  alarm_description   = "More than ${var.api_5xx_rate_percent}% of the API's requests answered 5xx in ${var.period_s} s. Runbook: docs/operations.md, Alarms."
   comparison_operator = "GreaterThanThreshold"
   threshold           = var.api_5xx_rate_percent
   evaluation_periods  = 1
@@ -209,7 +209,7 @@ resource "aws_cloudwatch_metric_alarm" "api_5xx" {
 
 resource "aws_cloudwatch_metric_alarm" "lambda_errors" {
   alarm_name          = local.alarm_names.lambda_errors
-  alarm_description   = "The invoker raised or timed out ${var.lambda_errors_threshold}+ times in ${var.period_s} s (the handler answers every error itself, so this is a crash). Runbook: README, Monitoring."
+  alarm_description   = "The invoker raised or timed out ${var.lambda_errors_threshold}+ times in ${var.period_s} s (the handler answers every error itself, so this is a crash). Runbook: docs/operations.md, Alarms."
   namespace           = "AWS/Lambda"
   metric_name         = "Errors"
   dimensions          = { FunctionName = var.function_name }
@@ -226,7 +226,7 @@ resource "aws_cloudwatch_metric_alarm" "lambda_errors" {
 
 resource "aws_cloudwatch_metric_alarm" "lambda_throttles" {
   alarm_name          = local.alarm_names.lambda_throttles
-  alarm_description   = "The invoker was throttled ${var.lambda_throttles_threshold}+ times in ${var.period_s} s (account concurrency exhausted). Runbook: README, Monitoring."
+  alarm_description   = "The invoker was throttled ${var.lambda_throttles_threshold}+ times in ${var.period_s} s (account concurrency exhausted). Runbook: docs/operations.md, Alarms."
   namespace           = "AWS/Lambda"
   metric_name         = "Throttles"
   dimensions          = { FunctionName = var.function_name }
@@ -243,7 +243,7 @@ resource "aws_cloudwatch_metric_alarm" "lambda_throttles" {
 
 resource "aws_cloudwatch_metric_alarm" "endpoint_errors" {
   alarm_name          = local.alarm_names.endpoint_errors
-  alarm_description   = "The endpoint answered ${var.endpoint_errors_threshold}+ invocations with an error in ${var.period_s} s. Runbook: README, Monitoring."
+  alarm_description   = "The endpoint answered ${var.endpoint_errors_threshold}+ invocations with an error in ${var.period_s} s. Runbook: docs/operations.md, Alarms."
   comparison_operator = "GreaterThanOrEqualToThreshold"
   threshold           = var.endpoint_errors_threshold
   evaluation_periods  = 1
@@ -280,7 +280,7 @@ resource "aws_cloudwatch_metric_alarm" "flagged_share" {
   count = local.drift_alarm ? 1 : 0
 
   alarm_name          = local.alarm_names.flagged_share
-  alarm_description   = "Over ${var.flagged_share_period_s} s with ${var.flagged_share_min_records}+ records, the model flagged a share outside [${local.band[0]}, ${local.band[1]}] (held-out reference ${var.expected_flagged_share}). Runbook: README, Monitoring."
+  alarm_description   = "Over ${var.flagged_share_period_s} s with ${var.flagged_share_min_records}+ records, the model flagged a share outside [${local.band[0]}, ${local.band[1]}] (held-out reference ${var.expected_flagged_share}). Runbook: docs/operations.md, Alarms."
   comparison_operator = "GreaterThanOrEqualToThreshold"
   threshold           = 1
   evaluation_periods  = 1
