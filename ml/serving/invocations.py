@@ -33,11 +33,14 @@ _BLOCK_BYTES = 256 * 1024  # CSV parsed per numpy call: a few ms of holding the 
 
 
 class RequestError(Exception):
-    """A request the model cannot score; ``status`` is the HTTP answer."""
+    """A request the model cannot score; ``status`` is the HTTP answer.
 
-    def __init__(self, status: int, message: str):
+    ``message`` answers the client and may quote what it sent; ``reason``, for logs, never does
+    (a cell of a churn row is customer data): pass it whenever ``message`` quotes the request."""
+
+    def __init__(self, status: int, message: str, reason: str | None = None):
         super().__init__(message)
-        self.status, self.message = status, message
+        self.status, self.message, self.reason = status, message, message if reason is None else reason
 
 
 @dataclass(frozen=True)
@@ -176,7 +179,9 @@ class Scorer:
                         raise RequestError(
                             415, "CSV header rows are not supported: send rows of numbers only (no header, no label)"
                         ) from None
-                    raise RequestError(400, f"row {r}, column {c}: not a number: {token[:40]!r}") from None
+                    raise RequestError(
+                        400, f"row {r}, column {c}: not a number: {token[:40]!r}", f"row {r}, column {c}: not a number"
+                    ) from None
             if out is None:
                 self._check_width(len(values))
                 out = np.empty((len(lines), len(values)), dtype=np.float64)
@@ -201,7 +206,9 @@ class Scorer:
                 try:
                     j, v = int(index), float(value)
                 except ValueError:
-                    raise RequestError(400, f"row {r + 1}: bad libsvm item {item[:40]!r}") from None
+                    raise RequestError(
+                        400, f"row {r + 1}: bad libsvm item {item[:40]!r}", f"row {r + 1}: bad libsvm item"
+                    ) from None
                 if not 0 <= j < self.width:
                     raise RequestError(400, f"row {r + 1}: feature index {j} outside the model's {self.width} features")
                 rows[r, j] = v
@@ -245,7 +252,9 @@ def request_type(header: str | None) -> str:
     """The media type of a ``Content-Type`` header (text/csv when absent, as the container), or a 415."""
     media = _media_type(header) or "text/csv"
     if media not in _CSV_TYPES and media not in _SVM_TYPES:
-        raise RequestError(415, f"content type {media!r} is not supported: use text/csv or text/libsvm")
+        raise RequestError(
+            415, f"content type {media!r} is not supported: use text/csv or text/libsvm", "content type not supported"
+        )
     return media
 
 
@@ -259,7 +268,9 @@ def accept_type(header: str | None) -> str:
             return "text/csv"
         if media in ("application/json", "application/jsonlines"):
             return media
-    raise RequestError(406, f"cannot answer in {header[:80]!r}: accept text/csv or application/json")
+    raise RequestError(
+        406, f"cannot answer in {header[:80]!r}: accept text/csv or application/json", "Accept type not supported"
+    )
 
 
 def _media_type(header: str | None) -> str:

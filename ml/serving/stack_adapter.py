@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import gc
 import importlib
 import json
@@ -31,11 +30,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from ml.serving.asgi_body import DRAIN_BYTES, drain
 from ml.serving.web_files import ROOT, load_assets, security_headers
 
 INVOKER_DIR = ROOT / "functions" / "invoker"
 API_GATEWAY_MAX_BODY = 10 * 1024 * 1024  # used only if the handler's own limit cannot be read
-DRAIN_BYTES = 16 * 1024 * 1024  # read and dropped past the limit before a 413; memory stays one chunk
 LOG = logging.getLogger("ml.serving.stack")
 
 Scope = dict[str, Any]
@@ -142,7 +141,7 @@ class Adapter:
             if chunk is None:
                 return None
             if len(body) + len(chunk) > self.max_body:
-                await _drain(receive, deadline, DRAIN_BYTES - len(chunk))
+                await drain(receive, deadline, DRAIN_BYTES - len(chunk))
                 raise too_large
             body += chunk
         return bytes(body)
@@ -195,16 +194,6 @@ async def _chunks(receive: Receive, deadline: float, timeout: float) -> AsyncIte
         yield message.get("body", b"")
         if not message.get("more_body", False):
             return
-
-
-async def _drain(receive: Receive, deadline: float, budget: int) -> None:
-    """Read and drop up to ``budget`` more bytes before refusing a body, so that a client still
-    sending sees the 413 rather than a reset connection (what servers call a lingering close)."""
-    with contextlib.suppress(RequestRefused):
-        async for chunk in _chunks(receive, deadline, 0):
-            budget -= len(chunk or b"")
-            if chunk is None or budget < 0:
-                return
 
 
 async def _lifespan(receive: Receive, send: Send) -> None:

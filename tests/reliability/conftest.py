@@ -9,14 +9,29 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import re
 import socket
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.serving.conftest import CHURNER, LOYAL, ROOT, free_port, http, start_stack, stop, wait_http  # noqa: F401 (re-exported)
+from tests.serving.conftest import (  # noqa: F401 (re-exported)
+    CHURNER,
+    LOYAL,
+    ROOT,
+    free_port,
+    http,
+    model_worker_pid,
+    process_tree,
+    start_stack,
+    stop,
+    wait_http,
+)
 
 
 def predict(base: str, payload, timeout: float = 30) -> tuple[int, dict, dict, float]:
@@ -90,16 +105,9 @@ def post_head(content_type: str, length: int | None = None) -> bytes:
 
 
 def adapter_pids(stack: dict) -> list[int]:
-    """The stack's own processes (server main + workers), not the model server it started."""
-    pids, frontier = [], [stack["proc"].pid]
-    while frontier:
-        pid = frontier.pop()
-        pids.append(pid)
-        for entry in Path("/proc").iterdir():
-            with contextlib.suppress(OSError, IndexError, ValueError):
-                if entry.name.isdigit() and int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
-                    frontier.append(int(entry.name))
-    return [p for p in pids if p != stack["model_pid"]]  # the model server starts no children
+    """The stack's own processes (server main + workers), not the model server it started (nor its worker)."""
+    model_server = set(process_tree(stack["model_pid"]))
+    return [p for p in process_tree(stack["proc"].pid) if p not in model_server]
 
 
 def memory_kib(pid: int, field: str) -> int:
@@ -108,3 +116,31 @@ def memory_kib(pid: int, field: str) -> int:
         if line.startswith(field + ":"):
             return int(line.split()[1])
     raise KeyError(field)
+
+
+@contextlib.contextmanager
+def model_server(bundle: Path, log_dir: Path, header_timeout: float, body_timeout: float | None = None):
+    """``python -m ml serve`` on a free port with its output in ``serve.log``; yields a dict: port,
+    proc, worker (the pid that reads and scores: peak memory is read there), log, width."""
+    port, log = free_port(), log_dir / "serve.log"
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "MODEL_SERVER_HEADER_TIMEOUT": str(header_timeout)}
+    if body_timeout is not None:
+        env["MODEL_SERVER_BODY_TIMEOUT"] = str(body_timeout)
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "ml", "serve", "--model", str(bundle), "--port", str(port)],
+            cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env=env,
+        )  # fmt: skip
+        try:
+            wait_http(f"http://127.0.0.1:{port}/ping", proc)
+            width = re.search(rb"\((\d+) features\)", log.read_bytes())
+            assert width is not None, log.read_text()
+            yield {
+                "port": port,
+                "proc": proc,
+                "worker": model_worker_pid(proc.pid),
+                "log": log,
+                "width": int(width.group(1)),
+            }
+        finally:
+            stop(proc)

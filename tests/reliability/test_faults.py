@@ -13,16 +13,16 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
 
-from .conftest import CHURNER, ROOT, predict, start_stack, stop, wait_http
+from .conftest import CHURNER, ROOT, predict, process_tree, start_stack, stop, wait_http
 
 pytestmark = pytest.mark.integration
 
@@ -44,22 +44,30 @@ def fault_stack(bundle_dir, tmp_path_factory):
         try:
             yield state
         finally:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(state["model_pid"], signal.SIGCONT)
+            signal_tree(state["model_pid"], signal.SIGCONT)
             if state["replacement"] is not None:
                 stop(state["replacement"])
+
+
+def signal_tree(main_pid: int, signum: int) -> None:
+    """The model server is Granian's main process and its worker: both get ``signum``."""
+    for pid in process_tree(main_pid):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signum)
 
 
 def kill_model_server(stack) -> None:
     if stack["replacement"] is not None:
         stop(stack["replacement"])
         stack["replacement"] = None
-    else:
+    else:  # the worker dies with its main process (PR_SET_PDEATHSIG), as when a supervisor kills it
         with contextlib.suppress(ProcessLookupError):
             os.kill(stack["model_pid"], signal.SIGKILL)
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and os.path.exists(f"/proc/{stack['model_pid']}"):
-        if "zombie" in Path(f"/proc/{stack['model_pid']}/status").read_text().lower():
+    while time.monotonic() < deadline:  # until nothing listens on the port
+        try:
+            socket.create_connection(("127.0.0.1", stack["model_port"]), timeout=0.5).close()
+        except OSError:
             break
         time.sleep(0.05)
 
@@ -88,11 +96,11 @@ def assert_serving(stack, within: float = 15.0) -> None:
 
 def test_hung_model_server_is_504_within_the_read_timeout_then_recovers(fault_stack):
     assert_serving(fault_stack)
-    os.kill(fault_stack["model_pid"], signal.SIGSTOP)
+    signal_tree(fault_stack["model_pid"], signal.SIGSTOP)
     try:
         status, headers, answer, seconds = predict(fault_stack["base"], CHURNER)
     finally:
-        os.kill(fault_stack["model_pid"], signal.SIGCONT)
+        signal_tree(fault_stack["model_pid"], signal.SIGCONT)
     assert status == 504, answer
     assert answer == {"error": "the model endpoint did not answer in time"}
     assert headers["content-type"] == "application/json"

@@ -209,6 +209,30 @@ def http(url: str, data: bytes | None = None, headers=None, method: str | None =
         connection.close()
 
 
+def process_tree(root: int) -> list[int]:
+    """``root`` and its descendants, from /proc: a Granian server is a main process and its worker."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            if entry.name.isdigit():
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                children.setdefault(parent, []).append(int(entry.name))
+    pids, frontier = [], [root]
+    while frontier:
+        pid = frontier.pop()
+        pids.append(pid)
+        frontier.extend(children.get(pid, []))
+    return pids
+
+
+def model_worker_pid(main_pid: int) -> int:
+    """The process of a serving model server that reads and scores requests: Granian's one worker
+    (the main process only supervises it), or the main process itself if it has no child."""
+    pids = process_tree(main_pid)[1:]
+    assert len(pids) <= 1, f"expected one worker under {main_pid}, found {pids}"
+    return pids[0] if pids else main_pid
+
+
 def model_server_pid(log: str) -> int:
     """The model server's pid, as the stack logs it at start-up."""
     found = re.search(r"model server pid (\d+)", log)
