@@ -143,8 +143,8 @@ test: install .venv-checkov/.installed build/terraform.rc tools $(IAM_EVALUATOR)
 	  $(MAKE) --no-print-directory lint; lint=$$?; wait $$warm; exit $$lint
 	$(PY) -m pytest -p tests.parallel -n $(TEST_WORKERS) --dist loadgroup
 
-bench: install build/terraform.rc tools ## Benchmarks: print one table, write build/bench.json; the 30 s load test
-	$(PY) bench/run.py
+bench: install build/terraform.rc tools ## Benchmarks: one table, build/bench.json; BEFORE=<rev> adds that commit's model server; the 30 s load test
+	$(PY) bench/run.py $(if $(BEFORE),--before $(strip $(BEFORE)))
 	CHURN_LOAD_SECONDS=30 $(PY) -m pytest -q -s tests/reliability/test_load.py
 
 fmt: ## Format Terraform

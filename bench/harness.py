@@ -58,13 +58,13 @@ def pinned(command: list[str], cpu: int | None) -> list[str]:
     return ["taskset", "-c", str(cpu), *command]
 
 
-def start(command: list[str], log: Path, env: dict[str, str] | None = None) -> subprocess.Popen:
+def start(command: list[str], log: Path, env: dict[str, str] | None = None, cwd: Path = ROOT) -> subprocess.Popen:
     """A child in its own session (so ``stop`` can end it and everything it started)."""
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "wb") as out:
         return subprocess.Popen(
             command,
-            cwd=ROOT,
+            cwd=cwd,
             stdout=out,
             stderr=subprocess.STDOUT,
             env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
@@ -243,3 +243,33 @@ def wrk_repeated(url, body, content_type, connections, seconds, repeats, cpu=Non
         "other_cpu_pct": other_pct,
         "load": loads,
     }
+
+
+# -- an earlier commit, for a side-by-side run ----------------------------------------------------
+def before_tree(rev: str) -> Path:
+    """A work tree of ``rev`` under build/bench (made once per commit), and in build/bench/before-site
+    the distributions its pyproject asks for that this virtualenv lacks (installed by uv, no deps:
+    everything else is shared), so that its ``python -m ml serve`` runs with our interpreter."""
+    import tomllib
+    from importlib import metadata
+
+    commit = subprocess.run(["git", "rev-parse", "--verify", rev + "^{commit}"], cwd=ROOT, check=True,
+                            capture_output=True, text=True).stdout.strip()  # fmt: skip
+    tree = OUT / f"before-{commit[:12]}"
+    if not (tree / "ml").is_dir():
+        subprocess.run(["git", "worktree", "add", "--force", "--detach", str(tree), commit], cwd=ROOT, check=True)
+    wanted = tomllib.loads((tree / "pyproject.toml").read_text())["project"]["dependencies"]
+    missing = []
+    for requirement in wanted:
+        name = requirement.split(";")[0].split("[")[0].split("=")[0].split(">")[0].split("<")[0].strip()
+        try:
+            metadata.distribution(name)
+        except metadata.PackageNotFoundError:
+            missing.append(requirement.split(";")[0].strip())
+    site = OUT / "before-site"
+    if missing:
+        uv = shutil.which("uv") or str(ROOT / ".venv-uv" / "bin" / "uv")  # make's, unless CI put one on PATH
+        install = [uv, "pip", "install", "--quiet", "--no-deps", "--python", PY, "--target", str(site)]
+        subprocess.run([*install, *missing], check=True)
+    log(f"before: {commit[:12]} in {tree}; installed for it: {missing or 'nothing'}")
+    return tree

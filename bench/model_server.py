@@ -1,15 +1,21 @@
-"""Model server figures: single-row load at 1 and 16 connections, one 10,000-row request.
+"""Model server figures: single-row load at 1 and 16 connections, one 10,000-row request, and
+its peak memory while one connection pipelines 17 MB of requests and never reads an answer.
 
 Each is set beside the in-process limit (the same parse + predict in this process, no HTTP),
 so the table shows what HTTP costs rather than a bare number. The server scores requests
 that wait together in one predict call, so under load it can pass the one-row limit; the
 batched limit (16 one-row bodies parsed, one predict call) is its ceiling.
+
+``make bench BEFORE=<rev>`` also runs the model server of an earlier commit (a git worktree
+under build/bench), in the same run and on the same core, and puts its figures beside ours.
 """
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
+import socket
 import time
 from pathlib import Path
 
@@ -43,7 +49,9 @@ def in_process_rate(fn, seconds: float = 1.5) -> tuple[float, float]:
     return n / wall, used * 1000 / n
 
 
-def bench_model(repeats: int, seconds: float) -> dict:
+def bench_model(repeats: int, seconds: float, before: Path | None = None) -> dict:
+    """Our model server's figures; with ``before`` (a work tree of an earlier commit), that
+    server's too, measured right after ours with the same load, under ``"before"``."""
     from ml.serving.invocations import Scorer
 
     row = single_row_body()
@@ -51,38 +59,67 @@ def bench_model(repeats: int, seconds: float) -> dict:
     body = row.read_bytes()
     limit, limit_cpu = in_process_rate(lambda: scorer.predict(scorer.parse_csv(body)))
     batched, _ = in_process_rate(lambda: scorer.predict(np.vstack([scorer.parse_csv(body) for _ in range(16)])))
-    port = h.free_port()
-    proc = h.start(
-        h.pinned([h.PY, "-m", "ml", "serve", "--model", str(MODEL), "--port", str(port)], 0),
-        OUT / "logs" / "serve.log",
-    )
-    url = f"http://127.0.0.1:{port}"
     out = {
         "in_process_rps": round(limit),
         "in_process_cpu_ms": round(limit_cpu, 4),
         "in_process_batched_rps": round(batched * 16),
         "cores": "server core 0, wrk core 1",
+        **served(h.ROOT, "serve", row, scorer, limit, repeats, seconds),
     }
+    if before is not None:
+        out["before"] = {"tree": str(before), **served(before, "serve-before", row, scorer, limit, repeats, seconds)}
+    return out
+
+
+def served(tree: Path, name: str, row: Path, scorer, limit: float, repeats: int, seconds: float) -> dict:
+    """``python -m ml serve`` of ``tree`` on core 0: wrk at 1 and 16 connections, the batch, then
+    the pipelining attack (last: it leaves the server busy for a while)."""
+    port = h.free_port()
+    env = {"PYTHONPATH": str(h.OUT / "before-site")} if tree != h.ROOT else None
+    proc = h.start(
+        h.pinned([h.PY, "-m", "ml", "serve", "--model", str(MODEL), "--port", str(port)], 0),
+        OUT / "logs" / f"{name}.log",
+        env,
+        cwd=tree,
+    )
+    url, out = f"http://127.0.0.1:{port}", {}
     try:
         h.wait_200(url + "/ping", proc)
+        pids = [proc.pid, *h.descendants(proc.pid)]  # Granian: a main process and the worker that serves
         for c in (1, 16):
             r = h.wrk_repeated(
-                url + "/invocations",
-                row,
-                "text/csv",
-                c,
-                seconds,
-                repeats,
-                cpu=1,
-                pids={"model_server": [proc.pid]},
+                url + "/invocations", row, "text/csv", c, seconds, repeats, cpu=1, pids={"model_server": pids}
             )
             r["ratio_to_in_process"] = round(r["rps"] / limit, 3)
             out[f"c{c}"] = r
-            log(f"model server c={c}: {r['rps']:.0f} req/s p99 {r['p99_ms']:.1f} ms other {r['other_cpu_pct']}%")
+            log(f"{name} c={c}: {r['rps']:.0f} req/s p99 {r['p99_ms']:.1f} ms other {r['other_cpu_pct']}%")
         out["batch"] = bench_batch(scorer, port, repeats)
+        out["pipelining"] = pipelining_peak(port, pids[-1])
+        log(f"{name} pipelining: peak {out['pipelining']['peak_mb']} MB (from {out['pipelining']['start_mb']} MB)")
     finally:
         h.stop(proc)
     return out
+
+
+def pipelining_peak(port: int, pid: int, megabytes: int = 17, seconds: float = 5.0) -> dict:
+    """One connection sends ``megabytes`` of pipelined ``GET /ping`` and never reads an answer;
+    the peak resident memory (VmHWM) of the serving process ``pid`` before and after."""
+
+    def vm(field: str) -> float:
+        line = next(x for x in Path(f"/proc/{pid}/status").read_text().splitlines() if x.startswith(field + ":"))
+        return round(int(line.split()[1]) / 1024, 1)
+
+    start = vm("VmRSS")
+    blob = b"GET /ping HTTP/1.1\r\nHost: x\r\n\r\n" * (megabytes * 1_000_000 // 33)
+    sent, deadline = 0, time.monotonic() + seconds
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        sock.setblocking(False)
+        while sent < len(blob) and time.monotonic() < deadline:
+            with contextlib.suppress(BlockingIOError):
+                sent += sock.send(blob[sent : sent + (1 << 20)])
+            time.sleep(0.005)
+        peak = vm("VmHWM")
+    return {"megabytes_sent": round(sent / 1e6, 1), "seconds": seconds, "start_mb": start, "peak_mb": peak}
 
 
 def bench_batch(scorer, port: int, repeats: int, rows: int = 10_000) -> dict:

@@ -1,6 +1,7 @@
 """``make bench``: serving, batch scoring, pipeline, demo and package figures; one table, ``build/bench.json``.
 
     .venv/bin/python bench/run.py [--repeats 3] [--seconds 5] [--only model,batch,score,stack,pipeline,demo,package]
+                                  [--before REV]   # the model server of commit REV beside ours
 
 Every figure is the median of ``--repeats`` runs, next to the load average at the time (other
 jobs on a 2-core machine move these numbers) and, where one exists, the in-process limit:
@@ -41,6 +42,7 @@ def main(argv=None) -> int:
     parser.add_argument("--seconds", type=float, default=4, help="seconds per wrk run")
     parser.add_argument("--only", default=",".join(SECTIONS), help="comma-separated sections")
     parser.add_argument("--out", type=Path, default=ROOT / "build" / "bench.json")
+    parser.add_argument("--before", metavar="REV", help="also bench the model server of this git revision")
     args = parser.parse_args(argv)
     only = [s.strip() for s in args.only.split(",") if s.strip()]
     if unknown := set(only) - set(SECTIONS):
@@ -55,7 +57,8 @@ def main(argv=None) -> int:
         results["pipeline"] = bench_pipeline(args.repeats if "pipeline" in only else 1)
     single_row_body()
     if "model" in only or "batch" in only:
-        results["model"] = bench_model(args.repeats, args.seconds)
+        before = h.before_tree(args.before) if args.before else None
+        results["model"] = bench_model(args.repeats, args.seconds, before)
     if "score" in only:
         results["score"] = bench_score(MODEL, OUT, args.repeats)
     if "stack" in only:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 TARGETS = {  # name: (description, test)
+    "model_c1": ("≥ 1,000 req/s", lambda r: r["rps"] >= 1000),
     "model_c16": (
-        "≥ 2,000 req/s, p99 ≤ 20 ms",
-        lambda r: r["rps"] >= 2000 and r["p99_ms"] <= 20,
+        "≥ 5,000 req/s, p99 ≤ 10 ms",
+        lambda r: r["rps"] >= 5000 and r["p99_ms"] <= 10,
     ),
+    "pipelining": ("peak ≤ 400 MB", lambda r: r["peak_mb"] <= 400),
     "batch": ("≤ 1.5× in-process", lambda r: r["ratio"] <= 1.5),
     "score": (
         "≤ 1.0× pandas, peak ≤ 1 GB",
@@ -24,7 +26,9 @@ TARGETS = {  # name: (description, test)
 
 def verdicts(results: dict) -> dict:
     found = {
+        "model_c1": results.get("model", {}).get("c1"),
         "model_c16": results.get("model", {}).get("c16"),
+        "pipelining": results.get("model", {}).get("pipelining"),
         "batch": results.get("model", {}).get("batch"),
         "score": results.get("score"),
         "stack_c16": results.get("stack", {}).get("c16"),
@@ -59,15 +63,27 @@ def table(results: dict) -> str:
                 "",
             )
         )
-        serving("model server, 1 connection", m["c1"], "")
-        serving("model server, 16 connections", m["c16"], "model_c16")
-        b = m["batch"]
-        rows.append((
-            f"10,000-row request ({b['body_bytes'] / 1e6:.1f} MB)",
-            f"{b['server_ms']:.0f} ms at the client",
-            f"in-process parse + predict {b['in_process_ms']:.0f} ms: {b['ratio']:.2f}×",
-            f"{TARGETS['batch'][0]}: {v['batch']}",
-        ))  # fmt: skip
+        for label, served in (("model server", m), ("  before", m.get("before"))):
+            if served is None:
+                continue
+            mine = served is m  # targets judge ours; the earlier commit's rows are context
+            serving(f"{label}, 1 connection", served["c1"], "model_c1" if mine else "")
+            serving(f"{label}, 16 connections", served["c16"], "model_c16" if mine else "")
+            b = served["batch"]
+            rows.append((
+                f"{label}, 10,000-row request ({b['body_bytes'] / 1e6:.1f} MB)",
+                f"{b['server_ms']:.0f} ms at the client",
+                f"in-process parse + predict {b['in_process_ms']:.0f} ms: {b['ratio']:.2f}×",
+                f"{TARGETS['batch'][0]}: {v['batch']}" if mine else "",
+            ))  # fmt: skip
+            pipe = served["pipelining"]
+            rows.append((
+                f"{label}, 17 MB pipelined, unread",
+                f"peak {pipe['peak_mb']:,.0f} MB",
+                f"{pipe['megabytes_sent']} MB sent in {pipe['seconds']:g} s, one connection; "
+                f"{pipe['start_mb']:.0f} MB before",
+                f"{TARGETS['pipelining'][0]}: {v['pipelining']}" if mine else "",
+            ))  # fmt: skip
     if "score" in results:
         sc = results["score"]
         rows.append((
