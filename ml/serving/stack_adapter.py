@@ -126,8 +126,8 @@ class Adapter:
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": b"" if method == "HEAD" else asset.body})
 
-    async def _read_body(self, scope: Scope, receive: Receive) -> bytes | None:
-        """The body, refused as soon as it passes the limit; None if the client went away."""
+    async def _read_body(self, scope: Scope, receive: Receive) -> bytes:
+        """The body, refused as soon as it passes the limit."""
         too_large = RequestRefused(413, f"request body over {self.max_body} bytes")
         declared = _header(scope, b"content-length")
         if declared is not None:
@@ -138,8 +138,8 @@ class Adapter:
         body = bytearray()
         deadline = time.monotonic() + self.body_timeout
         async for chunk in _chunks(receive, deadline, self.body_timeout):
-            if chunk is None:
-                return None
+            if chunk is None:  # Granian's word for a body it cannot read (a bad chunk, a cut) or a client gone
+                raise RequestRefused(400, "request body malformed or cut short")
             if len(body) + len(chunk) > self.max_body:
                 await drain(receive, deadline, DRAIN_BYTES - len(chunk))
                 raise too_large
@@ -148,9 +148,6 @@ class Adapter:
 
     async def _predict(self, scope: Scope, receive: Receive, send: Send) -> None:
         body = await self._read_body(scope, receive)
-        if body is None:
-            LOG.info("%s /predict: the client left before its body arrived", scope["method"])
-            return
         event = api_gateway_event(scope, body)
         context = types.SimpleNamespace(
             aws_request_id=event["requestContext"]["requestId"],

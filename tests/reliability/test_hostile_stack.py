@@ -154,6 +154,17 @@ def test_slow_body_gets_408(stack):
     no_traceback(stack)
 
 
+@pytest.mark.parametrize("chunks", [b"ZZ\r\n{}\r\n0\r\n\r\n", b"2\r\n{}X0\r\n\r\n", b"-1\r\n\r\n"])
+def test_a_bad_chunked_body_is_a_400(stack, chunks):
+    """Granian reports a body it cannot read as a disconnect: the client still gets its 400, not a 500."""
+    with socket.create_connection(("127.0.0.1", stack["port"]), timeout=5) as sock:
+        sock.sendall(post_head("application/json") + chunks)
+        answer = sock.recv(4096)
+    assert answer.startswith(b"HTTP/1.1 400"), answer[:200]
+    assert json.loads(answer.partition(b"\r\n\r\n")[2])["error"] == "request body malformed or cut short"
+    no_traceback(stack)
+
+
 def record_with(field: str, raw_value: str) -> bytes:
     """CHURNER as JSON with one field's value replaced by raw JSON text."""
     text = json.dumps({**CHURNER, field: "@@"})
