@@ -283,8 +283,12 @@ def main(args: argparse.Namespace) -> int:
     except DataValidationError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    with atomic_file(args.output, "wb") as handle:
-        handle.write(to_csv_bytes(frame))
+    try:
+        with atomic_file(args.output, "wb") as handle:
+            handle.write(to_csv_bytes(frame))
+    except OSError as err:  # a FIFO or /dev/null given as --output (ml.atomic refuses it), a full disk …
+        print(f"error: {err.filename or args.output}: {err.strerror}", file=sys.stderr)
+        return 2
     churn = (frame[rs.LABEL] == "True.").mean()
     print(
         f"{args.output}: {len(frame)} rows, churn {churn:.2%}, source {provenance.source} "

@@ -224,7 +224,7 @@ def test_a_signal_leaves_no_temp_file(bundle_dir, synthetic_frame, tmp_path, sig
         text=True,
     )
     deadline = time.monotonic() + 60
-    while not list(out_dir.glob(".scored.csv.*.tmp")):
+    while not list(out_dir.glob(".scored.csv.*.partial")):
         assert proc.poll() is None and time.monotonic() < deadline, "the temp file never appeared"
         time.sleep(0.01)
     proc.send_signal(signum)
