@@ -1,5 +1,5 @@
 """``ml score`` and the files it is given: special outputs refused and left as they were, the temp
-file of a killed run removed by the next run."""
+file of a killed run removed by the next run, and no input content in any error message."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import socket
 import stat
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,7 @@ from ml.data import raw_schema as rs
 from ml.data.dataset import to_csv_bytes
 
 ROOT = Path(__file__).resolve().parents[2]
+MARK = "Zq7SECRETmark"  # stands for a customer's data or a password hash in an input file
 
 
 @pytest.fixture
@@ -167,3 +169,43 @@ def test_only_stale_temp_files_of_the_same_output_are_removed(bundle_dir, custom
     finally:
         running.kill()
         running.wait()
+
+
+def _header() -> str:
+    return ",".join(c for c in rs.RAW_COLUMNS if c != rs.LABEL)
+
+
+def _row(customers: Path, column: str, value: str) -> str:
+    header, first = customers.read_text().splitlines()[:2]
+    cells = first.split(",")
+    cells[header.split(",").index(column)] = value
+    return ",".join(cells)
+
+
+INPUTS: dict[str, Callable[[Path], str | bytes]] = {
+    "a password file": lambda c: f"root:$6${MARK}$hash:19000:0:99999:7:::\nuser:x:1000\n",
+    "one line, no newline": lambda c: f"{MARK} {MARK}",
+    "an unknown header column": lambda c: f"{_header()},{MARK}\n" + _row(c, "State", "KS") + ",1\n",
+    "a repeated unknown column": lambda c: f"{MARK},{_header()},{MARK}\n",
+    "a category": lambda c: f"{_header()}\n" + _row(c, "State", MARK) + "\n",
+    "a yes/no field": lambda c: f"{_header()}\n" + _row(c, "Int'l Plan", MARK) + "\n",
+    "a number": lambda c: f"{_header()}\n" + _row(c, "Day Mins", MARK) + "\n",
+    "a number out of range": lambda c: f"{_header()}\n" + _row(c, "Day Mins", "91234567") + "\n",
+    "a fractional count": lambda c: f"{_header()}\n" + _row(c, "Day Calls", "12.34567") + "\n",
+    "a quoted field over two lines": lambda c: f'{_header()}\n"{MARK}\r{MARK}",' + _row(c, "State", "KS") + "\n",
+    "a line not UTF-8": lambda c: f"{_header()}\n".encode() + MARK.encode() + b"\xff\xfe\n",
+}
+
+
+@pytest.mark.parametrize("name", list(INPUTS))
+def test_error_messages_never_quote_the_input(bundle_dir, customers, tmp_path, capsys, name):
+    """Any readable file may be given as --input (as root: /etc/shadow); the message says which
+    line and column is wrong and why, never what the file holds there."""
+    source = tmp_path / "input.csv"
+    made = INPUTS[name](customers)
+    source.write_bytes(made if isinstance(made, bytes) else made.encode())
+    rc, printed = _score(capsys, bundle_dir, source, tmp_path / "scored.csv")
+    assert rc == 2 and "line " in printed, printed
+    for secret in (MARK, "$6$", "91234567", "12.34567"):
+        assert secret not in printed, printed
+    assert not (tmp_path / "scored.csv").exists()
