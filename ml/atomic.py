@@ -1,9 +1,18 @@
-"""Write-then-rename helpers: a failure halfway never leaves a half-written artifact."""
+"""Write-then-rename helpers: a failure halfway never leaves a half-written artifact.
+
+``atomic_file`` replaces regular files only: a FIFO, a device (``/dev/null``), a socket, a
+directory or a symbolic link at the path is refused (``NotARegularFile``), not replaced by a
+regular file. Its temp file is ``.<name>.<pid>.<random>.partial`` beside the target; one left
+by a run that was killed outright (SIGKILL, power loss) is removed by the next write to the
+same path once its pid is gone.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import re
 import shutil
 import signal
 import stat
@@ -59,16 +68,96 @@ def new_file_mode(path: Path) -> int:
         return 0o666 & ~_umask()
 
 
+class NotARegularFile(OSError):
+    """The path holds something a rename must not replace (see ``check_replaceable``)."""
+
+
+_KINDS = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISLNK, "a symbolic link"),
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def check_replaceable(path: Path) -> None:
+    """Nothing at ``path``, or a regular file; else ``NotARegularFile`` saying what is there.
+
+    A rename over ``/dev/null`` or a FIFO would put a regular file in its place (world-writable,
+    as /dev/null's mode is kept); over a symbolic link, it would replace the link, not the file
+    it names. The link itself is looked at (lstat), never followed.
+    """
+    try:
+        mode = os.lstat(path).st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    if stat.S_ISREG(mode):
+        return
+    kind = next((name for test, name in _KINDS if test(mode)), "not a regular file")
+    if stat.S_ISLNK(mode):
+        kind += f" (to {os.readlink(path)})"
+    raise NotARegularFile(errno.EEXIST, f"is {kind}: only a regular file or a new path is replaced", str(path))
+
+
+def _partial_prefix(path: Path) -> str:
+    return f".{path.name}."
+
+
+# <pid>.<mkstemp's random letters, digits and _>.partial, after the prefix: no dot inside, so
+# the partial files of "a.csv" and of "a.csv.1" never match each other's pattern.
+_PARTIAL_TAIL = re.compile(r"(\d+)\.\w+\.partial")
+
+
+def _alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, another user's
+        return True
+    return True
+
+
+def remove_stale_partials(path: Path) -> list[Path]:
+    """Remove the temp files of writes to ``path`` whose process is gone; returns them.
+
+    A pid reused since by another process keeps its file until that one ends too (the file is
+    only left, never wrongly taken). This process's own pid is never stale.
+    """
+    removed = []
+    prefix = _partial_prefix(path)
+    with contextlib.suppress(FileNotFoundError, NotADirectoryError), os.scandir(path.parent) as entries:
+        for entry in entries:
+            found = entry.name.startswith(prefix) and _PARTIAL_TAIL.fullmatch(entry.name[len(prefix) :])
+            if not found or int(found[1]) == os.getpid() or _alive(int(found[1])):
+                continue
+            if entry.is_file(follow_symlinks=False):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(entry.path)
+                    removed.append(Path(entry.path))
+    return removed
+
+
 @contextlib.contextmanager
 def atomic_file(path: Path, mode: str = "w", **open_kwargs: Any) -> Iterator[IO[Any]]:
-    """Open a temp file beside ``path``; on success fsync and rename it over ``path``."""
+    """Open a temp file beside ``path``; on success fsync and rename it over ``path``.
+
+    Refuses (``NotARegularFile``) a ``path`` that is anything but a regular file or nothing,
+    before writing and again just before the rename.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    check_replaceable(path)
+    remove_stale_partials(path)
     final_mode = new_file_mode(path)
     # Signals wait while the temp file exists but its name is not yet known to the cleanup below.
     blocked = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        fd, tmp = tempfile.mkstemp(prefix=f"{_partial_prefix(path)}{os.getpid()}.", suffix=".partial", dir=path.parent)
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
     try:
@@ -77,6 +166,7 @@ def atomic_file(path: Path, mode: str = "w", **open_kwargs: Any) -> Iterator[IO[
             handle.flush()
             os.fchmod(handle.fileno(), final_mode)  # mkstemp makes 0600
             os.fsync(handle.fileno())
+        check_replaceable(path)  # a FIFO or a link put there while we wrote stays as it is
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

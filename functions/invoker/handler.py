@@ -15,7 +15,8 @@ Environment:
     when running outside Lambda, equal Terraform's (a test holds them together).
   LOG_LEVEL (INFO)
 
-Status codes: 200; 400 bad input (message names record and field); 404 unknown path;
+Status codes: 200; 400 bad input (message names record and field) or an event whose fields have
+the wrong JSON types (invoker_event.py: names the field); 404 unknown path;
 405 wrong method; 413 too many records or too large a body; 415 wrong content type;
 502 the model failed or answered garbage; 503 endpoint throttled, unreachable or not ready;
 504 endpoint timed out; 500 misconfiguration. Never a stack trace in a response; the log
@@ -48,6 +49,7 @@ from botocore.exceptions import (
 )
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
+from invoker_event import EventError, check_event
 from invoker_input import InputError, vectors_from_csv, vectors_from_json
 from metrics import document as metrics_document
 from ml.features.encoder import FeatureEncoder, format_csv
@@ -174,6 +176,7 @@ def runtime_client(cfg: Settings) -> Any:
 
 # -- the event ---------------------------------------------------------------------------
 def _request(event: dict[str, Any]) -> tuple[str, str, dict[str, str], str]:
+    """Method, path, headers (lower-case names), request id of an event ``check_event`` passed."""
     context = event.get("requestContext") or {}
     http = context.get("http") or {}
     method = (http.get("method") or event.get("httpMethod") or "").upper()
@@ -276,7 +279,12 @@ def _scores(raw: bytes, expected: int) -> list[float]:
 
 def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     started = time.perf_counter()
-    method, path, headers, request_id = _request(event if isinstance(event, dict) else {})
+    bad_event = None
+    try:
+        check_event(event)  # types first: nothing below reads a field of the wrong type
+        method, path, headers, request_id = _request(event)
+    except EventError as err:
+        bad_event, (method, path, headers, request_id) = err, ("", "", {}, "")
     if not request_id:
         request_id = str(getattr(context, "aws_request_id", "") or "")
     log: dict[str, Any] = {"request_id": request_id, "method": method, "path": path[:100], "records": 0}
@@ -284,6 +292,9 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     endpoint_ms: float | None = None
     scores: list[float] = []
     try:
+        if bad_event is not None:
+            log["event_field"] = bad_event.field  # a name from invoker_event's list, never the value
+            raise HttpError(400, str(bad_event), "bad_event")
         try:
             cfg = settings()
         except Exception as err:

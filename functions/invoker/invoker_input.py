@@ -16,11 +16,12 @@ Three inputs, one output (a list of encoded vectors):
 
 Errors name the record (0-based, not counting a header) and the field.
 
-Numbers must be plain decimals (``12``, ``-3.5``, ``1e3``): no ``1_0`` (Python's ``float`` reads it
-as 10), no ``NaN``/``Infinity``, nothing that overflows a float, no integer of more than
-``MAX_DIGITS`` digits. A JSON object may not repeat a key. JSON nested deeper than the C parser
-allows is a 400, not a ``RecursionError``. A CSV body stops being read at the first row past
-the record limit (a body of newlines yields no rows and costs no list of them).
+Numbers must be plain ASCII decimals (``12``, ``-3.5``, ``1e3``): no ``1_0`` (Python's ``float`` reads
+it as 10), no other script's digits (``٣``, ``３``: ``float`` reads them too), no ``NaN``/``Infinity``,
+nothing that overflows a float, no integer of more than ``MAX_DIGITS`` digits. A JSON object may not
+repeat a key. JSON nested deeper than the C parser allows is a 400, not a ``RecursionError``. A CSV
+body stops being read at the first row past the record limit (a body of newlines yields no rows and
+costs no list of them).
 """
 
 from __future__ import annotations
@@ -54,7 +55,8 @@ def _too_many(count: int, max_records: int) -> InputError:
 
 
 MAX_DIGITS = 30  # digits of a JSON number; far beyond any field's range, far below int()'s 4300
-PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+# ASCII: without it \d matches every script's digits, and float() reads "٣٠٥" as 305.
+PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
 NUMBER_KINDS = ("int", "float")
 LINES_PER_RECORD = 10  # room for blank lines and quoted multi-line cells; a newline bomb is refused
 

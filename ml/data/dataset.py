@@ -238,14 +238,17 @@ def _read_line(stream: io.BytesIO, line_no: int, origin: str) -> str:
 
 
 def _check_header(header: list[str], origin: str, optional: tuple[str, ...]) -> None:
-    unknown = [h for h in header if h not in rs.RAW_FIELDS]
+    """Names the expected columns, never the file's own text: any readable file may be given
+    (its first line may be a password hash), so unknown columns are told by position."""
+    unknown = [i for i, h in enumerate(header, start=1) if h not in rs.RAW_FIELDS]
     missing = [c for c in rs.RAW_COLUMNS if c not in header and c not in optional]
-    duplicated = sorted({h for h in header if header.count(h) > 1})
+    duplicated = sorted({h for h in header if h in rs.RAW_FIELDS and header.count(h) > 1})
     problems = []
     if missing:
         problems.append(f"missing column(s) {', '.join(repr(m) for m in missing)}")
     if unknown:
-        problems.append(f"unknown column(s) {', '.join(repr(u[:40]) for u in unknown)}")
+        shown = ", ".join(map(str, unknown[:10])) + (", …" if len(unknown) > 10 else "")
+        problems.append(f"{len(unknown)} unknown column(s), at position(s) {shown}")
     if duplicated:
         problems.append(f"duplicated column(s) {', '.join(repr(d) for d in duplicated)}")
     if problems:
@@ -267,9 +270,9 @@ def _cell(name: str, kind: str, cell: str, origin: str, line_no: int) -> str | f
             return cell
         number = parse_number(cell, kind, rs.bounds(name), name)
         return int(number) if kind == "int" else number
-    except EncodingError as err:
+    except EncodingError as err:  # the problem, not the cell: a file's content stays out of messages
         hint = " (a repeated header row?)" if cell == name else ""
-        raise DataValidationError(f"{origin}: line {line_no}, column '{name}': {err.reason}{hint}") from None
+        raise DataValidationError(f"{origin}: line {line_no}, column '{name}': {err.problem}{hint}") from None
 
 
 def to_csv_bytes(frame: pd.DataFrame) -> bytes:
@@ -283,8 +286,12 @@ def main(args: argparse.Namespace) -> int:
     except DataValidationError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    with atomic_file(args.output, "wb") as handle:
-        handle.write(to_csv_bytes(frame))
+    try:
+        with atomic_file(args.output, "wb") as handle:
+            handle.write(to_csv_bytes(frame))
+    except OSError as err:  # a FIFO or /dev/null given as --output (ml.atomic refuses it), a full disk …
+        print(f"error: {err.filename or args.output}: {err.strerror}", file=sys.stderr)
+        return 2
     churn = (frame[rs.LABEL] == "True.").mean()
     print(
         f"{args.output}: {len(frame)} rows, churn {churn:.2%}, source {provenance.source} "

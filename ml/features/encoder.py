@@ -16,10 +16,15 @@ SCHEMA_VERSION = 1
 
 
 class EncodingError(ValueError):
-    """A record cannot be encoded; names the record (0-based) and the field."""
+    """A record cannot be encoded; names the record (0-based) and the field.
 
-    def __init__(self, reason: str, field: str | None = None, record: int | None = None):
+    ``reason`` may quote the value (the API answers its own caller with it); ``problem`` never
+    does: it is what a message about a file's content may say (``ml score`` on any readable file).
+    """
+
+    def __init__(self, reason: str, field: str | None = None, record: int | None = None, problem: str | None = None):
         self.reason, self.field, self.record = reason, field, record
+        self.problem = problem or reason
         where = []
         if record is not None:
             where.append(f"record {record}")
@@ -31,34 +36,36 @@ class EncodingError(ValueError):
 def parse_number(value: Any, kind: str, bounds: Sequence[float] | None, field: str) -> float:
     """Parse one numeric raw value (JSON number or CSV text); finite, in bounds, ints integral."""
     if isinstance(value, bool) or value is None:
-        raise EncodingError(f"expected a number, got {json.dumps(value)}", field)
+        raise EncodingError(f"expected a number, got {json.dumps(value)}", field, problem="expected a number")
     if isinstance(value, (int, float)):
         number = float(value)
     elif isinstance(value, str):
         try:
             number = float(value.strip())
         except ValueError:
-            raise EncodingError(f"not a number: {value[:40]!r}", field) from None
+            raise EncodingError(f"not a number: {value[:40]!r}", field, problem="not a number") from None
     else:
         raise EncodingError(f"expected a number, got {type(value).__name__}", field)
     if not math.isfinite(number):
-        raise EncodingError(f"not a finite number: {value!r}", field)
+        raise EncodingError(f"not a finite number: {value!r}", field, problem="not a finite number")
     if kind == "int" and not number.is_integer():
-        raise EncodingError(f"expected a whole number, got {value!r}", field)
+        raise EncodingError(f"expected a whole number, got {value!r}", field, problem="expected a whole number")
     if bounds is not None and not bounds[0] <= number <= bounds[1]:
-        raise EncodingError(f"{value!r} is outside [{bounds[0]:g}, {bounds[1]:g}]", field)
+        span = f"[{bounds[0]:g}, {bounds[1]:g}]"
+        raise EncodingError(f"{value!r} is outside {span}", field, problem=f"outside {span}")
     return number
 
 
 def parse_category(value: Any, allowed: Sequence[str], field: str) -> str:
     """Match a categorical value case-insensitively; 415 and "415" are the same area code."""
     if isinstance(value, bool) or not isinstance(value, (str, int)):
-        raise EncodingError(f"expected one of {_show(allowed)}, got {json.dumps(value)}", field)
+        raise EncodingError(f"expected one of {_show(allowed)}, got {json.dumps(value)}", field, problem="not a value")
     text = str(value).strip()
     for candidate in allowed:
         if candidate.lower() == text.lower():
             return candidate
-    raise EncodingError(f"unknown value {text[:40]!r}; expected one of {_show(allowed)}", field)
+    expected = f"expected one of {_show(allowed)}"
+    raise EncodingError(f"unknown value {text[:40]!r}; {expected}", field, problem=f"unknown value; {expected}")
 
 
 def _show(allowed: Sequence[str]) -> str:
@@ -127,7 +134,7 @@ class FeatureEncoder:
         try:
             parsed = self.parse(record)
         except EncodingError as err:
-            raise EncodingError(err.reason, err.field, index) from None
+            raise EncodingError(err.reason, err.field, index, err.problem) from None
         return [get(parsed) for get in self._getters]
 
     def encode_many(self, records: Iterable[Mapping[str, Any]]) -> list[list[float]]:
@@ -142,7 +149,7 @@ class FeatureEncoder:
             try:
                 out.append(parse_number(value, "float", None, name))
             except EncodingError as err:
-                raise EncodingError(err.reason, err.field, index) from None
+                raise EncodingError(err.reason, err.field, index, err.problem) from None
         return out
 
 

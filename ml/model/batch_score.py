@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from ml.atomic import Interrupted, atomic_file, reraise, signals_interrupt
+from ml.atomic import Interrupted, NotARegularFile, atomic_file, check_replaceable, reraise, signals_interrupt
 from ml.config import CostMatrix
 from ml.data import raw_schema as rs
 from ml.data.dataset import Chunk, DataValidationError, validate_chunk
@@ -54,8 +54,12 @@ def check_paths(source: Path, target: Path) -> None:
         raise ScoringError(f"--input {source}: is a directory, expected a CSV file")
     if not os.access(source, os.R_OK):
         raise ScoringError(f"--input {source}: permission denied")
-    if target.is_dir():
+    if target.is_dir() and not target.is_symlink():
         raise ScoringError(f"--output {target}: is a directory, expected a file name")
+    try:  # a FIFO, /dev/null, a symbolic link: refused, never replaced (ml.atomic)
+        check_replaceable(target)
+    except NotARegularFile as err:
+        raise ScoringError(f"--output {target}: {err.strerror}") from None
     if target.exists():
         if os.path.samefile(source, target):
             raise ScoringError(f"--output {target}: is the input file; write the scores to another file")

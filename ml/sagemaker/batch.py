@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from botocore.exceptions import ClientError
 
-from ml.atomic import atomic_file
+from ml.atomic import NotARegularFile, atomic_file, check_replaceable
 from ml.data import raw_schema as rs
 from ml.data.dataset import DataValidationError, parse_raw
 from ml.features.encoder import format_csv
@@ -222,6 +222,10 @@ def main(args: argparse.Namespace) -> int:
     started = time.perf_counter()
 
     def run() -> int:
+        try:  # before a transform job is paid for: a FIFO, /dev/null, a link is refused (ml.atomic)
+            check_replaceable(Path(args.output))
+        except NotARegularFile as err:
+            raise tf_outputs.SetupError(f"--output {args.output}: {err.strerror}") from None
         bucket = tf_outputs.resolve("data_bucket", args.bucket)
         role = tf_outputs.resolve("sagemaker_role_arn", args.role_arn)
         sm = DEFAULT.replace(name=args.name)

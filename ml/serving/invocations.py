@@ -12,6 +12,14 @@ is a 400 here (the container scores it silently, wrongly); non-numbers, ragged r
 empty body are a 400 with a message naming row and column (the container answers 415 for
 any CSV it cannot read, 204 for an empty body); bodies over the limits are a 413. A header
 row stays a 415, as there.
+
+Numbers are read as the container reads them (v3.0-5's ``serve_utils.parse_content_data``,
+run on each case: Python's ``float`` rules through numpy). It refuses what its ``DMatrix``
+refuses, and so do we, with a 400: ``inf`` in any spelling and any value beyond float32
+(``1e39``, ``1e309``), in CSV and libsvm. It accepts, and so do we: ``nan`` as a missing
+value, ``1_0`` as 10, digits of any script (``٣``, ``３``), Unicode spaces around a number.
+libsvm items are separated by spaces only (a tab inside a line is refused there too), and
+an index given twice is summed, as its sparse matrix does.
 """
 
 from __future__ import annotations
@@ -30,6 +38,9 @@ _CSV_TYPES = frozenset({"text/csv"})
 _SVM_TYPES = frozenset({"text/libsvm", "text/x-libsvm"})  # libsvm's sparse text format
 _NEWLINE = ord("\n")
 _BLOCK_BYTES = 256 * 1024  # CSV parsed per numpy call: a few ms of holding the GIL
+# Bytes numpy's reader may see: it also takes "nan(1)" and skips blank fields, which Python's
+# float (the container's reader) refuses; any other byte goes to the exact path.
+_FAST_BYTES = b"0123456789.eE+-,\nnaNAiIfFtTyY"
 
 
 class RequestError(Exception):
@@ -113,7 +124,9 @@ class Scorer:
         """The body as a float64 matrix of the model's width (NaN = missing), by content type."""
         media = request_type(content_type)
         BodyGuard(self.limits).feed(body)  # in-process callers get the same bounds as the server
-        return self.parse_csv(body) if media in _CSV_TYPES else self.parse_libsvm(body)
+        rows = self.parse_csv(body) if media in _CSV_TYPES else self.parse_libsvm(body)
+        _check_float32(rows, "column" if media in _CSV_TYPES else "feature index", 1 if media in _CSV_TYPES else 0)
+        return rows
 
     def parse_csv(self, body: bytes) -> np.ndarray:
         """``text/csv`` rows (no header, no label); empty fields are missing values, as in the container."""
@@ -126,7 +139,7 @@ class Scorer:
                 rows = np.array([list(map(float, text.split(b",")))], dtype=np.float64)
             except ValueError:
                 rows = None  # an empty field (missing value) or a bad one: the exact path decides
-        else:
+        elif b",\r" not in text:  # an empty last field before CRLF is '\r' to the container: the exact path refuses it
             rows = self._parse_csv_fast(text.replace(b"\r\n", b"\n"))
         if rows is None:
             rows = self._parse_csv_exact(text)
@@ -171,16 +184,15 @@ class Scorer:
                 raise RequestError(400, f"row {r} has {len(fields)} columns; row 1 has {out.shape[1]}")
             values: list[float] = []
             for c, field in enumerate(fields, start=1):
-                token = field.strip()
-                try:
-                    values.append(float(token) if token else float("nan"))
+                try:  # float() as the container: only an EMPTY field is missing, a blank one is refused
+                    values.append(float(field) if field else float("nan"))
                 except ValueError:
                     if r == 1 and _is_header(fields):
                         raise RequestError(
                             415, "CSV header rows are not supported: send rows of numbers only (no header, no label)"
                         ) from None
                     raise RequestError(
-                        400, f"row {r}, column {c}: not a number: {token[:40]!r}", f"row {r}, column {c}: not a number"
+                        400, f"row {r}, column {c}: {_not_a_number(field)}", f"row {r}, column {c}: not a number"
                     ) from None
             if out is None:
                 self._check_width(len(values))
@@ -198,8 +210,10 @@ class Scorer:
         if lines == [""]:
             raise RequestError(400, "empty request body: send one libsvm row per record")
         rows = np.full((len(lines), self.width), np.nan, dtype=np.float64)
+        items = 0
         for r, line in enumerate(lines):
-            for item in line.split():
+            seen: set[int] = set()
+            for item in line.split(" "):  # the container splits on spaces only: "0:1\t2:3" is one bad item
                 if ":" not in item:
                     continue  # the label, ignored as the container does
                 index, _, value = item.partition(":")
@@ -211,7 +225,14 @@ class Scorer:
                     ) from None
                 if not 0 <= j < self.width:
                     raise RequestError(400, f"row {r + 1}: feature index {j} outside the model's {self.width} features")
-                rows[r, j] = v
+                if j in seen:
+                    rows[r, j] += v  # the container's sparse matrix sums duplicates (NaN stays NaN)
+                else:
+                    rows[r, j] = v
+                    seen.add(j)
+                items += 1
+        if not items:  # the container cannot build a matrix of no entries (a 415 there)
+            raise RequestError(400, "no index:value item in the body: send libsvm rows such as '0:1.5 3:2'")
         return rows
 
     def _check_width(self, ncols: int) -> None:
@@ -273,6 +294,24 @@ def accept_type(header: str | None) -> str:
     )
 
 
+def _check_float32(rows: np.ndarray, what: str, base: int) -> None:
+    """400 for a value XGBoost's ``DMatrix`` refuses: infinite once stored as float32.
+
+    The container builds a ``DMatrix``, which fails on ``inf`` and on anything that rounds to
+    it as float32 (``1e39``); ``inplace_predict`` does not check, so without this it would score.
+    The cast is the one XGBoost makes (round to nearest); NaN is a missing value, not an error.
+    """
+    with np.errstate(over="ignore"):
+        bad = np.isinf(rows.astype(np.float32))
+    if bad.any():
+        r, c = (int(i) for i in np.argwhere(bad)[0])
+        raise RequestError(
+            400,
+            f"row {r + 1}, {what} {c + base}: {float(rows[r, c])!r} is infinite or beyond float32's "
+            "±3.4e38, which XGBoost refuses: send finite numbers (an empty field is a missing value)",
+        )
+
+
 def _media_type(header: str | None) -> str:
     return header.split(";", 1)[0].strip().lower() if header else ""
 
@@ -286,6 +325,8 @@ def _missing_as_nan(text: bytes) -> bytes:
 
 def _csv_block(text: bytes) -> np.ndarray | None:
     """Lines of numbers or empty fields (NaN), all of one width, as a matrix; ``None`` if any is not."""
+    if text.translate(None, _FAST_BYTES):  # C speed: whitespace, '(' or other text
+        return None
     if b",," in text or b"\n," in text or b",\n" in text or text.startswith(b",") or text.endswith(b","):
         text = _missing_as_nan(text)
     flat_text = text.replace(b"\n", b",")
@@ -303,6 +344,14 @@ def _csv_block(text: bytes) -> np.ndarray | None:
     if not (per_row == per_row[0]).all() or flat.size != len(per_row) * (per_row[0] + 1):
         return None  # ragged rows: the exact reader names the row
     return flat.reshape(len(per_row), int(per_row[0]) + 1)
+
+
+def _not_a_number(field: str) -> str:
+    if field == "\r":
+        return "empty last field before a CRLF line end: the container reads it as '\\r', not as missing"
+    if not field.strip():
+        return f"a blank field ({field[:10]!r}) is not a number: leave it empty for a missing value"
+    return f"not a number: {field.strip()[:40]!r}"
 
 
 def _is_header(fields: list[str]) -> bool:

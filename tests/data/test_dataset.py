@@ -49,10 +49,11 @@ def test_missing_column_is_named(good_csv):
     _bad("\n".join(rows).encode(), ["line 1", "missing column(s) 'Day Mins'"])
 
 
-def test_unknown_column_is_named(good_csv):
+def test_unknown_column_is_told_by_position_not_quoted(good_csv):
     lines = _lines(good_csv)
     rows = [lines[0] + ",Plan Price"] + [line + ",3" for line in lines[1:]]
-    _bad("\n".join(rows).encode(), ["line 1", "unknown column(s) 'Plan Price'"])
+    message = _bad("\n".join(rows).encode(), ["line 1", "1 unknown column(s), at position(s) 22"])
+    assert "Plan Price" not in message  # a file's text never reaches a message
 
 
 def test_non_numeric_value_names_line_and_column(good_csv):
@@ -60,13 +61,15 @@ def test_non_numeric_value_names_line_and_column(good_csv):
     cells = lines[5].split(",")
     cells[rs.RAW_COLUMNS.index("Eve Calls")] = "many"
     lines[5] = ",".join(cells)
-    _bad("\n".join(lines).encode(), ["line 6", "column 'Eve Calls'", "not a number: 'many'"])
+    message = _bad("\n".join(lines).encode(), ["line 6", "column 'Eve Calls'", "not a number"])
+    assert "many" not in message
 
 
 def test_unknown_label_names_line(good_csv):
     lines = _lines(good_csv)
     lines[3] = lines[3].rsplit(",", 1)[0] + ",Maybe."
-    _bad("\n".join(lines).encode(), ["line 4", "column 'Churn?'", "'Maybe.'"])
+    message = _bad("\n".join(lines).encode(), ["line 4", "column 'Churn?'", "unknown value; expected one of True."])
+    assert "Maybe" not in message
 
 
 def test_empty_file_and_header_only():
@@ -85,7 +88,7 @@ def test_empty_file_and_header_only():
             lambda ls: (
                 [*ls[:2], ls[2].replace(",415,", ",999,").replace(",408,", ",999,").replace(",510,", ",999,"), *ls[3:]]
             ),
-            ["line 3", "Area Code", "'999'"],
+            ["line 3", "Area Code", "unknown value; expected one of 408, 415, 510"],
         ),
     ],
     ids=["truncated-line", "wrong-delimiter", "duplicated-header", "huge-line", "unknown-area-code"],

@@ -90,6 +90,12 @@ def wrong_type(invoker, monkeypatch):
     return event(json.dumps(MARKED), content_type="text/plain")
 
 
+def wrong_typed_event(invoker, monkeypatch):
+    ev = event(MARKED)
+    ev["body"] = MARKED  # the record as an object where API Gateway's body string goes
+    return ev
+
+
 def wrong_method(invoker, monkeypatch):
     return event(MARKED, method="GET")
 
@@ -138,6 +144,7 @@ PATHS = {
     "bad_value": (bad_value, 400),
     "unknown_field": (unknown_field, 400),
     "not_found": (not_found, 404),
+    "wrong_typed_event": (wrong_typed_event, 400),
     "wrong_method": (wrong_method, 405),
     "too_many": (too_many, 413),
     "wrong_type": (wrong_type, 415),

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import fnmatch
 import io
+import os
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +13,7 @@ import numpy as np
 import pytest
 import xgboost as xgb
 
+from ml.cli import main
 from ml.data.dataset import to_csv_bytes
 from ml.data.synthetic import generate
 from ml.model.batch_score import score_file
@@ -182,3 +185,18 @@ def test_failed_transform_job_raises_with_reason(aws: Aws, local_bundle: Path, r
         batch.score(
             aws, Bundle(local_bundle), raw_csv, tmp_path / "scored.csv", BUCKET, ROLE, FAST, say=quiet, sleep=no_sleep
         )
+
+
+def test_a_special_output_is_refused_before_any_job(bundle_dir, tmp_path, capsys, monkeypatch):
+    """``ml score --backend sagemaker --output <FIFO>``: refused (ml.atomic) before Terraform is
+    asked for the bucket, so before a transform job is paid for; the FIFO stays a FIFO."""
+    monkeypatch.setenv("TERRAFORM", str(tmp_path / "no-terraform-here"))  # reaching it would say so
+    source = tmp_path / "in.csv"
+    source.write_bytes(to_csv_bytes(generate(20, seed=3)))
+    target = tmp_path / "out.csv"
+    os.mkfifo(target)
+    args = ["score", "--backend", "sagemaker", "--model", str(bundle_dir), "--input", str(source)]
+    rc = main([*args, "--output", str(target)])
+    err = capsys.readouterr().err
+    assert rc == 2 and f"--output {target}: is a FIFO" in err and "terraform" not in err, err
+    assert stat.S_ISFIFO(os.lstat(target).st_mode)

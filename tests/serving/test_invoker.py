@@ -297,6 +297,25 @@ def test_csv_errors_name_record_and_field(invoker, env, schema):
     assert status == 400
 
 
+@pytest.mark.parametrize("digits", ["\u0663\u0660\u0665", "\uff13\uff10\uff15", "3\u0660\u0665"])
+def test_numbers_are_ascii_decimals(invoker, env, schema, digits):
+    """305 in Arabic-Indic or fullwidth digits (or mixed): refused in JSON, raw CSV and the encoded
+    vector alike (the model server takes them, as the container does; the API's contract is ASCII)."""
+    names = list(schema["fields"])
+    row = [CHURNER[n] for n in names]
+    row[names.index("Day Mins")] = digits
+    vector = [repr(v) for v in encoded(schema, CHURNER)[0]]
+    bodies = {
+        "json": ({**CHURNER, "Day Mins": digits}, "application/json"),
+        "csv with header": (_csv([names, row]), "text/csv"),
+        "csv without header": (_csv([row]), "text/csv"),
+        "encoded vector": (_csv([vector, [vector[0], digits, *vector[2:]]]), "text/csv"),
+    }
+    for name, (body, content_type) in bodies.items():
+        status, _, answer = call(invoker, event(body, content_type))
+        assert status == 400 and "is not a number" in answer["error"], (name, answer)
+
+
 def test_limits(invoker, env, monkeypatch):
     monkeypatch.setenv("MAX_RECORDS", "3")
     status, _, answer = call(invoker, event([CHURNER] * 4))

@@ -51,6 +51,7 @@ def test_contents(built, serving_bundle):
         assert names == sorted(names)
         assert set(names) == {
             "handler.py",
+            "invoker_event.py",
             "invoker_input.py",
             "metrics.py",
             "ml/__init__.py",
