@@ -21,6 +21,7 @@ permission boundaries and session policies (none are used by this project).
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import subprocess
 from collections import Counter
@@ -41,8 +42,11 @@ pytestmark = [pytest.mark.terraform, pytest.mark.integration, pytest.mark.xdist_
 EVALUATOR = Path(__file__).with_name("iam") / "evaluate.mjs"
 
 
-def evaluate(policies: dict[str, dict[str, Any]], calls: list[Call]) -> dict[str, list[str]]:
-    """Policy name -> iam-simulate's result per call ('Allowed', 'ImplicitlyDenied', 'Error: …').
+def evaluate(
+    policies: dict[str, dict[str, Any]], calls: list[Call], only: dict[str, list[int]] | None = None
+) -> dict[str, dict[int, str]]:
+    """Policy name -> iam-simulate's result by call index ('Allowed', 'ImplicitlyDenied', 'Error: …'),
+    for every call, or for the indices ``only`` names for that policy.
 
     Calls whose action has no resource types in the Service Authorization Reference (API
     Gateway's method actions) are evaluated unvalidated (tests/rehearsal/iam/evaluate.mjs).
@@ -50,13 +54,14 @@ def evaluate(policies: dict[str, dict[str, Any]], calls: list[Call]) -> dict[str
     if not (EVALUATOR.parent / "node_modules" / "@cloud-copilot" / "iam-simulate").is_dir() or not which("node"):
         missing_tool("iam-simulate is not installed (make test runs npm ci in tests/rehearsal/iam; needs Node.js)")
     encoded = [{"action": c.action, "resource": c.resource, "context": c.context_dict()} for c in calls]
-    # One node process per core, each with half the policies: the mutation test's 18 policies
-    # take ~10 s in one (iam-simulate validates every call anew).
+    # One node process per core, each with half the policies (iam-simulate validates every call anew).
     names = list(policies)
     halves = [names[i::2] for i in range(2)] if len(names) > 1 else [names]
 
     def run(half: list[str]) -> dict[str, list[dict[str, Any]]]:
         payload = {"account": ACCOUNT, "policies": {n: policies[n] for n in half}, "calls": encoded}
+        if only is not None:
+            payload["only"] = {n: only[n] for n in half}
         proc = subprocess.run(
             ["node", str(EVALUATOR)], input=json.dumps(payload), capture_output=True, text=True, timeout=300
         )
@@ -69,7 +74,9 @@ def evaluate(policies: dict[str, dict[str, Any]], calls: list[Call]) -> dict[str
         for part in pool.map(run, halves):
             raw.update(part)
     return {
-        name: [r["result"] if r["errors"] is None else f"Error: {json.dumps(r['errors'])}" for r in raw[name]]
+        name: {
+            r["index"]: r["result"] if r["errors"] is None else f"Error: {json.dumps(r['errors'])}" for r in raw[name]
+        }
         for name in names
     }
 
@@ -91,9 +98,9 @@ def describe(call: Call) -> str:
 
 def test_every_call_of_the_deploy_is_allowed(rehearsal: Rehearsal, calls: list[Call]):
     (results,) = evaluate({"deploy": rehearsal.policy}, calls).values()
-    errors = [f"{describe(c)}: {r}" for c, r in zip(calls, results, strict=True) if r.startswith("Error")]
+    errors = [f"{describe(c)}: {results[i]}" for i, c in enumerate(calls) if results[i].startswith("Error")]
     assert not errors, "not evaluable (a misnamed action or ARN in tests/rehearsal/actions.py?):\n" + "\n".join(errors)
-    denied = [describe(c) for c, r in zip(calls, results, strict=True) if r != "Allowed"]
+    denied = [describe(c) for i, c in enumerate(calls) if results[i] != "Allowed"]
     assert not denied, f"{len(denied)} of {len(calls)} calls denied:\n" + "\n".join(denied)
 
 
@@ -109,14 +116,26 @@ def test_the_calls_cover_what_services_do_with_the_callers_rights(calls: list[Ca
     assert {"s3", "iam", "sagemaker", "lambda", "apigateway", "cloudfront", "logs", "cloudwatch", "sns"} <= set(kinds)
 
 
+def grants(statement: dict[str, Any], action: str) -> bool:
+    """Whether an Allow statement's Action patterns (IAM wildcards, case-insensitive) name ``action``."""
+    patterns = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+    return any(fnmatch.fnmatchcase(action.lower(), p.lower()) for p in patterns)
+
+
 def test_removing_any_statement_denies_a_named_call(rehearsal: Rehearsal, calls: list[Call]):
-    """Mutation test: every statement of the policy is needed by some call the rehearsal made."""
-    sids = [s.get("Sid") for s in rehearsal.policy["Statement"]]
+    """Mutation test: every statement of the policy is needed by some call the rehearsal made.
+
+    Without statement S, only a call S grants can become denied (every statement is an Allow
+    with Action patterns: checked here), so each S is evaluated on those calls alone."""
+    statements = rehearsal.policy["Statement"]
+    sids = [s.get("Sid") for s in statements]
     assert all(sids) and len(set(sids)) == len(sids), "every statement needs a unique Sid"
-    results = evaluate({sid: without(rehearsal.policy, sid) for sid in sids}, calls)
+    assert all(s["Effect"] == "Allow" and "Action" in s and "NotAction" not in s for s in statements)
+    only = {s["Sid"]: [i for i, c in enumerate(calls) if grants(s, c.action)] for s in statements}
+    results = evaluate({sid: without(rehearsal.policy, sid) for sid in sids}, calls, only)
     unneeded, report = [], []
     for sid in sids:
-        denied = sorted({c.action for c, r in zip(calls, results[sid], strict=True) if r != "Allowed"})
+        denied = sorted({calls[i].action for i, r in results[sid].items() if r != "Allowed"})
         report.append(f"{sid}: {', '.join(denied[:4])}{' …' if len(denied) > 4 else ''}")
         if not denied:
             unneeded.append(sid)
@@ -131,6 +150,6 @@ def test_the_policy_before_the_fix_fails_on_log_delivery_and_autoscaling_alarms(
     """main 0bf9d6d's policy had neither statement: CreateStage and PutScalingPolicy failed under it."""
     before = without(without(rehearsal.policy, "HttpApiAccessLogDelivery"), "AutoscalingTargetTrackingAlarms")
     (results,) = evaluate({"before": before}, calls).values()
-    denied = {c.action for c, r in zip(calls, results, strict=True) if r != "Allowed"}
+    denied = {calls[i].action for i, r in results.items() if r != "Allowed"}
     assert {"logs:CreateLogDelivery", "logs:DescribeResourcePolicies"} <= denied
     assert {"cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms"} <= denied

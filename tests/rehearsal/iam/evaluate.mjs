@@ -1,5 +1,6 @@
-// Reads {"account": "...", "policies": {name: <IAM policy>}, "calls": [{action, resource, context}]}
-// on stdin; writes {name: [{"result", "errors", "unvalidated"}, ... one per call]}: iam-simulate's
+// Reads {"account": "...", "policies": {name: <IAM policy>}, "calls": [{action, resource, context}],
+// "only": {name: [call index, ...]} (optional: the calls to evaluate for that policy, else all)}
+// on stdin; writes {name: [{"index", "result", "errors", "unvalidated"}, ... one per call evaluated]}: iam-simulate's
 // decision with that policy as the caller's only identity policy (no SCPs, resource policy or
 // boundary). An action the Service Authorization Reference lists without resource types (API
 // Gateway's apigateway:GET, POST, ... on resource paths) cannot be validated: it is evaluated
@@ -14,7 +15,9 @@ const principal = `arn:aws:iam::${input.account}:role/github-deploy`
 const out = {}
 for (const [name, policy] of Object.entries(input.policies)) {
   out[name] = []
-  for (const call of input.calls) {
+  const indices = input.only?.[name] ?? input.calls.map((_, i) => i)
+  for (const index of indices) {
+    const call = input.calls[index]
     const simulation = {
       request: {
         principal,
@@ -28,11 +31,11 @@ for (const [name, policy] of Object.entries(input.policies)) {
     }
     const outcome = await runSimulation(simulation, {})
     if (outcome.resultType !== 'error') {
-      out[name].push({ result: outcome.overallResult, errors: null, unvalidated: false })
+      out[name].push({ index, result: outcome.overallResult, errors: null, unvalidated: false })
     } else if (outcome.errors.message === 'no.resource.types') {
-      out[name].push({ result: runUnsafeSimulation(simulation, {}), errors: null, unvalidated: true })
+      out[name].push({ index, result: runUnsafeSimulation(simulation, {}), errors: null, unvalidated: true })
     } else {
-      out[name].push({ result: 'Error', errors: outcome.errors, unvalidated: false })
+      out[name].push({ index, result: 'Error', errors: outcome.errors, unvalidated: false })
     }
   }
 }
