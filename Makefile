@@ -126,22 +126,31 @@ demo: install ## The whole flow offline: data, train, bundle, then serve the pag
 package: install ## Build build/invoker.zip (handler + encoder + schema), deterministic
 	$(PY) scripts/package_lambda.py --model $(MODEL) --out build/invoker.zip
 
-# Workers of pytest-xdist; tests/parallel.py groups the tests that share a fixture. Two more
-# than the 2 cores: much of the suite waits on terraform, servers and Chromium, and the deploy
-# rehearsal holds one worker for minutes while its makes mostly wait on provider polls.
-TEST_WORKERS ?= 4
+# Workers of pytest-xdist for everything but the deploy rehearsal; tests/parallel.py groups the
+# tests that share a fixture. One more than the 2 cores, beside the rehearsal's own process: much
+# of the suite waits on terraform, servers and Chromium, and the rehearsal's makes mostly wait on
+# provider polls.
+TEST_WORKERS ?= 3
+REHEARSAL_LOG := build/test-rehearsal.log
 # Terraform and the AWS provider are Go programs; the provider allocates heavily while it builds
 # its schema, for every terraform command the tests run. A lazier garbage collector saves
 # about a fifth of their CPU for ~200 MB more memory each.
 test: export GOGC := 400
 
+# The deploy rehearsal (tests/rehearsal/) is the longest chain of the suite (~4 min of make
+# steps, mostly provider waits): it starts first, in a pytest of its own, while make lint runs
+# and the rest of the suite follows on TEST_WORKERS workers; its report is printed at the end.
 # build/pycache is empty on a fresh clone, and the xdist workers, collecting at the same moment,
 # would each compile the same libraries: one collection compiles them while make lint runs.
 # (Warming moto's backends and the SageMaker SDK too cost more at this step than it saved later.)
-test: install .venv-checkov/.installed build/terraform.rc tools $(IAM_EVALUATOR) ## Install everything, make lint, then every test (TEST_WORKERS in parallel)
-	$(PY) -m pytest --collect-only -q -p no:cacheprovider > /dev/null 2>&1 & warm=$$!; \
-	  $(MAKE) --no-print-directory lint; lint=$$?; wait $$warm; exit $$lint
-	$(PY) -m pytest -p tests.parallel -n $(TEST_WORKERS) --dist loadgroup
+test: install .venv-checkov/.installed build/terraform.rc tools $(IAM_EVALUATOR) ## Install everything, make lint, then every test (the rehearsal beside the rest, on TEST_WORKERS workers)
+	rm -rf build/pytest-rehearsal
+	$(PY) -m pytest -p tests.parallel --basetemp=build/pytest-rehearsal tests/rehearsal > $(REHEARSAL_LOG) 2>&1 & rehearsal=$$!; \
+	  $(PY) -m pytest --collect-only -q -p no:cacheprovider --ignore=tests/rehearsal > /dev/null 2>&1 & warm=$$!; \
+	  $(MAKE) --no-print-directory lint; lint=$$?; wait $$warm; \
+	  if [ $$lint = 0 ]; then $(PY) -m pytest -p tests.parallel -n $(TEST_WORKERS) --dist loadgroup --ignore=tests/rehearsal; rest=$$?; else rest=1; fi; \
+	  wait $$rehearsal; rehearsed=$$?; echo "--- the deploy rehearsal (tests/rehearsal/, $(REHEARSAL_LOG)):"; cat $(REHEARSAL_LOG); \
+	  exit $$(( lint || rest || rehearsed ))
 
 bench: install build/terraform.rc tools ## Benchmarks: one table, build/bench.json; BEFORE=<rev> adds that commit's model server; the 30 s load test
 	$(PY) bench/run.py $(if $(BEFORE),--before $(strip $(BEFORE)))
