@@ -35,7 +35,7 @@ from .conftest import (
 
 pytestmark = pytest.mark.integration
 
-FAST_S = 3.0  # a 40 MB bomb is read up to 17 MB (the drain) on a machine that runs the whole suite; before the fix: 25 s and more
+FAST_S = 3.0  # a 40 MB bomb is read up to 17 MB (the drain) beside the whole suite; before the fix: 25 s and more
 HEADER_TIMEOUT_S = 2
 BODY_TIMEOUT_S = 2
 RSS_GROWTH_KIB = 48 * 1024
