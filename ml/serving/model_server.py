@@ -12,10 +12,10 @@ that also closes idle keep-alive connections, the size of headers and of each co
 read buffer (pipelined requests wait there, unread). This module is the app: routing, reading
 the body within its limits, and where the work runs.
 
-Nothing heavy runs on the event loop. Small bodies (one to a few rows, the common case) go
-to one predictor thread that parses them and scores everything queued in one
-``Booster.inplace_predict`` call: its Python wrapper costs ~0.3 ms a call whatever the rows,
-so under load many requests share one call. Large bodies (over ``SMALL_BODY_BYTES``) are
+Small bodies (one to a few rows, the common case) that arrive in the same turn of the event
+loop are parsed and scored there in one ``Booster.inplace_predict`` call: its Python wrapper
+costs ~0.3 ms a call whatever the rows, so under load many requests share one call; a turn
+takes at most ``BATCH_BYTES`` of them. Large bodies (over ``SMALL_BODY_BYTES``) are
 scored on a lane of their own, at most ``LARGE_AT_ONCE`` at a time, so a big request never
 holds up the small ones. A body is read whole before it waits for that lane, so a slow sender
 holds no scoring slot; bodies being read or waiting share one byte budget
@@ -35,11 +35,9 @@ import gc
 import json
 import logging
 import os
-import queue
 import re
 import signal
 import tarfile
-import threading
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from pathlib import Path
@@ -66,6 +64,7 @@ LOG_FORMAT = "%(asctime)s %(name)s %(levelname)s %(message)s"
 SMALL_BODY_BYTES = 16 * 1024  # ~80 rows: parsed and scored on the shared predictor thread
 LARGE_AT_ONCE = 2  # large bodies read and scored at once; the others wait, unread (flow control)
 BATCH_REQUESTS = 64  # small requests scored in one predict call, at most
+BATCH_BYTES = 256 * 1024  # of small bodies parsed in one turn of the event loop (a few ms)
 BODY_BUDGET_BYTES = 64 * 1024 * 1024  # bodies being read or waiting to be scored, all requests together
 STALL_SECONDS = 5.0  # a large body's next chunk must come within this
 MIN_BYTES_PER_SECOND = 64 * 1024  # a large body's average rate once GRACE_SECONDS have passed
@@ -98,54 +97,49 @@ class _BodyBudget:
 
 
 class _Batcher:
-    """One thread: parse the queued small bodies, score them all in one call, answer each on its loop."""
+    """Small bodies that arrive within one turn of the event loop, parsed and scored together.
+
+    On the loop itself: Granian hands each request to the loop from its Rust thread, and a hop to
+    a predictor thread and back cost more than the work (4,850 vs 6,900 req/s at 16 connections
+    on one core, docs/performance.md). A turn scores at most ``BATCH_BYTES`` of bodies (a few ms);
+    the rest waits for the next turn, so /ping and new requests get in between."""
 
     def __init__(self, scorer: Scorer):
         self.scorer = scorer
-        self._queue: queue.SimpleQueue[tuple[asyncio.AbstractEventLoop, asyncio.Future[Any], bytes, str | None]]
-        self._queue = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()
+        self._pending: list[tuple[asyncio.Future[list[float]], bytes, str | None]] = []
 
     def submit(self, body: bytes, content_type: str | None) -> asyncio.Future[list[float]]:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[list[float]] = loop.create_future()
-        with self._lock:
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="predictor", daemon=True)
-                self._thread.start()
-        self._queue.put((loop, future, body, content_type))
+        if not self._pending:
+            loop.call_soon(self._score_pending)
+        self._pending.append((future, body, content_type))
         return future
 
-    def _run(self) -> None:
-        while True:
-            batch = [self._queue.get()]
-            while len(batch) < BATCH_REQUESTS:
-                try:
-                    batch.append(self._queue.get_nowait())
-                except queue.Empty:
-                    break
-            outcomes: list[Any] = []  # per request: its matrix, then its scores; or its error
-            for _, _, body, content_type in batch:
-                try:
-                    outcomes.append(self.scorer.parse(body, content_type))
-                except Exception as err:
-                    outcomes.append(err)
-            matrices = [o for o in outcomes if isinstance(o, np.ndarray)]
+    def _score_pending(self) -> None:
+        size, taken = 0, 0
+        while taken < len(self._pending) and taken < BATCH_REQUESTS and (not taken or size < BATCH_BYTES):
+            size += len(self._pending[taken][1])
+            taken += 1
+        batch, self._pending = self._pending[:taken], self._pending[taken:]
+        if self._pending:
+            asyncio.get_running_loop().call_soon(self._score_pending)
+        outcomes: list[Any] = []  # per request: its matrix, then its scores; or its error
+        for _, body, content_type in batch:
             try:
-                scores = self.scorer.predict(np.vstack(matrices)) if matrices else []
-                start = 0
-                for i, outcome in enumerate(outcomes):
-                    if isinstance(outcome, np.ndarray):
-                        outcomes[i], start = scores[start : start + len(outcome)], start + len(outcome)
-            except Exception as err:  # a bug, not the clients': every request of the batch gets it
-                outcomes = [o if isinstance(o, Exception) else err for o in outcomes]
-            by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], Any]]] = {}
-            for (loop, future, _, _), result in zip(batch, outcomes, strict=True):
-                by_loop.setdefault(loop, []).append((future, result))
-            for loop, answers in by_loop.items():
-                with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits for these answers
-                    loop.call_soon_threadsafe(_deliver, answers)  # one wake-up per loop and batch
+                outcomes.append(self.scorer.parse(body, content_type))
+            except Exception as err:
+                outcomes.append(err)
+        matrices = [o for o in outcomes if isinstance(o, np.ndarray)]
+        try:
+            scores = self.scorer.predict(np.vstack(matrices)) if matrices else []
+            start = 0
+            for i, outcome in enumerate(outcomes):
+                if isinstance(outcome, np.ndarray):
+                    outcomes[i], start = scores[start : start + len(outcome)], start + len(outcome)
+        except Exception as err:  # a bug, not the clients': every request of the batch gets it
+            outcomes = [o if isinstance(o, Exception) else err for o in outcomes]
+        _deliver([(future, result) for (future, _, _), result in zip(batch, outcomes, strict=True)])
 
 
 def _deliver(answers: list[tuple[asyncio.Future[Any], Any]]) -> None:
