@@ -5,12 +5,22 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 from ml.config import PRESETS
 from ml.sagemaker.settings import DEFAULT_NAME, check_name
 
 
+def subcommands() -> list[str]:
+    """The names of `python -m ml`'s subcommands (tests/docs checks the docs against them)."""
+    return list(_build()[1].choices)
+
+
 def _parser() -> argparse.ArgumentParser:
+    return _build()[0]
+
+
+def _build() -> tuple[argparse.ArgumentParser, Any]:
     p = argparse.ArgumentParser(prog="python -m ml", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
 
@@ -66,7 +76,7 @@ def _parser() -> argparse.ArgumentParser:
     drift.add_argument("--function-name", help="invoker Lambda (default: terraform output lambda_name)")
     drift.add_argument("--endpoint-name", help="SageMaker endpoint (default: terraform output endpoint_name)")
     drift.add_argument("--region", help="AWS region (default: the environment's)")
-    return p
+    return p, sub
 
 
 def _stack_name(value: str) -> str:

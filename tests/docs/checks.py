@@ -8,7 +8,6 @@ subprocess: the Makefile's rule lines and the Markdown are parsed here.
 
 from __future__ import annotations
 
-import argparse
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -143,12 +142,9 @@ def undocumented_make_targets(docs: Iterable[Path], makefile: Path) -> list[str]
 
 def cli_subcommands() -> set[str]:
     """The subcommands of `python -m ml`, from ml/cli.py's own parser."""
-    from ml.cli import _parser
+    from ml.cli import subcommands
 
-    for action in _parser()._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            return set(action.choices)
-    return set()
+    return set(subcommands())
 
 
 def unknown_ml_commands(docs: Iterable[Path], subcommands: set[str]) -> list[str]:
