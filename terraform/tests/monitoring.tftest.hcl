@@ -105,7 +105,7 @@ run "dashboard_and_alarms" {
   assert {
     condition = (
       aws_cloudwatch_metric_alarm.endpoint_errors.threshold == 1 &&
-      toset([for q in aws_cloudwatch_metric_alarm.endpoint_errors.metric_query : q.metric[0].metric_name if length(q.metric) > 0]) == toset(["Invocation4XXErrors", "Invocation5XXErrors"]) &&
+      toset([for q in aws_cloudwatch_metric_alarm.endpoint_errors.metric_query : q.metric[0].metric_name if length(q.metric) > 0]) == toset(["Invocation4XXErrors", "Invocation5XXErrors", "InvocationModelErrors"]) &&
       alltrue([for q in aws_cloudwatch_metric_alarm.endpoint_errors.metric_query : length(q.metric) == 0 ? true : (q.metric[0].dimensions.EndpointName == "churn-endpoint" && q.metric[0].dimensions.VariantName == "AllTraffic" && q.metric[0].period == 300)])
     )
     error_message = "The endpoint alarm must add our endpoint's invocation 4xx and 5xx errors over 300 s."

@@ -252,15 +252,17 @@ resource "aws_cloudwatch_metric_alarm" "endpoint_errors" {
   ok_actions          = [aws_sns_topic.this.arn]
   tags                = var.tags
 
+  # InvocationModelErrors also counts what never became an HTTP answer (a container that timed
+  # out, reset or answered garbage); it overlaps the 4xx and 5xx counts, hence the larger of the two.
   metric_query {
     id          = "errors"
-    expression  = "FILL(e4, 0) + FILL(e5, 0)"
-    label       = "endpoint 4xx + 5xx"
+    expression  = "MAX([FILL(e4, 0) + FILL(e5, 0), FILL(em, 0)])"
+    label       = "endpoint errors: 4xx + 5xx, or model errors if more"
     return_data = true
   }
 
   dynamic "metric_query" {
-    for_each = { e4 = "Invocation4XXErrors", e5 = "Invocation5XXErrors" }
+    for_each = { e4 = "Invocation4XXErrors", e5 = "Invocation5XXErrors", em = "InvocationModelErrors" }
 
     content {
       id = metric_query.key
