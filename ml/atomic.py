@@ -2,9 +2,9 @@
 
 ``atomic_file`` replaces regular files only: a FIFO, a device (``/dev/null``), a socket, a
 directory or a symbolic link at the path is refused (``NotARegularFile``), not replaced by a
-regular file. Its temp file is ``.<name>.<pid>.<random>.partial`` beside the target; one left
-by a run that was killed outright (SIGKILL, power loss) is removed by the next write to the
-same path once its pid is gone.
+regular file. Its temp file is ``.<name>.<pid>.<random>.partial`` beside the target, and so
+is ``atomic_dir``'s temp directory; one left by a run that was killed outright (SIGKILL, power
+loss) is removed by the next write to the same path once its pid is gone.
 """
 
 from __future__ import annotations
@@ -123,7 +123,7 @@ def _alive(pid: int) -> bool:
 
 
 def remove_stale_partials(path: Path) -> list[Path]:
-    """Remove the temp files of writes to ``path`` whose process is gone; returns them.
+    """Remove the temp files (or directories) of writes to ``path`` whose process is gone; returns them.
 
     A pid reused since by another process keeps its file until that one ends too (the file is
     only left, never wrongly taken). This process's own pid is never stale.
@@ -135,7 +135,10 @@ def remove_stale_partials(path: Path) -> list[Path]:
             found = entry.name.startswith(prefix) and _PARTIAL_TAIL.fullmatch(entry.name[len(prefix) :])
             if not found or int(found[1]) == os.getpid() or _alive(int(found[1])):
                 continue
-            if entry.is_file(follow_symlinks=False):
+            if entry.is_dir(follow_symlinks=False):  # atomic_dir's
+                shutil.rmtree(entry.path, ignore_errors=True)
+                removed.append(Path(entry.path))
+            elif entry.is_file(follow_symlinks=False):
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(entry.path)
                     removed.append(Path(entry.path))
@@ -186,7 +189,8 @@ def atomic_dir(path: Path) -> Iterator[Path]:
     old = path.with_name(f".{path.name}.old")
     if not path.exists() and old.exists():  # a run killed between the two renames below
         os.replace(old, path)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    remove_stale_partials(path)  # a killed run's whole temp tree (a bundle: megabytes)
+    tmp = Path(tempfile.mkdtemp(prefix=f"{_partial_prefix(path)}{os.getpid()}.", suffix=".partial", dir=path.parent))
     os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700
     try:
         yield tmp

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from ml.atomic import NotARegularFile, atomic_file
+from ml.atomic import NotARegularFile, atomic_dir, atomic_file
 from ml.cli import main
 from ml.data import raw_schema as rs
 from ml.data.dataset import to_csv_bytes
@@ -146,6 +146,36 @@ def test_the_temp_file_of_a_killed_run_is_removed_by_the_next_run(bundle_dir, cu
     assert rc == 0, printed
     assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]
     assert target.read_text().startswith("State,")
+
+
+def test_the_temp_directory_of_a_killed_bundle_write_is_removed_by_the_next_write(tmp_path):
+    """atomic_dir (bundles, reports): kill -9 mid-write leaves its temp tree; the next write to the
+    same path removes it, and the path holds the new tree."""
+    target = tmp_path / "model"
+    code = "\n".join(
+        [
+            "import sys, time",
+            "from pathlib import Path",
+            "from ml.atomic import atomic_dir",
+            "with atomic_dir(Path(sys.argv[1])) as tmp:",
+            "    (tmp / 'model.tar.gz').write_bytes(b'x' * 100_000)",
+            "    print('writing', flush=True)",
+            "    time.sleep(60)",
+        ]
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code, str(target)], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline() == "writing\n"
+    finally:
+        proc.kill()
+        proc.communicate(timeout=30)
+    left = [p.name for p in tmp_path.iterdir()]
+    assert len(left) == 1 and re.fullmatch(rf"\.model\.{proc.pid}\.\w+\.partial", left[0]), left
+
+    with atomic_dir(target) as tmp:
+        (tmp / "model.tar.gz").write_bytes(b"new")
+    assert [p.name for p in tmp_path.iterdir()] == ["model"]
+    assert (target / "model.tar.gz").read_bytes() == b"new"
 
 
 def test_only_stale_temp_files_of_the_same_output_are_removed(bundle_dir, customers, tmp_path, capsys):
