@@ -115,19 +115,16 @@ def test_a_special_file_put_there_while_writing_is_not_replaced(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["scores.csv"]
 
 
-def test_the_temp_file_of_a_killed_run_is_removed_by_the_next_run(bundle_dir, customers, tmp_path, capsys):
-    """kill -9 mid-write leaves the temp file (nothing runs after SIGKILL); the next ``ml score`` to
-    the same output removes it. The killed writer is the atomic_file write that ``ml score`` makes
-    (test_batch_score's signal test waits for its temp file), without scoring's 2 s of imports."""
-    target = tmp_path / "scored.csv"
+def killed_while_writing(target: Path, writer: str, write: str) -> int:
+    """A child that opens ``writer`` (atomic_file or atomic_dir) on ``target``, runs ``write``, then
+    waits: kill -9 there (nothing runs after SIGKILL). Its pid, which names its temp entry."""
     code = "\n".join(
         [
             "import sys, time",
             "from pathlib import Path",
-            "from ml.atomic import atomic_file",
-            "with atomic_file(Path(sys.argv[1]), 'w') as out:",
-            "    out.write('State,Account Length\\nKS,1')",
-            "    out.flush()",
+            f"from ml.atomic import {writer}",
+            f"with {writer}(Path(sys.argv[1])) as it:",
+            f"    {write}",
             "    print('writing', flush=True)",
             "    time.sleep(60)",
         ]
@@ -139,8 +136,17 @@ def test_the_temp_file_of_a_killed_run_is_removed_by_the_next_run(bundle_dir, cu
         proc.kill()
         proc.communicate(timeout=30)
     assert proc.returncode == -signal.SIGKILL
+    return proc.pid
+
+
+def test_the_temp_file_of_a_killed_run_is_removed_by_the_next_run(bundle_dir, customers, tmp_path, capsys):
+    """kill -9 mid-write leaves the temp file; the next ``ml score`` to the same output removes it.
+    The killed writer is the atomic_file write that ``ml score`` makes (test_batch_score's signal
+    test waits for its temp file), without scoring's 2 s of imports."""
+    target = tmp_path / "scored.csv"
+    pid = killed_while_writing(target, "atomic_file", "it.write('State,Account Length\\nKS,1'); it.flush()")
     left = [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]
-    assert len(left) == 1 and re.fullmatch(rf"\.scored\.csv\.{proc.pid}\.\w+\.partial", left[0]), left
+    assert len(left) == 1 and re.fullmatch(rf"\.scored\.csv\.{pid}\.\w+\.partial", left[0]), left
 
     rc, printed = _score(capsys, bundle_dir, customers, target)
     assert rc == 0, printed
@@ -152,25 +158,9 @@ def test_the_temp_directory_of_a_killed_bundle_write_is_removed_by_the_next_writ
     """atomic_dir (bundles, reports): kill -9 mid-write leaves its temp tree; the next write to the
     same path removes it, and the path holds the new tree."""
     target = tmp_path / "model"
-    code = "\n".join(
-        [
-            "import sys, time",
-            "from pathlib import Path",
-            "from ml.atomic import atomic_dir",
-            "with atomic_dir(Path(sys.argv[1])) as tmp:",
-            "    (tmp / 'model.tar.gz').write_bytes(b'x' * 100_000)",
-            "    print('writing', flush=True)",
-            "    time.sleep(60)",
-        ]
-    )
-    proc = subprocess.Popen([sys.executable, "-c", code, str(target)], cwd=ROOT, stdout=subprocess.PIPE, text=True)
-    try:
-        assert proc.stdout is not None and proc.stdout.readline() == "writing\n"
-    finally:
-        proc.kill()
-        proc.communicate(timeout=30)
+    pid = killed_while_writing(target, "atomic_dir", "(it / 'model.tar.gz').write_bytes(b'x' * 100_000)")
     left = [p.name for p in tmp_path.iterdir()]
-    assert len(left) == 1 and re.fullmatch(rf"\.model\.{proc.pid}\.\w+\.partial", left[0]), left
+    assert len(left) == 1 and re.fullmatch(rf"\.model\.{pid}\.\w+\.partial", left[0]), left
 
     with atomic_dir(target) as tmp:
         (tmp / "model.tar.gz").write_bytes(b"new")
