@@ -52,10 +52,10 @@ def in_process_rate(fn, seconds: float = 1.5) -> tuple[float, float]:
 def bench_model(repeats: int, seconds: float, before: Path | None = None) -> dict:
     """Our model server's figures; with ``before`` (a work tree of an earlier commit), that
     server's too, measured right after ours with the same load, under ``"before"``."""
-    from ml.serving.invocations import Scorer
+    from ml.serving.model_server import Scorer, load_booster
 
     row = single_row_body()
-    scorer = Scorer.from_dir(MODEL)
+    scorer = Scorer(load_booster(MODEL))
     body = row.read_bytes()
     limit, limit_cpu = in_process_rate(lambda: scorer.predict(scorer.parse_csv(body)))
     batched, _ = in_process_rate(lambda: scorer.predict(np.vstack([scorer.parse_csv(body) for _ in range(16)])))

@@ -46,13 +46,15 @@ module "website" {
 module "endpoint" {
   source = "./modules/endpoint"
 
-  name_prefix         = var.name_prefix
-  data_bucket_arn     = module.data_bucket.bucket_arn
-  data_bucket_name    = module.data_bucket.bucket_name
-  model_data_url      = var.model_data_url
-  image_uri           = var.image_uri
-  mode                = var.endpoint_mode
-  enable_data_capture = var.enable_data_capture
+  name_prefix      = var.name_prefix
+  data_bucket_arn  = module.data_bucket.bucket_arn
+  data_bucket_name = module.data_bucket.bucket_name
+  model_data_url   = var.model_data_url
+  image_uri        = var.image_uri
+  mode             = var.endpoint_mode
+
+  container_environment = var.model_environment
+  enable_data_capture   = var.enable_data_capture
 
   serverless_memory_mb       = var.serverless_memory_mb
   serverless_max_concurrency = var.serverless_max_concurrency

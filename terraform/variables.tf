@@ -84,6 +84,17 @@ variable "image_uri" {
   }
 }
 
+variable "model_environment" {
+  description = "Environment of the model container. The training handoff sets SAGEMAKER_PROGRAM and SAGEMAKER_SUBMIT_DIRECTORY: the archive's code/inference.py is served in script mode (explanations)."
+  type        = map(string)
+  default     = {}
+
+  validation {
+    condition     = contains(keys(var.model_environment), "SAGEMAKER_PROGRAM") == contains(keys(var.model_environment), "SAGEMAKER_SUBMIT_DIRECTORY")
+    error_message = "model_environment must set both SAGEMAKER_PROGRAM and SAGEMAKER_SUBMIT_DIRECTORY (script mode) or neither."
+  }
+}
+
 variable "decision_cutoff" {
   description = "Churn probability at or above which the API answers will_churn = true (chosen by evaluation)."
   type        = number

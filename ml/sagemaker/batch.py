@@ -12,6 +12,7 @@ import argparse
 import csv
 import hashlib
 import io
+import json
 import tempfile
 import time
 from collections.abc import Callable
@@ -28,7 +29,7 @@ from ml.data.dataset import DataValidationError, parse_raw
 from ml.features.encoder import format_csv
 from ml.features.schema import encode_frame, labels
 from ml.model.batch_score import OPTIONAL_FOR_SCORING, OUTPUT_COLUMNS, chunks, print_label_metrics
-from ml.model.bundle import Bundle
+from ml.model.bundle import SCRIPT_ENVIRONMENT, Bundle
 from ml.model.csv_safety import guard_cells, guarded_positions
 from ml.sagemaker import tf_outputs
 from ml.sagemaker.aws import (
@@ -83,7 +84,8 @@ def encode_file(source: Path, schema: dict[str, Any], target: Path) -> Encoded:
 def model_name(url: str, image: str, role_arn: str, name: str = DEFAULT_NAME) -> str:
     """Named after everything CreateModel is given (a model cannot be updated): a new archive, image or role
     gets a new model, the same three reuse the existing one. "<name>-": the deploy role's model/<name>-*."""
-    digest = hashlib.sha256(f"{url}|{image}|{role_arn}|isolated".encode()).hexdigest()
+    script = json.dumps(SCRIPT_ENVIRONMENT, sort_keys=True)
+    digest = hashlib.sha256(f"{url}|{image}|{role_arn}|isolated|{script}".encode()).hexdigest()
     return f"{check_name(name)}-batch-{digest[:12]}"
 
 
@@ -114,7 +116,12 @@ def ensure_model(
         aws.sm.create_model(
             ModelName=model,
             ExecutionRoleArn=role_arn,
-            PrimaryContainer={"Image": image, "ModelDataUrl": url, "Mode": "SingleModel"},
+            PrimaryContainer={
+                "Image": image,
+                "ModelDataUrl": url,
+                "Mode": "SingleModel",
+                "Environment": SCRIPT_ENVIRONMENT,  # script mode: the archive's code/inference.py
+            },
             EnableNetworkIsolation=True,
         )
     return model, url

@@ -1,7 +1,8 @@
 """The Terraform handoff: build/model.auto.tfvars.json from a bundle and its S3 artifact.
 
 Terraform reads these variables (terraform/variables.tf validates them): model_data_url,
-image_uri, decision_cutoff, feature_schema_path, lambda_zip_path, lambda_zip_sha256, and,
+image_uri, model_environment (script mode), decision_cutoff, feature_schema_path, lambda_zip_path,
+lambda_zip_sha256, and,
 from metrics.json's ``monitoring`` block, expected_flagged_share and flagged_share_band
 (the drift alarm's band; a bundle without the block leaves them out and gets no drift alarm).
 The Lambda zip is built here, from the same bundle, so the hash is always that of the
@@ -18,7 +19,7 @@ from typing import Any
 
 from ml import file_module
 from ml.atomic import atomic_file
-from ml.model.bundle import SCHEMA_FILE, Bundle
+from ml.model.bundle import SCHEMA_FILE, SCRIPT_ENVIRONMENT, Bundle
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGER = ROOT / "scripts" / "package_lambda.py"
@@ -60,6 +61,7 @@ def tfvars(bundle_dir: Path, model_data_url: str, image_uri: str, zip_path: Path
         "feature_schema_path": str((Path(bundle_dir) / SCHEMA_FILE).resolve()),
         "lambda_zip_path": str(Path(zip_path).resolve()),
         "lambda_zip_sha256": zip_sha256,
+        "model_environment": dict(SCRIPT_ENVIRONMENT),  # the archive is served in script mode
     }
     monitoring = bundle.metrics().get("monitoring")
     if monitoring is not None:

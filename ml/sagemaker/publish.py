@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ml.model.bundle import MODEL_ARCHIVE, Bundle, load_archive
+from ml.model.bundle import MODEL_ARCHIVE, Bundle, check_servable
 from ml.sagemaker import handoff, tf_outputs
 from ml.sagemaker.aws import Aws, image_uri, run_cli, sha256_of, upload_if_changed
 from ml.sagemaker.settings import ARTIFACT_PREFIX
@@ -32,7 +32,7 @@ def upload_model(s3: S3Client, bucket: str, bundle: Bundle) -> tuple[str, bool]:
     archive = bundle.model_archive
     if not archive.is_file():
         raise SetupError(f"{archive}: no model archive (train first: make train)")
-    load_archive(archive)  # exactly one member, xgboost-model, loadable
+    check_servable(archive)  # a loadable xgboost-model and the inference script, nothing else
     key = model_key(archive)
     uploaded = upload_if_changed(s3, bucket, key, archive, content_type="application/gzip")
     return f"s3://{bucket}/{key}", uploaded

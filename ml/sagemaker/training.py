@@ -37,6 +37,7 @@ from ml.sagemaker.aws import (
     upload_if_changed,
     wait_for,
 )
+from ml.sagemaker.publish import upload_model
 from ml.sagemaker.settings import (
     ARTIFACT_PREFIX,
     DATA_PREFIX,
@@ -253,8 +254,11 @@ def train(
         f"validation split, model fit on train by SageMaker job {job['TrainingJobName']}",
     )
     bundle, metrics = build(booster, prep, used, cutoff, {"validation": scores}, "train", out_dir)
-    tfvars_path, _values = handoff.write_tfvars(bundle.path, model_url, image)
-    return Result(job, model_url, image, metrics, tfvars_path, channels)
+    # The job's archive holds the booster alone (algorithm mode); the endpoint serves the bundle's,
+    # the same booster with the inference script, under its own content-addressed key.
+    served_url, _ = upload_model(aws.s3, bucket, bundle)
+    tfvars_path, _values = handoff.write_tfvars(bundle.path, served_url, image)
+    return Result(job, served_url, image, metrics, tfvars_path, channels)
 
 
 def main(args: argparse.Namespace) -> int:

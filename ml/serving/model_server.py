@@ -5,7 +5,7 @@ and the SageMaker runtime API path ``POST /endpoints/{name}/invocations``, so th
 unmodified ``boto3.client("sagemaker-runtime", endpoint_url=...)`` (or one with
 ``AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME`` set) reaches it.
 
-Parsing, prediction and the request limits are in ``ml.serving.invocations``. The HTTP/1.1
+Parsing, prediction and the request limits are in ``ml.serving.inference``. The HTTP/1.1
 server is Granian (hyper's HTTP/1 in Rust), as for the local stack; its configuration, in
 ``main``, holds the bounds that belong to a connection: a deadline for a request's headers
 that also closes idle keep-alive connections, the size of headers and of each connection's
@@ -46,14 +46,16 @@ from typing import Any
 import numpy as np
 import xgboost as xgb
 
+from ml.model.bundle import MODEL_ARCHIVE, load_archive
 from ml.serving.asgi_body import DRAIN_BYTES, DRAIN_SECONDS, drain
-from ml.serving.invocations import (
+from ml.serving.inference import (
+    EXPLAIN_TYPE,
     BodyGuard,
+    Explanations,
     RequestError,
     Scorer,
     accept_type,
     encode,
-    load_booster,
     request_type,
 )
 
@@ -79,6 +81,13 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
 
+def load_booster(model_dir: str | Path) -> xgb.Booster:
+    """The bundle's booster (``ml.model.bundle.load_archive`` refuses what the container would)."""
+    booster = load_archive(Path(model_dir) / MODEL_ARCHIVE)
+    booster.set_param("nthread", "1")  # one core per prediction, as the container sets
+    return booster
+
+
 class _BodyBudget:
     """Bytes of request bodies held in memory (read so far, or waiting to be scored), all requests.
 
@@ -96,24 +105,28 @@ class _BodyBudget:
         self.used -= n
 
 
+Result = list[float] | Explanations
+
+
 class _Batcher:
     """Small bodies that arrive within one turn of the event loop, parsed and scored together.
 
     On the loop itself: Granian hands each request to the loop from its Rust thread, and a hop to
     a predictor thread and back cost more than the work (4,850 vs 6,900 req/s at 16 connections
     on one core, docs/performance.md). A turn scores at most ``BATCH_BYTES`` of bodies (a few ms);
-    the rest waits for the next turn, so /ping and new requests get in between."""
+    the rest waits for the next turn, so /ping and new requests get in between. Requests that
+    ask for explanations share one ``pred_contribs`` call, the others one ``inplace_predict``."""
 
     def __init__(self, scorer: Scorer):
         self.scorer = scorer
-        self._pending: list[tuple[asyncio.Future[list[float]], bytes, str | None]] = []
+        self._pending: list[tuple[asyncio.Future[Result], bytes, str | None, bool]] = []
 
-    def submit(self, body: bytes, content_type: str | None) -> asyncio.Future[list[float]]:
+    def submit(self, body: bytes, content_type: str | None, explain: bool = False) -> asyncio.Future[Result]:
         loop = asyncio.get_running_loop()
-        future: asyncio.Future[list[float]] = loop.create_future()
+        future: asyncio.Future[Result] = loop.create_future()
         if not self._pending:
             loop.call_soon(self._score_pending)
-        self._pending.append((future, body, content_type))
+        self._pending.append((future, body, content_type, explain))
         return future
 
     def _score_pending(self) -> None:
@@ -124,22 +137,28 @@ class _Batcher:
         batch, self._pending = self._pending[:taken], self._pending[taken:]
         if self._pending:
             asyncio.get_running_loop().call_soon(self._score_pending)
-        outcomes: list[Any] = []  # per request: its matrix, then its scores; or its error
-        for _, body, content_type in batch:
+        outcomes: list[Any] = []  # per request: its matrix, then its result; or its error
+        for _, body, content_type, _ in batch:
             try:
                 outcomes.append(self.scorer.parse(body, content_type))
             except Exception as err:
                 outcomes.append(err)
-        matrices = [o for o in outcomes if isinstance(o, np.ndarray)]
-        try:
-            scores = self.scorer.predict(np.vstack(matrices)) if matrices else []
-            start = 0
-            for i, outcome in enumerate(outcomes):
-                if isinstance(outcome, np.ndarray):
-                    outcomes[i], start = scores[start : start + len(outcome)], start + len(outcome)
-        except Exception as err:  # a bug, not the clients': every request of the batch gets it
-            outcomes = [o if isinstance(o, Exception) else err for o in outcomes]
-        _deliver([(future, result) for (future, _, _), result in zip(batch, outcomes, strict=True)])
+        for explain in (False, True):
+            lane = [i for i, (_, _, _, e) in enumerate(batch) if e is explain and isinstance(outcomes[i], np.ndarray)]
+            if not lane:
+                continue
+            try:
+                rows = np.vstack([outcomes[i] for i in lane])
+                results: Any = self.scorer.explain(rows) if explain else self.scorer.predict(rows)
+                start = 0
+                for i in lane:
+                    n = len(outcomes[i])
+                    outcomes[i] = results.rows(start, start + n) if explain else results[start : start + n]
+                    start += n
+            except Exception as err:  # a bug, not the clients': every request of the lane gets it
+                for i in lane:
+                    outcomes[i] = err
+        _deliver([(future, result) for (future, *_), result in zip(batch, outcomes, strict=True)])
 
 
 def _deliver(answers: list[tuple[asyncio.Future[Any], Any]]) -> None:
@@ -210,14 +229,15 @@ class ModelApp:
                     body, held = await self._read_body(receive, read, large=_length(length) > SMALL_BODY_BYTES)
             except TimeoutError:
                 raise RequestError(408, f"request body not received within {self.body_timeout:g} s") from None
+            explain = out_type == EXPLAIN_TYPE
             if len(body) <= SMALL_BODY_BYTES:
-                scores = await self._batcher.submit(body, content_type)
+                result = await self._batcher.submit(body, content_type, explain)
             else:
                 loop = asyncio.get_running_loop()
-                scores = await loop.run_in_executor(self._large, self._score, body, content_type)
+                result = await loop.run_in_executor(self._large, self._score, body, content_type, explain)
         finally:
             self._budget.give_back(held)
-        return encode(scores, out_type), out_type
+        return encode(result, out_type), out_type
 
     async def _read_body(self, receive: Receive, read: list[bool], large: bool) -> tuple[bytes, int]:
         """The body, checked chunk by chunk, and the budget it holds (returned or given back here).
@@ -257,8 +277,9 @@ class ModelApp:
             raise
         return (chunks[0] if len(chunks) == 1 else b"".join(chunks)), held
 
-    def _score(self, body: bytes, content_type: str | None) -> list[float]:
-        return self.scorer.predict(self.scorer.parse(body, content_type))
+    def _score(self, body: bytes, content_type: str | None, explain: bool) -> Result:
+        rows = self.scorer.parse(body, content_type)
+        return self.scorer.explain(rows) if explain else self.scorer.predict(rows)
 
 
 def _length(header: bytes | None) -> int:
@@ -297,7 +318,7 @@ async def _error(send: Send, status: int, message: str, runtime: bool) -> None:
 
 def create_app(model_dir: str | Path, body_timeout: float = 30.0) -> ModelApp:
     """The ASGI app for a model bundle directory (tests and benchmarks use this)."""
-    return ModelApp(Scorer.from_dir(model_dir), body_timeout)
+    return ModelApp(Scorer(load_booster(model_dir)), body_timeout)
 
 
 def _seconds(name: str, default: float) -> float:

@@ -20,7 +20,7 @@ from ml.data.split import split_frame
 from ml.features.encoder import FeatureEncoder
 from ml.features.schema import encode_frame
 from ml.model import pipeline
-from ml.model.bundle import Bundle, load_archive, write_bundle
+from ml.model.bundle import SCRIPT_SOURCE, Bundle, load_archive, write_bundle
 
 ROOT = Path(__file__).resolve().parents[2]
 FAST = DEFAULT.replace(cv_folds=3)
@@ -35,7 +35,10 @@ def test_bundle_layout_and_contents(bundle_dir):
         "report",
     ]
     with tarfile.open(bundle.model_archive) as tar:
-        assert tar.getnames() == ["xgboost-model"]  # the container loads every top-level file
+        # the booster and the inference script the image runs in script mode, nothing else
+        assert tar.getnames() == ["xgboost-model", "code/inference.py"]
+        script = tar.extractfile("code/inference.py")
+        assert script is not None and script.read() == SCRIPT_SOURCE.read_bytes()
     booster = xgb.Booster()
     with tarfile.open(bundle.model_archive) as tar:
         member = tar.extractfile("xgboost-model")

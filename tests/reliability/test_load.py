@@ -24,7 +24,7 @@ import numpy as np
 import pytest
 
 from ml.features.encoder import FeatureEncoder
-from ml.serving.model_server import Scorer
+from ml.serving.model_server import Scorer, load_booster
 
 from .conftest import CHURNER, LOYAL
 
@@ -46,7 +46,7 @@ def customers():
 
 def test_fifty_clients_sustained(live_stack, bundle_dir, cutoff):
     schema = json.loads((bundle_dir / "feature_schema.json").read_text())
-    encoder, scorer = FeatureEncoder(schema), Scorer.from_dir(bundle_dir)
+    encoder, scorer = FeatureEncoder(schema), Scorer(load_booster(bundle_dir))
     payloads = []
     for item in customers():
         records = item if isinstance(item, list) else [item]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 import json
 import os
 import re
@@ -14,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from ml.model.bundle import Bundle
+from ml.model.bundle import SCRIPT_ENVIRONMENT, Bundle, archive_members
 from ml.sagemaker import handoff, publish
 from ml.sagemaker.aws import Aws
 from tests.sagemaker.sm_fixtures import BUCKET
@@ -58,7 +59,8 @@ def test_publish_uploads_content_addressed_and_once(published: Published, local_
 def test_tfvars_file(published: Published, local_bundle: Path, tmp_path: Path) -> None:
     _aws, url, _uploaded, path, values = published
     assert json.loads(path.read_text()) == values
-    assert set(values) == set(HANDOFF_VARS) | set(MONITORING_VARS)
+    assert set(values) == set(HANDOFF_VARS) | set(MONITORING_VARS) | {"model_environment"}
+    assert values["model_environment"] == SCRIPT_ENVIRONMENT  # the archive is served in script mode
     monitoring = Bundle(local_bundle).metrics()["monitoring"]
     assert values["expected_flagged_share"] == monitoring["flagged_share"]
     assert values["flagged_share_band"] == monitoring["flagged_share_band"]
@@ -83,7 +85,23 @@ def test_publish_refuses_an_archive_the_container_would_reject(aws: Aws, local_b
             info.size = 2
             tar.addfile(info, io.BytesIO(b"{}"))
     (bad / "model.tar.gz").write_bytes(buffer.getvalue())
-    with pytest.raises(ValueError, match="exactly one file"):
+    with pytest.raises(ValueError, match=r"must hold the files 'xgboost-model' and 'code/inference\.py'"):
+        publish.upload_model(aws.s3, BUCKET, Bundle(bad))
+    assert "Contents" not in aws.s3.list_objects_v2(Bucket=BUCKET)
+
+
+def test_publish_refuses_an_archive_without_the_inference_script(aws: Aws, local_bundle: Path, tmp_path: Path) -> None:
+    """A training job's own archive (the booster alone) cannot serve explanations: refused."""
+    import tarfile
+
+    bad = tmp_path / "model"
+    shutil.copytree(local_bundle, bad)
+    members = archive_members(bad / "model.tar.gz")
+    with tarfile.open(bad / "model.tar.gz", "w:gz") as tar:
+        info = tarfile.TarInfo("xgboost-model")
+        info.size = len(members["xgboost-model"])
+        tar.addfile(info, io.BytesIO(members["xgboost-model"]))
+    with pytest.raises(ValueError, match=r"no 'code/inference\.py'"):
         publish.upload_model(aws.s3, BUCKET, Bundle(bad))
     assert "Contents" not in aws.s3.list_objects_v2(Bucket=BUCKET)
 

@@ -15,10 +15,10 @@ import numpy as np
 import pytest
 
 from ml.config import SAGEMAKER_XGBOOST_VERSION, Settings
-from ml.model.bundle import Bundle
+from ml.model.bundle import Bundle, archive_members
 from ml.model.pipeline import Prepared
 from ml.model.train import predict
-from ml.sagemaker import training, tuning
+from ml.sagemaker import publish, training, tuning
 from ml.sagemaker.aws import Aws, JobFailed, wait_for
 from ml.sagemaker.settings import DEFAULT, JOB_NAME_SUFFIX_LENGTH, SageMakerSettings
 from tests.botocore_shapes import InvalidRequest, RequestValidator, request_violations
@@ -200,10 +200,16 @@ def test_every_request_was_shape_checked(trained: Trained, shape_check: RequestV
     assert {"PutObject", "HeadObject", "GetObject"} <= shape_check.operations("s3")
 
 
-def test_end_to_end_bundle_and_tfvars(trained: Trained, local_bundle: Path) -> None:
+def test_end_to_end_bundle_and_tfvars(aws: Aws, trained: Trained, local_bundle: Path) -> None:
     result, placed, tmp = trained.result, trained.placed, trained.tmp
-    assert result.model_data_url == placed[0]
     bundle = Bundle(tmp / "model")
+    # Served: the bundle's archive (the job's booster with the inference script), content-addressed
+    # beside the job's own output, which stays as the job wrote it.
+    assert result.model_data_url != placed[0]
+    assert result.model_data_url == f"s3://{BUCKET}/{publish.model_key(bundle.model_archive)}"
+    served = aws.s3.get_object(Bucket=BUCKET, Key=publish.model_key(bundle.model_archive))["Body"].read()
+    assert served == bundle.model_archive.read_bytes()
+    assert list(archive_members(bundle.model_archive)) == ["xgboost-model", "code/inference.py"]
     metrics = bundle.metrics()
     assert metrics["model"]["fit_on"] == "train"
     assert metrics["cutoff"]["method"] == "validation"
@@ -213,7 +219,7 @@ def test_end_to_end_bundle_and_tfvars(trained: Trained, local_bundle: Path) -> N
     x = np.random.default_rng(0).random((5, len(bundle.schema()["columns"])))
     np.testing.assert_array_equal(predict(bundle.booster(), x), predict(Bundle(local_bundle).booster(), x))
     tfvars = json.loads((tmp / "model.auto.tfvars.json").read_text())
-    assert tfvars["model_data_url"] == placed[0]
+    assert tfvars["model_data_url"] == result.model_data_url
     assert tfvars["image_uri"] == IMAGE
     assert tfvars["decision_cutoff"] == metrics["cutoff"]["value"]
     assert tfvars["feature_schema_path"] == str((tmp / "model" / "feature_schema.json").resolve())
@@ -301,7 +307,7 @@ def test_tuning_job_request_and_best_job(
 ) -> None:
     tunings = capture(aws.sm, "CreateHyperParameterTuningJob")
     # moto's tuning job always names "FakeTrainingJobName" as best: create that job so it can be described.
-    placed = place_artifact(aws, local_bundle / "model.tar.gz")
+    place_artifact(aws, local_bundle / "model.tar.gz")
     tuned = {**small_settings.hyperparameters.sagemaker(), "eta": "0.31", "max_depth": "4", "num_round": "42"}
     aws.sm.create_training_job(**fake_best_job(tuned))
     result = training.train(
@@ -334,6 +340,6 @@ def test_tuning_job_request_and_best_job(
     assert {c["ChannelName"] for c in definition["InputDataConfig"]} == {"train", "validation"}
     # The bundle records the best job's hyperparameters, not the preset's.
     assert result.job["TrainingJobName"] == "FakeTrainingJobName"
-    assert result.model_data_url == placed[0]
+    assert result.model_data_url == f"s3://{BUCKET}/{publish.model_key(Bundle(tmp_path / 'model').model_archive)}"
     hp = result.metrics["hyperparameters"]
     assert (hp["eta"], hp["max_depth"], hp["num_round"]) == (0.31, 4, 42)

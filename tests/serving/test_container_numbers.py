@@ -17,7 +17,8 @@ import xgboost as xgb
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ml.serving.invocations import RequestError, Scorer
+from ml.serving.inference import RequestError, Scorer
+from ml.serving.model_server import load_booster
 
 FLT_MAX = float(np.finfo(np.float32).max)
 MISSING = "missing"
@@ -90,7 +91,7 @@ CSV_FIELDS: dict[str, float | str] = {
 
 @pytest.fixture(scope="module")
 def scorer(serving_bundle) -> Scorer:
-    return Scorer.from_dir(serving_bundle)  # the parser alone: no HTTP server module needed
+    return Scorer(load_booster(serving_bundle))
 
 
 def _row(width: int, token: str, at: int) -> str:

@@ -19,7 +19,7 @@ from botocore.config import Config
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ml.serving.invocations import BodyGuard, Limits
+from ml.serving.inference import BodyGuard, Limits
 from ml.serving.model_server import RequestError, Scorer, load_booster
 
 
@@ -224,17 +224,21 @@ def _tarball(path, members: dict[str, bytes]) -> None:
             archive.addfile(info, io.BytesIO(data))
 
 
-def test_load_refuses_anything_but_one_xgboost_model(tmp_path, booster):
+def test_load_takes_a_training_jobs_archive_or_a_bundles_and_nothing_else(tmp_path, booster):
     raw = bytes(booster.save_raw("ubj"))
-    _tarball(tmp_path, {"xgboost-model": raw})
-    assert load_booster(tmp_path).num_features() == booster.num_features()
+    script = b"def model_fn(model_dir): ...\n"
+    for good in ({"xgboost-model": raw}, {"xgboost-model": raw, "code/inference.py": script}):
+        _tarball(tmp_path, good)
+        assert load_booster(tmp_path).num_features() == booster.num_features()
     for members in (
         {"xgboost-model": raw, "feature_schema.json": b"{}"},
+        {"xgboost-model": raw, "code/inference.py": script, "code/other.py": b""},
+        {"xgboost-model": raw, "code/train.py": script},
         {"model/xgboost-model": raw},
         {"../xgboost-model": raw},
     ):
         _tarball(tmp_path, members)
-        with pytest.raises(ValueError, match="exactly one file"):
+        with pytest.raises(ValueError, match=r"must hold the files 'xgboost-model' and 'code/inference\.py'"):
             load_booster(tmp_path)
 
 

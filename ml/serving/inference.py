@@ -1,9 +1,20 @@
-"""Request parsing and prediction for the model server (``ml.serving.model_server``): the container's bytes.
+"""The inference script: request parsing, prediction and explanations, one file run in two places.
+
+On SageMaker it is packed into ``model.tar.gz`` as ``code/inference.py`` (``ml.model.bundle``),
+and the XGBoost 3.0-5 image runs it in script mode (``SAGEMAKER_PROGRAM=inference.py``): the
+image's serving code calls ``model_fn`` once and ``transform_fn`` for each request. Locally the
+model server (``ml.serving.model_server``) imports this very file. So it imports only what the
+image has: the standard library, numpy and xgboost.
 
 ``Scorer`` turns a request body plus its ``Content-Type``/``Accept`` headers into response
 bytes, or raises ``RequestError`` carrying the HTTP status. It has no HTTP of its own, so tests
 and benchmarks use it in-process. ``BodyGuard`` checks the request limits (``Limits``) chunk by
 chunk while the body arrives, so a hostile body is refused before it is buffered or parsed.
+
+Explanations, only for ``Accept: application/vnd.churn.explain+json`` (``EXPLAIN_TYPE``): per
+row, the score, its log-odds, and XGBoost's own SHAP values (``pred_contribs``: exact TreeSHAP
+on the trees) for each of the model's columns plus the base value, which sum to the log-odds.
+Every other answer is byte for byte what the built-in algorithm mode answers.
 
 Same bytes as the container: the CSV is read as float64 and handed to XGBoost, which
 stores float32 (as the container's ``DMatrix`` does); each score is a float32 printed as
@@ -25,14 +36,16 @@ an index given twice is summed, as its sparse matrix does.
 from __future__ import annotations
 
 import json
+import os
 import warnings
 from dataclasses import dataclass
-from pathlib import Path
+from typing import Any
 
 import numpy as np
 import xgboost as xgb
 
-from ml.model.bundle import MODEL_ARCHIVE, load_archive
+EXPLAIN_TYPE = "application/vnd.churn.explain+json"
+MODEL_FILE = "xgboost-model"  # what the training job writes into model.tar.gz
 
 _CSV_TYPES = frozenset({"text/csv"})
 _SVM_TYPES = frozenset({"text/libsvm", "text/x-libsvm"})  # libsvm's sparse text format
@@ -100,13 +113,6 @@ class BodyGuard:
             raise RequestError(413, f"a line longer than {limits.max_line_bytes} bytes: one row per line")
 
 
-def load_booster(model_dir: str | Path) -> xgb.Booster:
-    """The bundle's booster (``ml.model.bundle.load_archive`` refuses what the container would)."""
-    booster = load_archive(Path(model_dir) / MODEL_ARCHIVE)
-    booster.set_param("nthread", "1")  # one core per prediction, as the container sets
-    return booster
-
-
 class Scorer:
     """Parse request bodies and predict; usable in-process (tests, benchmarks) and by the app."""
 
@@ -114,10 +120,6 @@ class Scorer:
         self.booster = booster
         self.width = booster.num_features()
         self.limits = limits or Limits()
-
-    @classmethod
-    def from_dir(cls, model_dir: str | Path, limits: Limits | None = None) -> Scorer:
-        return cls(load_booster(model_dir), limits)
 
     # -- parsing -------------------------------------------------------------------------
     def parse(self, body: bytes, content_type: str | None) -> np.ndarray:
@@ -254,14 +256,56 @@ class Scorer:
         flat: list[float] = np.asarray(scores, dtype=np.float32).reshape(len(rows), -1)[:, 0].tolist()
         return flat
 
+    def explain(self, rows: np.ndarray) -> Explanations:
+        """Scores (the same floats as ``predict``), log-odds and SHAP values: XGBoost's exact
+        TreeSHAP (``pred_contribs``), which needs a ``DMatrix`` (``inplace_predict`` has none)."""
+        matrix = xgb.DMatrix(rows, nthread=1)
+        options: dict[str, Any] = {"iteration_range": (0, 0), "validate_features": False}
+        contributions = self.booster.predict(matrix, pred_contribs=True, **options)
+        log_odds = self.booster.predict(matrix, output_margin=True, **options)
+        return Explanations(self.predict(rows), log_odds.reshape(len(rows), -1)[:, 0], contributions)
+
     def score(self, body: bytes, content_type: str | None, accept: str | None) -> tuple[bytes, str]:
         """One request: body + headers -> (response bytes, response content type)."""
         out_type = accept_type(accept)
-        return encode(self.predict(self.parse(body, content_type)), out_type), out_type
+        rows = self.parse(body, content_type)
+        result = self.explain(rows) if out_type == EXPLAIN_TYPE else self.predict(rows)
+        return encode(result, out_type), out_type
 
 
-def encode(scores: list[float], out_type: str) -> bytes:
-    """The container's response bytes for ``scores`` in ``out_type`` (from ``accept_type``)."""
+@dataclass(frozen=True)
+class Explanations:
+    """Per row: ``scores``; ``log_odds`` (float32); ``contributions``, one column per model
+    feature and a last one, the base value (float32): the row's columns sum to its log-odds."""
+
+    scores: list[float]
+    log_odds: np.ndarray
+    contributions: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.scores)
+
+    def rows(self, start: int, stop: int) -> Explanations:
+        return Explanations(self.scores[start:stop], self.log_odds[start:stop], self.contributions[start:stop])
+
+    def to_json(self) -> bytes:
+        """One line of JSON (a Batch Transform output is these lines, one per mini-batch)."""
+        contributions, log_odds = self.contributions.tolist(), self.log_odds.tolist()
+        rows = [
+            {"score": s, "log_odds": m, "base": c[-1], "contributions": c[:-1]}
+            for s, m, c in zip(self.scores, log_odds, contributions, strict=True)
+        ]
+        return json.dumps({"explanations": rows}, separators=(",", ":")).encode() + b"\n"
+
+
+def encode(result: list[float] | Explanations, out_type: str) -> bytes:
+    """The response bytes for ``result`` in ``out_type`` (from ``accept_type``): scores as the
+    container writes them, explanations as ``Explanations.to_json``."""
+    if isinstance(result, Explanations):
+        if out_type != EXPLAIN_TYPE:
+            raise ValueError(f"explanations cannot be written as {out_type}")
+        return result.to_json()
+    scores = result
     if out_type == "application/json":
         return json.dumps({"predictions": [{"score": s} for s in scores]}).encode()
     if out_type == "application/jsonlines":
@@ -287,10 +331,12 @@ def accept_type(header: str | None) -> str:
         media = _media_type(part)
         if media in ("text/csv", "*/*", "text/*"):
             return "text/csv"
-        if media in ("application/json", "application/jsonlines"):
+        if media in ("application/json", "application/jsonlines", EXPLAIN_TYPE):
             return media
     raise RequestError(
-        406, f"cannot answer in {header[:80]!r}: accept text/csv or application/json", "Accept type not supported"
+        406,
+        f"cannot answer in {header[:80]!r}: accept text/csv, application/json or {EXPLAIN_TYPE}",
+        "Accept type not supported",
     )
 
 
@@ -364,3 +410,48 @@ def _is_header(fields: list[str]) -> bool:
             continue
         return False
     return bool(words)
+
+
+# -- SageMaker script mode: the image's serving code calls these two ---------------------
+def model_fn(model_dir: str) -> Scorer:
+    """Once per worker: the booster the training job wrote, ``<model_dir>/xgboost-model``."""
+    booster = xgb.Booster()
+    booster.load_model(os.path.join(model_dir, MODEL_FILE))
+    booster.set_param("nthread", "1")  # one core per prediction, as the image's algorithm mode sets
+    return Scorer(booster)
+
+
+def transform_fn(model: Scorer, body: bytes | str, content_type: str | None, accept: str | None) -> Any:
+    """Per request: ``(bytes, content type)``, or a refused request's status and message.
+
+    The image's worker has already turned a missing ``Content-Type`` into application/json and a
+    missing or ``*/*`` ``Accept`` into its default, and decoded a text/csv body; the request as
+    it came, read again from the worker's Flask request, gets the local server's answer."""
+    raw = _raw_request()
+    if raw is not None:
+        body, content_type, accept = raw
+    elif isinstance(body, str):
+        body = body.encode("utf-8")
+    try:
+        return model.score(body, content_type, accept)
+    except RequestError as err:
+        return _error_response(err)
+
+
+def _raw_request() -> tuple[bytes, str | None, str | None] | None:
+    try:
+        import flask  # the image's serving stack (sagemaker-containers) is Flask
+    except ImportError:
+        return None
+    if not flask.has_request_context():
+        return None
+    headers = flask.request.headers
+    content_type = headers.get("ContentType") or headers.get("Content-Type")  # the worker's order
+    return flask.request.get_data(), content_type, headers.get("Accept")
+
+
+def _error_response(err: RequestError) -> Any:
+    """A Flask response with the status: a plain return value would be a 200, an exception a 500."""
+    import flask
+
+    return flask.Response(json.dumps({"error": err.message}), status=err.status, mimetype="application/json")
