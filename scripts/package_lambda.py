@@ -3,7 +3,7 @@
     python scripts/package_lambda.py [--model build/model] [--out build/invoker.zip]
 
 Contents (zip root): the ``.py`` files of ``functions/invoker/`` (``handler.py`` ->
-handler string ``handler.handler``), ``ml/__init__.py``, ``ml/features/encoder.py`` and the bundle's
+handler string ``handler.handler``), ``ml/__init__.py``, ``ml/features/encoder.py``, ``ml/features/reasons.py`` and the bundle's
 ``feature_schema.json``. Standard library only besides boto3 (in the Lambda runtime).
 Entries are sorted, dated 1980-01-01, mode 0644, deflated at level 9: the same inputs
 give the same bytes, so Terraform's ``source_code_hash`` changes only when the code does.
@@ -23,7 +23,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 INVOKER_DIR = ROOT / "functions" / "invoker"
-SHARED = ("ml/__init__.py", "ml/features/__init__.py", "ml/features/encoder.py")
+SHARED = ("ml/__init__.py", "ml/features/__init__.py", "ml/features/encoder.py", "ml/features/reasons.py")
 HANDLER = "handler.handler"
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 
