@@ -122,3 +122,28 @@ def reasons(
         "for": [reason(p, f) for p, f in effects if p > 0][:top],
         "against": [reason(p, f) for p, f in effects if p < 0][:top],
     }
+
+
+def csv_columns(top: int = TOP) -> list[str]:
+    """The reason columns of an explained CSV (``ml score --explain``, Batch Transform, the page's
+    download): per rank, the field, the customer's value and the points, for churn then against."""
+    return [
+        f"reason_{side}_{rank}{part}"
+        for side in ("for", "against")
+        for rank in range(1, top + 1)
+        for part in ("", "_value", "_points")
+    ]
+
+
+def csv_cells(found: Mapping[str, Sequence[Mapping[str, Any]]], top: int = TOP) -> list[Any]:
+    """``reasons``' answer as the cells of ``csv_columns`` (empty where there are fewer reasons)."""
+    cells: list[Any] = []
+    for side in ("for", "against"):
+        listed = list(found[side])
+        for rank in range(top):
+            if rank < len(listed):
+                item = listed[rank]
+                cells += [item["field"], "" if item["value"] is None else item["value"], item["points"]]
+            else:
+                cells += ["", "", ""]
+    return cells
