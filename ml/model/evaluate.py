@@ -1,6 +1,8 @@
-"""Cost-aware evaluation: AUC, confusion matrices, the cost curve and the cutoff that minimises it."""
+"""Cost-aware evaluation: AUC, confusion matrices, the cost curve, the cutoff that minimises it, calibration."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 
@@ -72,4 +74,51 @@ def split_metrics(y: np.ndarray, scores: np.ndarray, cutoff: float, costs: CostM
         "cost_per_1000": 1000.0 * total / n,
         "do_nothing_cost": do_nothing,
         "do_nothing_cost_per_1000": 1000.0 * do_nothing / n,
+    }
+
+
+CALIBRATION_BINS = 10
+
+
+def calibration(y: np.ndarray, scores: np.ndarray, bins: int = CALIBRATION_BINS) -> dict[str, Any]:
+    """How far the scores can be read as probabilities, which a decision under any other costs
+    than the cutoff's (the page's editable costs) relies on.
+
+    A reliability table of ``bins`` equal-width bins of [0, 1] (bin i holds i/bins <= score <
+    (i+1)/bins; a score of 1 is in the last), each with its count, mean score and observed churn
+    rate (both None when empty); the Brier score, beside the Brier score of saying the churn rate
+    to everyone; and the expected calibration error: the gap between mean score and observed rate,
+    averaged over the customers (each bin weighted by its count)."""
+    y = np.asarray(y, dtype=float)
+    scores = np.asarray(scores, dtype=float)
+    if y.shape != scores.shape or y.size == 0:
+        raise ValueError(f"calibration needs as many labels as scores, at least one: {y.shape} vs {scores.shape}")
+    # floor(score * bins), not digitize on linspace's edges: 0.3 must fall in [0.3, 0.4), and
+    # linspace's third edge is 0.30000000000000004.
+    index = np.minimum(np.floor(scores * bins).astype(int), bins - 1)
+    table = []
+    gap = 0.0
+    for i in range(bins):
+        inside = index == i
+        count = int(inside.sum())
+        predicted = float(scores[inside].mean()) if count else None
+        observed = float(y[inside].mean()) if count else None
+        if predicted is not None and observed is not None:
+            gap += count * abs(predicted - observed)
+        table.append(
+            {
+                "lower": i / bins,
+                "upper": (i + 1) / bins,
+                "count": count,
+                "mean_predicted": predicted,
+                "observed_rate": observed,
+            }
+        )
+    rate = float(y.mean())
+    return {
+        "rows": int(y.size),
+        "bins": table,
+        "brier": float(np.mean((scores - y) ** 2)),
+        "brier_of_churn_rate": rate * (1.0 - rate),
+        "ece": gap / y.size,
     }

@@ -130,6 +130,8 @@ def evaluate(
             "never_on": "test",
         },
         "evaluation": evaluation,
+        # On the test split: the held-out customers no choice was made on, as a user's own costs see them.
+        "calibration": {"split": "test", **ev.calibration(prep.y["test"], test_scores)},
         "cost_curve": curves,
         "importance": train.importance(booster, [c["name"] for c in prep.schema["columns"]]),
         # What the live flagged share and score deciles are compared with: the validation
@@ -163,6 +165,9 @@ def finish_schema(
             "cutoff": metrics["cutoff"]["value"],
             "method": metrics["cutoff"]["method"],
             "costs": metrics["costs"],
+            # The page lets a user change the costs; how far its probabilities hold says whether
+            # that is sound. The summary only: the reliability table stays in metrics.json.
+            "calibration": {k: metrics["calibration"][k] for k in ("split", "rows", "ece", "brier")},
         },
         "examples": examples,
     }
