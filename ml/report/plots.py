@@ -19,6 +19,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from numpy.typing import ArrayLike
 
+from ml.report.calibration import reliability_html
 from ml.report.html import esc, fmt, img, page, table, write_text_atomic
 
 DPI = 100
@@ -304,7 +305,7 @@ def model_report_html(
     *,
     title: str = "Churn model report",
 ) -> Path:
-    """Write ``out_dir/index.html``: headline numbers, confusion matrices, the images, all metrics.
+    """Write ``out_dir/index.html``: headline numbers, confusion matrices, calibration, the images, all metrics.
 
     ``images`` are ``(title, filename)`` with files already in ``out_dir`` (a missing one is an
     error: the page would show a broken image). ``metrics`` is metrics.json's layout; every
@@ -315,6 +316,9 @@ def model_report_html(
     if missing:
         raise FileNotFoundError(f"images not in {out}: {', '.join(missing)}")
     body = [_headline(metrics), _confusions(metrics)]
+    calibration = metrics.get("calibration")
+    if isinstance(calibration, Mapping):  # bundles from before calibration was measured have none
+        body.append(reliability_html(calibration))
     if images:
         body.append("<h2>Plots</h2>")
         body.extend(img(name, caption, caption) for caption, name in images)
