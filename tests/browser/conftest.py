@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import http.client
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -16,7 +17,7 @@ import sys
 import time
 import urllib.parse
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -72,19 +73,41 @@ def watch_csp(context) -> list[str]:
     return violations
 
 
+@dataclass
+class ConsoleErrors:
+    """The console's error messages of a page; a test that provokes some (an API error, a dead
+    server: Chromium logs the failed request) names them with ``allow``."""
+
+    seen: list[str] = field(default_factory=list)
+    allowed: list[re.Pattern[str]] = field(default_factory=list)
+
+    def allow(self, pattern: str) -> None:
+        self.allowed.append(re.compile(pattern))
+
+    def unexpected(self) -> list[str]:
+        return [text for text in self.seen if not any(p.search(text) for p in self.allowed)]
+
+
 @pytest.fixture
-def page(browser):
-    """A fresh desktop page; fails the test on any uncaught page error or CSP violation."""
-    context = browser.new_context(viewport={"width": 1100, "height": 900})
+def console_errors() -> ConsoleErrors:
+    return ConsoleErrors()
+
+
+@pytest.fixture
+def page(browser, console_errors):
+    """A fresh desktop page; fails the test on any uncaught page error, console error or CSP violation."""
+    context = browser.new_context(viewport={"width": 1100, "height": 900}, accept_downloads=True)
     context.set_default_timeout(20_000)
     violations = watch_csp(context)
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda err: errors.append(str(err)))
+    page.on("console", lambda message: console_errors.seen.append(message.text) if message.type == "error" else None)
     yield page
     context.close()
     assert not errors, f"JavaScript errors on the page: {errors}"
     assert not violations, f"Content-Security-Policy violations on the page: {violations}"
+    assert not console_errors.unexpected(), f"Errors in the console: {console_errors.unexpected()}"
 
 
 @pytest.fixture(scope="session")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import re
 import time
@@ -12,46 +10,9 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from .conftest import watch_csp
+from .helpers import DECISION, fill_record, open_page, result_probability, three_row_csv
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
-
-PROBABILITY = re.compile(r"^\d{1,3}\.\d%$")
-DECISION = re.compile(r"^(Likely to churn — make a retention offer|Likely to stay)$")
-
-
-def open_page(page: Page, stack) -> dict:
-    page.goto(stack.url + "/")
-    expect(page.locator("#customer-form select, #customer-form input").first).to_be_visible()
-    return page.evaluate("window.CHURN_CONFIG.schema")
-
-
-def fill_record(page: Page, schema: dict, record: dict) -> None:
-    """Fill the form the way an agent does: by each field's visible label."""
-    for name in schema["required"]:
-        control = page.locator(f'[name="{name}"]')
-        if schema["fields"][name]["kind"] == "category":
-            control.select_option(str(record[name]))
-        else:
-            control.fill(str(record[name]))
-
-
-def three_row_csv(schema: dict) -> str:
-    """A raw-field CSV (with Phone, ignored by the model) of three customers built from the examples."""
-    churner, loyal = schema["examples"]["churner"], schema["examples"]["loyal"]
-    third = dict(loyal, **{"CustServ Calls": 5, "Account Length": 12})
-    header = ["Phone", *schema["required"]]
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(header)
-    for phone, record in zip(("555-0101", "555-0102", "555-0103"), (churner, loyal, third), strict=True):
-        writer.writerow([phone, *(record[n] for n in schema["required"])])
-    return out.getvalue()
-
-
-def result_probability(page: Page) -> float:
-    text = page.locator("#probability").inner_text()
-    assert PROBABILITY.match(text), text
-    return float(text.rstrip("%")) / 100
 
 
 def test_form_predicts_and_examples_load(page: Page, stack, screenshots):
@@ -153,7 +114,10 @@ def test_raw_vector_mode_checks_width(page: Page, stack):
     expect(page.locator("#vector-error")).to_be_hidden()
 
 
-def test_api_errors_are_shown(page: Page, own_stack):
+def test_api_errors_are_shown(page: Page, own_stack, console_errors):
+    # Chromium logs each failed request; these three are what this test provokes.
+    console_errors.allow(r"^Failed to load resource: the server responded with a status of (400|5\d\d) ")
+    console_errors.allow(r"^Failed to load resource: net::ERR_CONNECTION_REFUSED$")
     open_page(page, own_stack)
     page.get_by_role("button", name="Load example churner").click()
 
@@ -247,7 +211,8 @@ def test_page_with_a_non_string_api_url_says_so(page: Page, stack):
     expect(page.get_by_role("button", name="Predict churn")).to_be_disabled()
 
 
-def test_page_without_config_says_so(page: Page, stack):
+def test_page_without_config_says_so(page: Page, stack, console_errors):
+    console_errors.allow(r"^Failed to load resource: the server responded with a status of 404 ")
     page.route("**/config.js", lambda route: route.fulfill(status=404, body="not found"))
     page.goto(stack.url + "/")
     expect(page.locator("#setup-message")).to_contain_text("This page is not configured")
