@@ -5,12 +5,9 @@
 
   var $ = C.$, el = C.el, fmtPct = C.fmtPct, fmtMoney = C.fmtMoney;
   var callApi = C.callApi, errorBox = C.errorBox, ApiError = C.ApiError, cutoffOf = C.cutoffOf;
-  var schema = C.schema, apiUrl = C.apiUrl, form = C.form, batch = C.batch;
+  var schema = C.schema, apiUrl = C.apiUrl, form = C.form, batch = C.batch, costs = C.costs, why = C.why, whatIf = C.whatIf;
 
-  var CUTOFF_METHODS = {
-    cv: "chosen by cross-validation for the lowest expected cost",
-    validation: "chosen on held-out validation data for the lowest expected cost"
-  };
+  var shown = null;  // the answer on screen {data, change}: redrawn when the user's costs change
 
   // ---------------------------------------------------------------- setup
 
@@ -39,8 +36,11 @@
       return;
     }
     form.build();
+    costs.setup();
     setupExamples();
     batch.setup();
+    whatIf.setup({ send: send, show: show, fail: fail, busy: busy });
+    costs.onChange(function () { if (shown) renderResult(shown.data, shown.change); });
     $("customer-form").addEventListener("submit", onPredict);
     $("clear-form").addEventListener("click", clearForm);
     showModelInfo();
@@ -54,6 +54,7 @@
       if (!record) { button.hidden = true; return; }
       button.addEventListener("click", function () {
         form.fill(record);
+        whatIf.forget();
         resetResult(spec[2] + " loaded. Press “Predict churn” to score it.");
       });
     });
@@ -61,11 +62,13 @@
 
   function clearForm() {
     form.clear();
+    whatIf.forget();
     resetResult("The prediction will appear here.");
     form.focusFirst();
   }
 
   function resetResult(text) {
+    shown = null;
     var result = $("result");
     result.className = "result";
     result.textContent = "";
@@ -85,31 +88,50 @@
   function onPredict(event) {
     event.preventDefault();
     if (!form.checkAll()) return;
-    var button = $("predict");
-    var result = $("result");
-    button.disabled = true;
-    result.setAttribute("aria-busy", "true");
-    result.className = "result";
-    result.textContent = "";
-    result.appendChild(el("p", { className: "muted", text: "Asking the model…" }));
-    callApi(JSON.stringify(form.readRecord()), "application/json").then(function (data) {
+    if (!shown) {
+      var result = $("result");
+      result.className = "result";
+      result.textContent = "";
+      result.appendChild(el("p", { className: "muted", text: "Asking the model…" }));
+    }
+    whatIf.scoreNow();
+  }
+
+  function send(record) {
+    return callApi(JSON.stringify(record), "application/json").then(function (data) {
       var prediction = data.predictions[0];
       if (!prediction || typeof prediction.churn_probability !== "number") {
         throw new ApiError("The prediction API answered without a churn probability.");
       }
-      renderResult(prediction, cutoffOf(data));
-    }).catch(function (err) {
-      result.className = "result";
-      result.textContent = "";
-      result.appendChild(errorBox(err, "No prediction"));
-      form.markFieldFromError(err);
-    }).finally(function () {
-      button.disabled = false;
-      result.removeAttribute("aria-busy");
+      return data;
     });
   }
 
-  function renderResult(prediction, cutoff) {
+  function busy(on) {
+    if (on) $("result").setAttribute("aria-busy", "true");
+    else $("result").removeAttribute("aria-busy");
+  }
+
+  function show(data, change) {
+    shown = { data: data, change: change };
+    renderResult(data, change);
+  }
+
+  function fail(err) {
+    shown = null;
+    var result = $("result");
+    result.className = "result";
+    result.textContent = "";
+    result.appendChild(errorBox(err, "No prediction"));
+    form.markFieldFromError(err);
+    $("result-status").textContent = "No prediction: " + (err instanceof ApiError ? err.message : "the page failed.");
+  }
+
+  // The deployment's decision (the API's will_churn at its cutoff), the decision under the user's
+  // costs, and why; `change` is the score's change since this customer's first score.
+  function renderResult(data, change) {
+    var prediction = data.predictions[0];
+    var cutoff = cutoffOf(data);
     var p = Math.min(1, Math.max(0, prediction.churn_probability));
     var churn = prediction.will_churn === true || (prediction.will_churn === undefined && cutoff !== null && p >= cutoff);
     var result = $("result");
@@ -119,56 +141,64 @@
     result.appendChild(el("h3", { className: "decision", id: "decision" },
       [churn ? "Likely to churn — make a retention offer" : "Likely to stay"]));
     result.appendChild(el("p", { className: "probability" }, ["Churn probability ", el("strong", { id: "probability", text: fmtPct(p) })]));
+    var yours = costs.available() ? costs.cutoff() : null;
+    result.appendChild(probabilityBar(p, cutoff, yours));
+    if (costs.available()) result.appendChild(decisions(p, churn, cutoff));
+    var chart = why.render(prediction, data.explanation);
+    if (chart) result.appendChild(chart);
 
+    var words = "Churn probability " + fmtPct(p) + ": " + (churn ? "likely to churn" : "likely to stay") + ".";
+    if (Math.abs(100 * change) >= 0.05) words += " " + C.fmtPoints(100 * change, 1) + " since first score.";
+    if (costs.available()) words += " At your costs: " + (costs.acts(p) ? "make an offer." : "do nothing.");
+    $("result-status").textContent = words;
+  }
+
+  function probabilityBar(p, cutoff, yours) {
+    var text = fmtPct(p) + (cutoff !== null ? ", deployment's cutoff " + fmtPct(cutoff) : "") +
+      (yours !== null && yours < 1 ? ", your cutoff " + fmtPct(yours) : "");
     var bar = el("div", {
       className: "bar", role: "meter", "aria-label": "Churn probability",
-      "aria-valuemin": 0, "aria-valuemax": 100, "aria-valuenow": (p * 100).toFixed(1),
-      "aria-valuetext": fmtPct(p) + (cutoff !== null ? ", cutoff " + fmtPct(cutoff) : "")
+      "aria-valuemin": 0, "aria-valuemax": 100, "aria-valuenow": (p * 100).toFixed(1), "aria-valuetext": text
     }, [el("div", { className: "bar-fill", style: { width: (p * 100).toFixed(2) + "%" } })]);
     if (cutoff !== null) {
       bar.appendChild(el("div", { className: "bar-cutoff", style: { left: (cutoff * 100).toFixed(2) + "%" }, "aria-hidden": "true" }));
     }
-    result.appendChild(bar);
-    if (cutoff !== null) {
-      result.appendChild(el("p", { className: "bar-legend" }, [
-        "The line marks the model's cutoff of " + fmtPct(cutoff) + ": at or above it the model recommends an offer."
-      ]));
+    if (yours !== null && yours < 1) {
+      bar.appendChild(el("div", { className: "bar-cutoff yours", style: { left: (yours * 100).toFixed(2) + "%" }, "aria-hidden": "true" }));
     }
-    var costs = schema.decision && schema.decision.costs;
-    if (costs && ["tn", "fp", "tp", "fn"].every(function (k) { return typeof costs[k] === "number"; })) {
-      result.appendChild(renderCosts(p, churn, costs, cutoff));
-    }
+    var wrap = el("div", {}, [bar]);
+    var legend = [];
+    if (cutoff !== null) legend.push(el("span", { className: "key key-deployed", text: "deployment's cutoff " + fmtPct(cutoff) }));
+    if (yours !== null && yours < 1) legend.push(el("span", { className: "key key-yours", text: "your cutoff " + fmtPct(yours) }));
+    if (legend.length) wrap.appendChild(el("p", { className: "bar-legend", "aria-hidden": "true" }, legend));
+    return wrap;
   }
 
-  function renderCosts(p, churn, costs, cutoff) {
-    var act = p * costs.tp + (1 - p) * costs.fp;
-    var wait = p * costs.fn + (1 - p) * costs.tn;
-    function card(title, cost, formula, chosen) {
-      return el("div", { className: "cost" + (chosen ? " chosen" : "") }, [
-        el("p", { className: "cost-title" }, [title, chosen ? el("span", { className: "badge", text: "recommended" }) : null]),
-        el("p", { className: "cost-value", text: fmtMoney(cost) }),
-        el("p", { className: "cost-formula", text: formula })
+  // Two cards side by side: what the deployment does, and what the user's costs say.
+  function decisions(p, churn, cutoff) {
+    var c = costs.current(), saving = costs.saving(p), act = costs.acts(p);
+    function card(id, title, verdict, detail, chosen, link) {
+      return el("div", { className: "cost" + (chosen ? " chosen" : ""), id: id }, [
+        el("p", { className: "cost-title", text: title }),
+        el("p", { className: "cost-value", text: verdict }),
+        el("p", { className: "cost-formula", text: detail }),
+        link ? el("p", { className: "cost-formula" }, [link]) : null
       ]);
     }
-    var pct = fmtPct(p), rest = fmtPct(1 - p);
-    var wrap = el("div", { className: "costs-block" }, [
-      el("h4", { text: "Expected cost of each choice" }),
+    var savingText = (saving >= 0 ? "Expected saving of an offer " : "An offer loses on average ") + fmtMoney(Math.abs(saving)) +
+      " = " + fmtPct(p) + " × " + fmtMoney(c.loss) + " − " + fmtMoney(c.offer) + ".";
+    return el("div", { className: "costs-block" }, [
+      el("h4", { text: "Make an offer?" }),
       el("div", { className: "costs" }, [
-        card("Make a retention offer", act, pct + " × " + fmtMoney(costs.tp) + " + " + rest + " × " + fmtMoney(costs.fp), churn),
-        card("Do nothing", wait, pct + " × " + fmtMoney(costs.fn) + " + " + rest + " × " + fmtMoney(costs.tn), !churn)
-      ])
+        card("decision-deployed", "The deployment" + (cutoff !== null ? " (cutoff " + fmtPct(cutoff) + ")" : ""),
+          churn ? "Make an offer" : "Do nothing",
+          cutoff !== null ? "Offer when the probability is at least " + fmtPct(cutoff) + "." : "The API's decision.", false),
+        card("decision-yours", "Your costs (cutoff " + (costs.cutoff() >= 1 ? "none" : fmtPct(costs.cutoff())) + ")",
+          act ? "Make an offer" : "Do nothing", savingText, true, el("a", { href: "#costs", text: "Change your costs" }))
+      ]),
+      churn !== act ? el("p", { className: "muted small", id: "decisions-differ",
+        text: "Your costs and the deployment's cutoff disagree on this customer." }) : null
     ]);
-    var denominator = (costs.fp - costs.tn) + (costs.fn - costs.tp);
-    var note = "Costs per customer: an offer costs " + fmtMoney(costs.fp) + " (" + fmtMoney(costs.tp) + " if they would have left and stay); " +
-      "losing a customer costs " + fmtMoney(costs.fn) + ".";
-    if (denominator > 0 && cutoff !== null) {
-      var breakEven = (costs.fp - costs.tn) / denominator;
-      note += " Acting pays off on average above a probability of " + fmtPct(breakEven) +
-        "; the recommendation follows the model's cutoff of " + fmtPct(cutoff) +
-        (schema.decision.method ? ", " + (CUTOFF_METHODS[schema.decision.method] || "chosen by " + schema.decision.method) : "") + ".";
-    }
-    wrap.appendChild(el("p", { className: "muted small", text: note }));
-    return wrap;
   }
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);

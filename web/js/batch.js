@@ -1,40 +1,25 @@
 /* Many customers: a pasted or uploaded CSV, or raw encoded vectors (the original lab's mode),
- * scored in one request and shown in a sortable table. */
+ * scored in one request and shown in a sortable table. A CSV of customers also comes back as a
+ * file to download (scores and reasons) and as a ranking of whom to call first (ranking.js). */
 (function (C) {
   "use strict";
 
   var $ = C.$, el = C.el, fmtPct = C.fmtPct, schema = C.schema;
   var callApi = C.callApi, errorBox = C.errorBox, ApiError = C.ApiError, cutoffOf = C.cutoffOf, infoFor = C.infoFor;
+  var csv = C.csv, ranking = C.ranking;
 
   // Columns of the batch table besides probability and decision, shown when the CSV has them.
   var BATCH_COLUMNS = ["Phone", "State", "Account Length", "Int'l Plan", "VMail Plan", "Day Mins", "CustServ Calls"];
 
+  var fileName = "";      // the uploaded file's name, for the download's
+  var downloadUrl = null;  // the object URL of the last download, released with the next batch
+
   function setup() {
     setupVector();
+    ranking.setup();
     $("batch-form").addEventListener("submit", onBatch);
     $("batch-file").addEventListener("change", onFile);
-  }
-
-  // RFC 4180 CSV: quoted fields, doubled quotes, CRLF or LF. Returns rows of strings, blank lines dropped.
-  function parseCsv(text) {
-    var rows = [], row = [], cell = "", quoted = false, i = 0;
-    text = text.replace(/^\uFEFF/, "");
-    for (; i < text.length; i++) {
-      var c = text[i];
-      if (quoted) {
-        if (c === '"') {
-          if (text[i + 1] === '"') { cell += '"'; i++; } else quoted = false;
-        } else cell += c;
-      } else if (c === '"') quoted = true;
-      else if (c === ",") { row.push(cell); cell = ""; }
-      else if (c === "\n" || c === "\r") {
-        if (c === "\r" && text[i + 1] === "\n") i++;
-        row.push(cell); cell = "";
-        rows.push(row); row = [];
-      } else cell += c;
-    }
-    if (cell !== "" || row.length) { row.push(cell); rows.push(row); }
-    return rows.filter(function (r) { return !(r.length === 1 && r[0].trim() === ""); });
+    $("batch-csv").addEventListener("input", function () { fileName = ""; });
   }
 
   function showInlineError(id, message) {
@@ -49,6 +34,7 @@
     var reader = new FileReader();
     reader.onload = function () {
       $("batch-csv").value = String(reader.result);
+      fileName = file.name;
       onBatch();
     };
     reader.onerror = function () { showInlineError("batch-csv-error", "Could not read " + file.name + "."); };
@@ -59,7 +45,7 @@
     if (event) event.preventDefault();
     var textarea = $("batch-csv");
     var text = textarea.value;
-    var rows = parseCsv(text);
+    var rows = csv.parse(text);
     var problem = "";
     var header = rows[0] ? rows[0].map(function (h) { return h.trim(); }) : [];
     var lowerHeader = header.map(function (h) { return h.toLowerCase(); });
@@ -86,15 +72,30 @@
       header.forEach(function (h, j) { record[h] = r[j]; });
       return record;
     });
-    var body = rows.map(function (r) { return r.map(csvCell).join(","); }).join("\n") + "\n";
+    var body = rows.map(function (r) { return r.map(csv.quote).join(","); }).join("\n") + "\n";
     runBatch($("batch-submit"), body, function (data) {
       var shown = BATCH_COLUMNS.map(function (name) { return headerName(header, name); }).filter(Boolean);
       var actual = headerName(header, schema.label && schema.label.name ? schema.label.name : "Churn?");
-      renderTable(records, data, shown, actual);
+      if (!renderTable(records, data, shown, actual)) return;
+      // Above the full table: the file to take away, then whom to call first.
+      var out = $("batch-result"), table = out.querySelector(".table-scroll");
+      out.insertBefore(download(header, rows.slice(1), data.predictions), table);
+      out.insertBefore(ranking.show(records, data.predictions, headerName(header, "Phone")), table);
+      out.insertBefore(el("h3", { className: "batch-all", text: "All customers" }), table);
     });
   }
 
-  function csvCell(value) { return /[",\r\n]/.test(value) ? '"' + value.replace(/"/g, '""') + '"' : value; }
+  // A link to the scored file (input columns, scores, reason columns), made in the page: nothing is uploaded again.
+  function download(header, rows, predictions) {
+    if (downloadUrl) URL.revokeObjectURL(downloadUrl);
+    var blob = new Blob([csv.scored(header, rows, predictions)], { type: "text/csv;charset=utf-8" });
+    downloadUrl = URL.createObjectURL(blob);
+    var name = (fileName ? fileName.replace(/\.[^.]*$/, "") : "customers") + "-scored.csv";
+    return el("p", { className: "actions" }, [
+      el("a", { className: "button secondary", id: "batch-download", href: downloadUrl, download: name,
+        text: "Download " + name + " (scores and reasons)" })
+    ]);
+  }
   function headerName(header, name) {
     for (var i = 0; i < header.length; i++) if (header[i].toLowerCase() === name.toLowerCase()) return header[i];
     return null;
@@ -167,7 +168,7 @@
     var predictions = data.predictions;
     if (predictions.length !== records.length) {
       out.appendChild(errorBox(new ApiError("The API returned " + predictions.length + " predictions for " + records.length + " customers."), "Unexpected answer"));
-      return;
+      return false;
     }
     var rows = records.map(function (record, i) {
       var p = predictions[i];
@@ -182,7 +183,7 @@
             fmtPct(r.p)
           ]);
         } },
-      { key: "churn", label: "Decision", numeric: false, value: function (r) { return r.churn ? 1 : 0; },
+      { key: "churn", label: "Deployment's decision", numeric: false, value: function (r) { return r.churn ? 1 : 0; },
         render: function (r) { return el("span", { className: r.churn ? "tag tag-churn" : "tag tag-stay", text: r.churn ? "Make an offer" : "Likely to stay" }); } }
     ];
     shownColumns.forEach(function (name) {
@@ -244,6 +245,7 @@
     }
     draw();
     out.appendChild(el("div", { className: "table-scroll", tabindex: "0", role: "region", "aria-label": "Prediction results" }, [table]));
+    return true;
   }
 
   C.batch = { setup: setup };

@@ -1,7 +1,8 @@
 /* Customer churn check: builds the form from the model's feature schema and calls POST /predict.
  * No dependencies and no build step: classic scripts sharing window.Churn, loaded in order by
- * index.html (core, form, batch, app). window.CHURN_CONFIG comes from config.js (written by
- * Terraform, or served by `python -m ml stack` locally): {apiUrl, schema}. Both write apiUrl ""
+ * index.html (core, form, costs, why, whatif, csv, ranking, batch, app). window.CHURN_CONFIG
+ * comes from config.js (written by Terraform, or served by `python -m ml stack` locally):
+ * {apiUrl, schema}; the schema's decision carries the cutoff, costs and calibration. Both write apiUrl ""
  * (or may leave it out): the API is on this page's own origin (CloudFront sends /predict to it;
  * the local stack serves both), which is all the CSP's connect-src 'self' allows. A non-empty
  * apiUrl is the API's base URL, for a page served apart from its API (its CSP must admit it).
@@ -53,6 +54,14 @@
 
   function fmtNumber(n) { return Number(n).toLocaleString("en-US", { maximumFractionDigits: 2 }); }
   function fmtPct(p) { return (p * 100).toFixed(1) + "%"; }
+  // Signed percentage points with a true minus sign: "+18 points", "−3 points"; whole points unless
+  // `decimals` says otherwise, and one decimal below 1 so that a small effect does not read as 0.
+  function fmtPoints(points, decimals) {
+    var places = decimals !== undefined ? decimals : Math.abs(points) < 0.95 ? 1 : 0;
+    var text = Math.abs(points).toFixed(places);
+    var sign = Number(text) === 0 ? "±" : points > 0 ? "+" : "\u2212";
+    return sign + text + (text === "1" ? " point" : " points");
+  }
   function fmtMoney(x) { return x.toLocaleString("en-US", { style: "currency", currency: "USD", minimumFractionDigits: 2, maximumFractionDigits: 2 }); }
 
   // ---------------------------------------------------------------- API
@@ -122,6 +131,7 @@
   C.fmtNumber = fmtNumber;
   C.fmtPct = fmtPct;
   C.fmtMoney = fmtMoney;
+  C.fmtPoints = fmtPoints;
   C.ApiError = ApiError;
   C.callApi = callApi;
   C.errorBox = errorBox;

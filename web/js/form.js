@@ -4,23 +4,30 @@
 
   var $ = C.$, el = C.el, fmtNumber = C.fmtNumber, ApiError = C.ApiError, schema = C.schema;
 
-  // Presentation only: what an agent calls each raw field. Names, kinds and ranges come from the schema.
+  // Presentation only: what an agent calls each raw field, and how a reason puts a customer's value
+  // in words ("4 customer-service calls", "No international plan"). Names, kinds and ranges come
+  // from the schema. `noun` is [one, many] after a number; `says` is the words for a category's
+  // values; `money` says "<label> of $x". Derived totals are never form fields, but
+  // the API names them as reasons.
   var FIELD_INFO = {
     "State": { label: "State", group: "account" },
     "Area Code": { label: "Area code", group: "account" },
-    "Account Length": { label: "Account length", unit: "days", group: "account" },
-    "Int'l Plan": { label: "International plan", group: "account" },
-    "VMail Plan": { label: "Voicemail plan", group: "account" },
-    "VMail Message": { label: "Voicemail messages", unit: "messages", group: "account" },
-    "Day Mins": { label: "Day minutes", unit: "min", group: "usage" },
-    "Day Calls": { label: "Day calls", unit: "calls", group: "usage" },
-    "Eve Mins": { label: "Evening minutes", unit: "min", group: "usage" },
-    "Eve Calls": { label: "Evening calls", unit: "calls", group: "usage" },
-    "Night Mins": { label: "Night minutes", unit: "min", group: "usage" },
-    "Night Calls": { label: "Night calls", unit: "calls", group: "usage" },
-    "Intl Mins": { label: "International minutes", unit: "min", group: "usage" },
-    "Intl Calls": { label: "International calls", unit: "calls", group: "usage" },
-    "CustServ Calls": { label: "Customer service calls", unit: "calls", group: "service", help: "This month" }
+    "Account Length": { label: "Account length", unit: "days", group: "account", noun: ["day as a customer", "days as a customer"] },
+    "Int'l Plan": { label: "International plan", group: "account", says: { yes: "International plan", no: "No international plan" } },
+    "VMail Plan": { label: "Voicemail plan", group: "account", says: { yes: "Voicemail plan", no: "No voicemail plan" } },
+    "VMail Message": { label: "Voicemail messages", unit: "messages", group: "account", noun: ["voicemail message", "voicemail messages"] },
+    "Day Mins": { label: "Day minutes", unit: "min", group: "usage", noun: ["day minute", "day minutes"] },
+    "Day Calls": { label: "Day calls", unit: "calls", group: "usage", noun: ["day call", "day calls"] },
+    "Eve Mins": { label: "Evening minutes", unit: "min", group: "usage", noun: ["evening minute", "evening minutes"] },
+    "Eve Calls": { label: "Evening calls", unit: "calls", group: "usage", noun: ["evening call", "evening calls"] },
+    "Night Mins": { label: "Night minutes", unit: "min", group: "usage", noun: ["night minute", "night minutes"] },
+    "Night Calls": { label: "Night calls", unit: "calls", group: "usage", noun: ["night call", "night calls"] },
+    "Intl Mins": { label: "International minutes", unit: "min", group: "usage", noun: ["international minute", "international minutes"] },
+    "Intl Calls": { label: "International calls", unit: "calls", group: "usage", noun: ["international call", "international calls"] },
+    "CustServ Calls": { label: "Customer service calls", unit: "calls", group: "service", help: "This month", noun: ["customer-service call", "customer-service calls"] },
+    "Total Charge": { label: "Monthly bill", group: "derived", money: true },
+    "Total Mins": { label: "Total minutes", group: "derived", noun: ["minute in total", "minutes in total"] },
+    "Total Calls": { label: "Total calls", group: "derived", noun: ["call in total", "calls in total"] }
   };
   var GROUPS = [
     { id: "account", title: "Account" },
@@ -148,6 +155,12 @@
     return true;
   }
 
+  // The record when every field is valid, else null; shows nothing and moves no focus (the
+  // what-if re-score runs while the user types).
+  function validRecord() {
+    return fields.every(function (f) { return validate(f) === ""; }) ? readRecord() : null;
+  }
+
   function readRecord() {
     var record = {};
     fields.forEach(function (f) {
@@ -186,6 +199,7 @@
     build: build,
     checkAll: checkAll,
     readRecord: readRecord,
+    validRecord: validRecord,
     fill: fill,
     clear: clear,
     focusFirst: focusFirst,
