@@ -150,7 +150,8 @@
     var words = "Churn probability " + fmtPct(p) + ": " + (churn ? "likely to churn" : "likely to stay") + ".";
     if (Math.abs(100 * change) >= 0.05) words += " " + C.fmtPoints(100 * change, 1) + " since first score.";
     if (costs.available()) words += " At your costs: " + (costs.acts(p) ? "make an offer." : "do nothing.");
-    $("result-status").textContent = words;
+    // Only a new sentence is announced: a redraw for the user's costs that changes no decision says nothing.
+    if ($("result-status").textContent !== words) $("result-status").textContent = words;
   }
 
   function probabilityBar(p, cutoff, yours) {
