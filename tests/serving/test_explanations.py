@@ -44,9 +44,10 @@ def check_explained(booster: xgb.Booster, x: np.ndarray, body: bytes) -> list[di
     found = json.loads(body)["explanations"]
     assert len(found) == len(x)
     plain = expected(booster, x)
-    for row, score, log_odds in zip(found, plain, margins(booster, x), strict=True):
+    shap = booster.predict(xgb.DMatrix(x), pred_contribs=True, iteration_range=(0, 0))  # XGBoost's own
+    for row, score, log_odds, own in zip(found, plain, margins(booster, x), shap, strict=True):
         assert row["score"] == score  # the very float the text/csv answer prints
-        assert len(row["contributions"]) == booster.num_features()
+        assert row["contributions"] == own[:-1].tolist() and row["base"] == float(own[-1])  # column by column
         assert abs(row["log_odds"] - float(log_odds)) <= 1e-6
         assert abs(row["base"] + math.fsum(row["contributions"]) - row["log_odds"]) <= 1e-5
     return list(found)
