@@ -12,6 +12,8 @@ from ml.features import reasons
 from ml.features.encoder import FeatureEncoder, format_csv
 from ml.serving import inference
 
+from .conftest import ROOT
+
 
 @pytest.fixture(scope="module")
 def explained(invoker):
@@ -47,3 +49,11 @@ def test_a_narrower_answer_is_refused(explained, booster, schema):
     )
     with pytest.raises(explained.BadAnswer, match=f"list of {encoder.width + 1} numbers"):
         explained.parse(body, 1, encoder.width + 1)
+
+
+def test_the_openapi_document_says_the_same(explained):
+    """docs/openapi.json's copies of the unit and of the number of reasons each way."""
+    schemas = json.loads((ROOT / "docs" / "openapi.json").read_text(encoding="utf-8"))["components"]["schemas"]
+    assert schemas["Explanation"]["properties"]["points"]["enum"] == [explained.POINTS]
+    for side in ("for", "against"):
+        assert schemas["Reasons"]["properties"][side]["maxItems"] == reasons.TOP
