@@ -93,6 +93,21 @@ def test_reasons_are_the_strongest_fields_of_a_direct_explain_call(stack, schema
     )
 
 
+def test_the_smoke_script_passes_on_the_stacks_answer(stack):
+    """scripts/smoke.py, run as `make smoke` runs it, finds the reasons well-formed."""
+    command = [
+        sys.executable,
+        str(ROOT / "scripts" / "smoke.py"),
+        "--api-url",
+        stack["base"],
+        "--model",
+        str(stack["bundle"]),
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120, cwd=stack["log"].parent, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "smoke: OK" in done.stdout and "reasons for churn: none" not in done.stdout, done.stdout
+
+
 def config_of(body: bytes) -> dict:
     match = re.fullmatch(r"window\.CHURN_CONFIG = (\{.*\});\n", body.decode(), re.DOTALL)
     assert match, body[:200]
