@@ -185,7 +185,7 @@ destroy: init ## Remove every AWS resource, the endpoint first (its meter stops 
 	$(TF) apply -input=false -auto-approve -target=module.data_bucket -var force_destroy=true $(TF_VARS)
 	$(TF) destroy -input=false $(APPROVE) -var force_destroy=true $(TF_VARS)
 
-smoke: install ## POST an example customer to the deployed API and check a probability comes back
+smoke: install ## POST an example customer to the deployed API and check a probability and its reasons come back
 	$(PY) scripts/smoke.py --api-url "$$($(TF) output -raw api_url)" --model $(MODEL)
 
 publish: install ## Upload a locally trained bundle to the data bucket; write build/model.auto.tfvars.json

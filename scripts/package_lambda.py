@@ -3,8 +3,9 @@
     python scripts/package_lambda.py [--model build/model] [--out build/invoker.zip]
 
 Contents (zip root): the ``.py`` files of ``functions/invoker/`` (``handler.py`` ->
-handler string ``handler.handler``), ``ml/__init__.py``, ``ml/features/encoder.py``, ``ml/features/reasons.py`` and the bundle's
-``feature_schema.json``. Standard library only besides boto3 (in the Lambda runtime).
+handler string ``handler.handler``), ``ml/__init__.py``, ``ml/features/encoder.py``,
+``ml/features/reasons.py`` and the bundle's ``feature_schema.json``. Standard library only
+besides boto3 (in the Lambda runtime).
 Entries are sorted, dated 1980-01-01, mode 0644, deflated at level 9: the same inputs
 give the same bytes, so Terraform's ``source_code_hash`` changes only when the code does.
 Prints the size and the base64 SHA-256 (``filebase64sha256``).

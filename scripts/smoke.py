@@ -8,24 +8,33 @@ broken link anywhere on it fails the smoke, the CloudFront part included (a forw
 header, a wrong origin, TLS to the origin). `--api-url "$(terraform output -raw
 execute_api_url)"` calls the HTTP API directly, to tell a CloudFront fault from an API one.
 
-Passes (exit 0) when the answer holds a churn probability in [0, 1]; otherwise exits 1
-with what went wrong. A serverless endpoint's first call may time out while it starts
-cold: 502/503/504 answers (the API's, or CloudFront's when its origin fails) are retried a
-few times.
+Passes (exit 0) when the answer holds a churn probability in [0, 1] and well-formed reasons
+(at most three each way, fields named, points of the right sign, strongest first, the
+explanation's method and base probability; a reason for churn whenever the probability is
+10 points or more above the base); otherwise exits 1 with what went wrong. A serverless
+endpoint's first call may time out while it starts cold: 502/503/504 answers (the API's, or
+CloudFront's when its origin fails) are retried a few times.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import socket
 import sys
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Any, TypeGuard
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a file: the repository's ml package
+
+from ml.features.reasons import TOP
 
 RETRY_STATUSES = (502, 503, 504)
+CLEAR = 0.10  # a probability this far above the base rate has a field pushing it up by >= 0.1 points
 
 
 class SmokeFailed(RuntimeError):
@@ -72,13 +81,64 @@ def check(status: int, body: bytes) -> dict:
         probability = prediction["churn_probability"]
     except (ValueError, KeyError, IndexError, TypeError):
         raise SmokeFailed(f"unexpected answer: {body[:300].decode('utf-8', 'replace')}") from None
-    if isinstance(probability, bool) or not isinstance(probability, (int, float)) or not 0.0 <= probability <= 1.0:
+    if not _is_number(probability) or not 0.0 <= probability <= 1.0:
         raise SmokeFailed(f"churn_probability {probability!r} is not a number in [0, 1]")
+    base = check_explanation(answer.get("explanation"))
+    told = check_reasons(prediction.get("reasons"))
+    if probability - base >= CLEAR and not told["for"]:
+        raise SmokeFailed(
+            f"no reason for churn although the probability {probability:.4f} is {100 * (probability - base):.1f} "
+            f"points above the base probability {base}: the points of all fields sum to that difference"
+        )
     return {
         "probability": float(probability),
         "will_churn": prediction.get("will_churn"),
         "cutoff": answer.get("cutoff"),
+        "reasons": told,
     }
+
+
+def _is_number(value: Any) -> TypeGuard[float]:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def check_explanation(explanation: Any) -> float:
+    """The answer's ``explanation``; returns its base probability."""
+    if not isinstance(explanation, dict):
+        raise SmokeFailed(f"no explanation object in the answer (got {explanation!r:.100})")
+    if not isinstance(explanation.get("method"), str) or not explanation["method"]:
+        raise SmokeFailed("explanation.method is not a non-empty string")
+    if not isinstance(explanation.get("points"), str) or not explanation["points"]:
+        raise SmokeFailed("explanation.points (the unit of the points) is not a non-empty string")
+    base = explanation.get("base_probability")
+    if not _is_number(base) or not 0.0 <= base <= 1.0:
+        raise SmokeFailed(f"explanation.base_probability {base!r:.40} is not a number in [0, 1]")
+    return float(base)
+
+
+def check_reasons(reasons: Any) -> dict[str, list[dict[str, Any]]]:
+    """A prediction's ``reasons``: up to TOP each way, each a named field, its value and its points,
+    positive for churn and negative against, strongest first."""
+    if not isinstance(reasons, dict) or set(reasons) != {"for", "against"}:
+        raise SmokeFailed(f"reasons is not an object of 'for' and 'against' (got {reasons!r:.100})")
+    for side, sign in (("for", 1), ("against", -1)):
+        items = reasons[side]
+        if not isinstance(items, list) or len(items) > TOP:
+            raise SmokeFailed(f"reasons.{side} is not a list of at most {TOP}")
+        for rank, item in enumerate(items):
+            where = f"reasons.{side}[{rank}]"
+            if not isinstance(item, dict) or set(item) != {"field", "value", "points"}:
+                raise SmokeFailed(f"{where} is not an object of field, value and points (got {item!r:.100})")
+            if not isinstance(item["field"], str) or not item["field"]:
+                raise SmokeFailed(f"{where}.field is not a field name")
+            if item["value"] is not None and not isinstance(item["value"], str) and not _is_number(item["value"]):
+                raise SmokeFailed(f"{where}.value {item['value']!r:.40} is not text, a number or null")
+            if not _is_number(item["points"]) or item["points"] * sign <= 0:
+                raise SmokeFailed(f"{where}.points {item['points']!r:.40} is not a number of the side's sign")
+        sizes = [abs(item["points"]) for item in items]
+        if sizes != sorted(sizes, reverse=True):
+            raise SmokeFailed(f"reasons.{side} is not strongest first: points {[i['points'] for i in items]}")
+    return reasons
 
 
 def smoke(
@@ -124,9 +184,11 @@ def main(argv: list[str] | None = None) -> int:
     except SmokeFailed as err:
         print(f"smoke: FAILED: {err}", file=sys.stderr)
         return 1
+    strongest = ", ".join(f"{r['field']} {r['points']:+g}" for r in result["reasons"]["for"]) or "none"
     print(
         f"smoke: OK: {args.api_url.rstrip('/')}/predict: example churner ->"
-        f" churn_probability {result['probability']:.4f}, will_churn {result['will_churn']} (cutoff {result['cutoff']})"
+        f" churn_probability {result['probability']:.4f}, will_churn {result['will_churn']}"
+        f" (cutoff {result['cutoff']}); reasons for churn: {strongest} (points)"
     )
     return 0
 

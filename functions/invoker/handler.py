@@ -1,7 +1,15 @@
 """Invoker Lambda: ``POST /predict`` (API Gateway HTTP API payload 2.0, or REST 1.0) -> endpoint.
 
-Standard library + boto3 only (both in the Lambda runtime); ``ml/features/encoder.py`` and
-``feature_schema.json`` ship beside this file in the zip. Handler string: ``handler.handler``.
+Standard library + boto3 only (both in the Lambda runtime); ``ml/features/encoder.py``,
+``ml/features/reasons.py`` and ``feature_schema.json`` ship beside this file in the zip.
+Handler string: ``handler.handler``.
+
+Every score comes with its reasons: the endpoint is asked for ``EXPLAIN_TYPE`` (per record the
+score, its log-odds and one SHAP value per model column), and each record's answer is
+``{"churn_probability", "will_churn", "reasons": {"for": [...], "against": [...]}}`` with up to
+three ``{"field", "value", "points"}`` each way, plus one ``"explanation"`` per answer (method,
+base probability, unit of the points). invoker_explained.py checks the endpoint's answer and
+builds these.
 
 Environment:
   ENDPOINT_NAME (required)         SageMaker endpoint to invoke
@@ -30,7 +38,6 @@ import base64
 import binascii
 import json
 import logging
-import math
 import os
 import threading
 import time
@@ -49,10 +56,12 @@ from botocore.exceptions import (
 )
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
+import invoker_explained as explained
 from invoker_event import EventError, check_event
 from invoker_input import InputError, vectors_from_csv, vectors_from_json
 from metrics import document as metrics_document
 from ml.features.encoder import FeatureEncoder, format_csv
+from ml.features.reasons import Field, fields
 
 LOG = logging.getLogger("invoker")
 LOG.setLevel(os.environ.get("LOG_LEVEL", "INFO").upper())
@@ -62,9 +71,14 @@ _NOT_READY = {"ModelNotReadyException"}
 
 
 class HttpError(Exception):
-    def __init__(self, status: int, message: str, outcome: str, headers: dict[str, str] | None = None):
+    """``message`` answers the caller; ``outcome`` and ``detail`` go to the log (never a field value)."""
+
+    def __init__(
+        self, status: int, message: str, outcome: str, headers: dict[str, str] | None = None, detail: str | None = None
+    ):
         super().__init__(message)
         self.status, self.message, self.outcome, self.headers = status, message, outcome, headers or {}
+        self.detail = detail
 
 
 @dataclass(frozen=True)
@@ -73,6 +87,7 @@ class Settings:
     cutoff: float
     allowed_origin: str | None
     encoder: FeatureEncoder
+    spans: tuple[Field, ...]  # the fields reasons are told in, and the model columns of each
     max_records: int
     max_body_bytes: int
     connect_timeout: float
@@ -135,6 +150,7 @@ def settings() -> Settings:
         cutoff=cutoff,
         allowed_origin=env.get("ALLOWED_ORIGIN") or None,
         encoder=FeatureEncoder(schema),
+        spans=tuple(fields(schema)),
         max_records=int(env.get("MAX_RECORDS") or 1000),
         max_body_bytes=int(env.get("MAX_BODY_BYTES") or 1024 * 1024),
         connect_timeout=float(env.get("INVOKE_CONNECT_TIMEOUT") or INVOKE_DEFAULTS["INVOKE_CONNECT_TIMEOUT"]),
@@ -229,12 +245,12 @@ def _vectors(headers: dict[str, str], event: dict[str, Any], cfg: Settings) -> l
     return vectors_from_csv(body, cfg.encoder, cfg.max_records)
 
 
-def _invoke(cfg: Settings, vectors: list[list[float]]) -> list[float]:
+def _invoke(cfg: Settings, vectors: list[list[float]]) -> list[explained.Explained]:
     try:
         answer = runtime_client(cfg).invoke_endpoint(
             EndpointName=cfg.endpoint_name,
             ContentType="text/csv",
-            Accept="text/csv",
+            Accept=explained.EXPLAIN_TYPE,
             Body=format_csv(vectors).encode("ascii"),
         )
         raw = answer["Body"].read()
@@ -263,18 +279,12 @@ def _invoke(cfg: Settings, vectors: list[list[float]]) -> list[float]:
         ) from None
     except BotoCoreError as err:
         raise HttpError(502, "the model endpoint could not be called", f"endpoint_error:{type(err).__name__}") from None
-    return _scores(raw, len(vectors))
-
-
-def _scores(raw: bytes, expected: int) -> list[float]:
-    """The container's text/csv answer: one float per record (newline- or comma-separated)."""
     try:
-        scores = [float(token) for token in raw.decode("ascii").replace(",", "\n").split()]
-    except (UnicodeDecodeError, ValueError):
-        scores = None
-    if scores is None or len(scores) != expected or not all(math.isfinite(s) and 0.0 <= s <= 1.0 for s in scores):
-        raise HttpError(502, "the model endpoint returned an unexpected response", "bad_model_response")
-    return scores
+        return explained.parse(raw, len(vectors), cfg.encoder.width)
+    except explained.BadAnswer as err:
+        raise HttpError(
+            502, "the model endpoint returned an unexpected response", "bad_model_response", detail=str(err)
+        ) from None
 
 
 def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
@@ -319,12 +329,14 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
             log["records"] = len(vectors)
             invoked = time.perf_counter()
             try:
-                scores = _invoke(cfg, vectors)
+                rows = _invoke(cfg, vectors)
             finally:
                 endpoint_ms = (time.perf_counter() - invoked) * 1000
+            scores = [row.score for row in rows]
             payload = {
-                "predictions": [{"churn_probability": p, "will_churn": p >= cfg.cutoff} for p in scores],
+                "predictions": explained.predictions(rows, vectors, cfg.spans, cfg.cutoff),
                 "cutoff": cfg.cutoff,
+                "explanation": explained.explanation(rows),
             }
             status, extra = 200, _cors(cfg, headers)
             log["outcome"] = "ok"
@@ -339,6 +351,8 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     except HttpError as err:
         status, payload, extra = err.status, {"error": err.message}, {**_cors(cfg, headers), **err.headers}
         log["outcome"] = err.outcome
+        if err.detail:
+            log["detail"] = err.detail
     except Exception as err:
         status, payload, extra = 500, {"error": "internal error"}, _cors(cfg, headers)
         log.update(outcome="internal_error", error_type=type(err).__name__)

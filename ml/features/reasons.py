@@ -16,7 +16,10 @@ log-odds: one per model column and a base value, summing to the score's log-odds
 - **Probability points.** Log-odds do not add up in probability, so each field's log-odds
   effect is scaled by one factor per customer, ``(score - base probability) / (log-odds - base
   log-odds)``: the points keep their signs and order and sum exactly to the score's distance
-  from the base rate. ``METHOD`` says so in every answer.
+  from the base rate. ``METHOD`` says so in every answer. The log-odds span in that factor is
+  the contributions' own total, not the answer's ``log_odds``: the two differ by float32
+  rounding (~1e-6 log-odds), which left the points' sum up to 1e-5 points off the promise;
+  on the test bundle's 1,500 customers the choice moves no field by more than 0.005 points.
 """
 
 from __future__ import annotations
@@ -75,7 +78,8 @@ def sigmoid(x: float) -> float:
 
 
 def points_scale(score: float, log_odds: float, base: float) -> float:
-    """Probability points per unit of log-odds for one customer (see the module's docstring).
+    """Probability points per unit of log-odds for one customer (see the module's docstring):
+    pass ``base`` + the contributions' total as ``log_odds``, as ``field_points`` does.
 
     When the log-odds are (almost) the base value the ratio is 0/0: its limit, the slope of the
     logistic curve there, p(1 - p)."""
@@ -99,20 +103,29 @@ def value_of(field: Field, vector: Sequence[float]) -> Any:
     return int(number) if number.is_integer() else round(number, 2)
 
 
-def reasons(
-    spans: Sequence[Field], vector: Sequence[float], explanation: Mapping[str, Any], top: int = TOP
-) -> dict[str, list[dict[str, Any]]]:
-    """The top reasons for and against churn of one customer, strongest first.
+def field_points(spans: Sequence[Field], explanation: Mapping[str, Any]) -> list[float]:
+    """Every field's effect in probability points, unrounded, in ``spans`` order; they sum to
+    ``100 * (score - sigmoid(base))``.
 
     ``explanation`` is one row of the inference script's answer: ``score``, ``log_odds``,
     ``base`` and ``contributions`` (one per model column)."""
     contributions = explanation["contributions"]
-    scale = points_scale(float(explanation["score"]), float(explanation["log_odds"]), float(explanation["base"]))
-    effects = []
-    for field in spans:
-        points = scale * math.fsum(contributions[i] for i in field.columns)
-        if round(points, 1) != 0.0:
-            effects.append((points, field))
+    base = float(explanation["base"])
+    total = math.fsum(contributions)  # the contributions' own log-odds span (module docstring)
+    scale = points_scale(float(explanation["score"]), base + total, base)
+    return [scale * math.fsum(contributions[i] for i in field.columns) for field in spans]
+
+
+def reasons(
+    spans: Sequence[Field], vector: Sequence[float], explanation: Mapping[str, Any], top: int = TOP
+) -> dict[str, list[dict[str, Any]]]:
+    """The top reasons for and against churn of one customer, strongest first (ties: schema order);
+    a field whose effect rounds to 0.0 points is no reason."""
+    effects = [
+        (points, field)
+        for points, field in zip(field_points(spans, explanation), spans, strict=True)
+        if round(points, 1) != 0.0
+    ]
     effects.sort(key=lambda item: -abs(item[0]))
 
     def reason(points: float, field: Field) -> dict[str, Any]:

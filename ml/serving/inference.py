@@ -425,20 +425,21 @@ def transform_fn(model: Scorer, body: bytes | str, content_type: str | None, acc
     """Per request: ``(bytes, content type)``, or a refused request's status and message.
 
     The image's worker has already turned a missing ``Content-Type`` into application/json and a
-    missing or ``*/*`` ``Accept`` into its default, and decoded a text/csv body; the request as
-    it came, read again from the worker's Flask request, gets the local server's answer."""
-    raw = _raw_request()
-    if raw is not None:
-        body, content_type, accept = raw
-    elif isinstance(body, str):
-        body = body.encode("utf-8")
+    missing or ``*/*`` ``Accept`` into its default: the headers as they came, read again from the
+    worker's Flask request, get the local server's answer. The body is the worker's (it has read
+    the stream), text/csv decoded as UTF-8, so it is encoded back; an invalid byte has become
+    U+FFFD there, which the parser refuses as not a number."""
+    headers = _raw_headers()
+    if headers is not None:
+        content_type, accept = headers
+    raw = body.encode("utf-8") if isinstance(body, str) else body
     try:
-        return model.score(body, content_type, accept)
+        return model.score(raw, content_type, accept)
     except RequestError as err:
         return _error_response(err)
 
 
-def _raw_request() -> tuple[bytes, str | None, str | None] | None:
+def _raw_headers() -> tuple[str | None, str | None] | None:
     try:
         import flask  # the image's serving stack (sagemaker-containers) is Flask
     except ImportError:
@@ -447,7 +448,7 @@ def _raw_request() -> tuple[bytes, str | None, str | None] | None:
         return None
     headers = flask.request.headers
     content_type = headers.get("ContentType") or headers.get("Content-Type")  # the worker's order
-    return flask.request.get_data(), content_type, headers.get("Accept")
+    return content_type, headers.get("Accept")
 
 
 def _error_response(err: RequestError) -> Any:

@@ -110,6 +110,24 @@ run "serverless_stack" {
   }
 }
 
+run "script_mode_environment_reaches_the_model" {
+  command = plan
+
+  variables {
+    model_environment = { SAGEMAKER_PROGRAM = "inference.py", SAGEMAKER_SUBMIT_DIRECTORY = "/opt/ml/model/code" }
+  }
+
+  assert {
+    condition     = module.endpoint.model_environment == tomap({ SAGEMAKER_PROGRAM = "inference.py", SAGEMAKER_SUBMIT_DIRECTORY = "/opt/ml/model/code" })
+    error_message = "The model's container must run the archive's code/inference.py (script mode)."
+  }
+
+  assert {
+    condition     = output.model_name != run.serverless_stack.model_name
+    error_message = "A new container environment must give a new model name (a model cannot be updated)."
+  }
+}
+
 run "new_artifact_renames_model" {
   command = plan
 

@@ -39,6 +39,7 @@ run "rejects_a_bad_value_of_each_independent_variable" {
     lambda_memory_mb           = 64
     throttle_rate_limit        = 0
     throttle_burst_limit       = 0
+    model_environment          = { SAGEMAKER_PROGRAM = "inference.py" } # script mode without its directory
   }
 
   expect_failures = [
@@ -62,6 +63,7 @@ run "rejects_a_bad_value_of_each_independent_variable" {
     var.lambda_memory_mb,
     var.throttle_rate_limit,
     var.throttle_burst_limit,
+    var.model_environment,
   ]
 }
 

@@ -6,20 +6,21 @@ import json
 import logging
 
 import pytest
-import requests
 from botocore.exceptions import ReadTimeoutError
 from botocore.stub import Stubber
 from moto import mock_aws
 
 from tests.monitoring.emf_spec import check_line
+from tests.serving import canned
 from tests.serving.conftest import CHURNER, LOYAL
 
 ENDPOINT = "churn-endpoint"
 FUNCTION = "churn-invoker"
 # Marked values: none of them may reach the log, on any path.
 MARKED = {**CHURNER, "Phone": "555-0199", "State": "WY", "Day Mins": 271.828}
-SCORES = "0.7312345678\n0.2412345678\n"  # per-customer scores: not to be logged either
-MARKS = ("555-0199", "WY", "271.828", "ZZMARK", "123-45-6789", "12345678")
+SCORES = (0.7312345678, 0.2412345678)  # per-customer scores: not to be logged either
+# "271.83": the marked Day Mins as a reason's value (two decimals); "points": a reason's
+MARKS = ("555-0199", "WY", "271.828", "271.83", "ZZMARK", "123-45-6789", "12345678", "points")
 
 
 @pytest.fixture
@@ -46,13 +47,6 @@ def aws(monkeypatch, serving_bundle, invoker):
     invoker._settings_cache.clear()
 
 
-def seed(body: str) -> None:
-    result = {"Body": body, "ContentType": "text/csv", "InvokedProductionVariant": "AllTraffic", "CustomAttributes": ""}
-    requests.post(
-        "http://motoapi.amazonaws.com/moto-api/static/sagemaker/endpoint-results", json={"results": [result]}, timeout=5
-    ).raise_for_status()
-
-
 def event(body, content_type="application/json", method="POST", path="/predict"):
     return {
         "version": "2.0",
@@ -69,7 +63,11 @@ def _runtime(invoker):
 
 
 def ok(invoker, monkeypatch):
-    seed(SCORES)
+    """The marked Day Mins and State are the first customer's strongest reasons."""
+    columns = [c["name"] for c in invoker.settings().encoder.schema["columns"]]
+    pushes = {columns.index("Day Mins"): 3.0, columns.index("State_WY"): -1.0}
+    rows = [canned.row(SCORES[0], len(columns), pushes), canned.row(SCORES[1], len(columns))]
+    canned.seed(canned.body(*rows))
     return event([MARKED, LOYAL])
 
 
@@ -119,7 +117,7 @@ def crashed(invoker, monkeypatch):
 
 
 def garbage_answer(invoker, monkeypatch):
-    seed("body 0.7312345678")
+    canned.seed("body 0.7312345678")
     return event(MARKED)
 
 
@@ -163,6 +161,10 @@ def test_one_valid_emf_line_per_request_without_customer_data(name, invoker, aws
     with caplog.at_level(logging.INFO, logger="invoker"):
         answer = invoker.handler(ev, None)
     assert answer["statusCode"] == expected, answer
+    if name == "ok":  # the marks are in the answer, so their absence below means something
+        told = json.loads(answer["body"])["predictions"][0]["reasons"]
+        assert (told["for"][0]["field"], told["for"][0]["value"]) == ("Day Mins", 271.83)
+        assert (told["against"][0]["field"], told["against"][0]["value"]) == ("State", "WY")
     lines = [r.getMessage() for r in caplog.records if r.name == "invoker"]
     assert len(lines) == 1, lines
     doc = check_line(lines[0])
@@ -186,6 +188,10 @@ def test_one_valid_emf_line_per_request_without_customer_data(name, invoker, aws
 
 
 def test_the_marks_would_be_seen(invoker, aws, monkeypatch, caplog):
-    """The check above can fail: a handler that logged its input would show the marks."""
+    """The check above can fail: a handler that logged its input, or its answer, would show the marks."""
     logging.getLogger("invoker").info(json.dumps(event([MARKED])))
     assert all(m in caplog.text for m in ("555-0199", "WY", "271.828"))
+    caplog.clear()
+    answer = invoker.handler(ok(invoker, monkeypatch), None)
+    logging.getLogger("invoker").info(answer["body"])
+    assert all(m in caplog.text for m in ("WY", "271.83", "12345678", "points"))

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import re
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,7 @@ from typing import Any
 
 import pytest
 
+from ml.model.bundle import MODEL_MEMBER, SCRIPT_ENVIRONMENT, SCRIPT_MEMBER, SCRIPT_SOURCE, archive_members
 from tests.rehearsal.harness import REGION, Aws
 from tests.terraform.tf_helpers import MANAGED_SECURITY_HEADERS
 
@@ -203,6 +205,15 @@ def check_sagemaker_model_endpoint(stack: DeployedStack) -> None:
     assert model["PrimaryContainer"]["ModelDataUrl"] == stack.model_data_url
     assert model["PrimaryContainer"]["Image"] == f"683313688378.dkr.ecr.{REGION}.amazonaws.com/sagemaker-xgboost:3.0-5"
     assert model["ExecutionRoleArn"] == stack.outputs["sagemaker_role_arn"]
+    # Script mode: the served archive is the job's booster repacked with the inference script
+    # (the stand-in job, like SageMaker's, wrote the booster alone), and the model runs that script.
+    assert model["PrimaryContainer"].get("Environment") == SCRIPT_ENVIRONMENT
+    bucket, key = stack.model_data_url.removeprefix("s3://").split("/", 1)
+    with tempfile.TemporaryDirectory() as tmp:
+        archive = Path(tmp) / "model.tar.gz"
+        archive.write_bytes(stack.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read())
+        members = archive_members(archive)
+    assert list(members) == [MODEL_MEMBER, SCRIPT_MEMBER] and members[SCRIPT_MEMBER] == SCRIPT_SOURCE.read_bytes()
 
     iam = stack.client("iam")
     doc = iam.get_role_policy(RoleName=f"{stack.name}-sagemaker", PolicyName=f"{stack.name}-sagemaker")[

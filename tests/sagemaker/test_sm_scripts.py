@@ -30,6 +30,19 @@ def load_script(name: str) -> ModuleType:
 smoke = load_script("smoke")
 aws_cost = load_script("aws_cost")
 
+FOR: list[dict[str, Any]] = [
+    {"field": "CustServ Calls", "value": 4, "points": 31.2},
+    {"field": "Int'l Plan", "value": "yes", "points": 18.5},
+    {"field": "Total Charge", "value": 68.27, "points": 18.5},
+]
+REASONS: dict[str, Any] = {"for": FOR, "against": [{"field": "State", "value": None, "points": -0.4}]}
+EXPLANATION = {"method": "TreeSHAP", "base_probability": 0.1336, "points": "percentage points of churn probability"}
+ANSWER = {
+    "predictions": [{"churn_probability": 0.9, "will_churn": True, "reasons": REASONS}],
+    "cutoff": 0.3,
+    "explanation": EXPLANATION,
+}
+
 
 @dataclass
 class Api:
@@ -49,11 +62,7 @@ def api() -> Iterator[Api]:
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers["Content-Length"]))
             state.seen.append((self.path, self.headers["Content-Type"], json.loads(body)))
-            status, payload = (
-                state.answers.pop(0)
-                if state.answers
-                else (200, {"predictions": [{"churn_probability": 0.9, "will_churn": True}], "cutoff": 0.3})
-            )
+            status, payload = state.answers.pop(0) if state.answers else (200, ANSWER)
             data = json.dumps(payload).encode() if not isinstance(payload, bytes) else payload
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
@@ -78,16 +87,54 @@ def test_smoke_posts_the_example_churner(api: Api, local_bundle: Path, capsys: p
     path, content_type, record = api.seen[0]
     assert path == "/predict" and content_type == "application/json"
     assert record == json.loads((local_bundle / "feature_schema.json").read_text())["examples"]["churner"]
-    assert "smoke: OK" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "smoke: OK" in out and "CustServ Calls +31.2, Int'l Plan +18.5, Total Charge +18.5" in out
+
+
+def _with(reasons: Any = REASONS, explanation: Any = EXPLANATION, probability: float = 0.9) -> dict[str, Any]:
+    prediction = {"churn_probability": probability, "will_churn": True, "reasons": reasons}
+    return {"predictions": [prediction], "cutoff": 0.3, "explanation": explanation}
+
+
+def _side(side: str, items: list[Any]) -> dict[str, Any]:
+    return {**REASONS, side: items}
+
+
+BAD_ANSWERS = {
+    "probability over 1": ({"predictions": [{"churn_probability": 1.7}]}, "not a number in [0, 1]"),
+    "no predictions": ({"oops": 1}, "unexpected answer"),
+    "no reasons": (_with(reasons=None), "reasons is not an object"),
+    "reasons without against": (_with(reasons={"for": FOR}), "reasons is not an object"),
+    "four for": (_with(reasons=_side("for", [*FOR, FOR[2]])), "reasons.for is not a list of at most 3"),
+    "a reason without points": (_with(reasons=_side("for", [{"field": "State", "value": "NJ"}])), "reasons.for[0]"),
+    "a nameless field": (_with(reasons=_side("for", [{**FOR[0], "field": ""}])), "reasons.for[0].field"),
+    "a value list": (_with(reasons=_side("for", [{**FOR[0], "value": [4]}])), "reasons.for[0].value"),
+    "a value true": (_with(reasons=_side("for", [{**FOR[0], "value": True}])), "reasons.for[0].value"),
+    "points a string": (_with(reasons=_side("for", [{**FOR[0], "points": "31.2"}])), "reasons.for[0].points"),
+    "against with plus points": (
+        _with(reasons=_side("against", [{"field": "State", "value": "NJ", "points": 2.0}])),
+        "reasons.against[0].points",
+    ),
+    "zero points": (_with(reasons=_side("for", [{**FOR[0], "points": 0}])), "of the side's sign"),
+    "weakest first": (_with(reasons=_side("for", list(reversed(FOR)))), "not strongest first"),
+    "no reason for a churner": (_with(reasons={"for": [], "against": []}), "no reason for churn"),
+    "no explanation": (_with(explanation=None), "no explanation object"),
+    "no method": (_with(explanation={**EXPLANATION, "method": ""}), "explanation.method"),
+    "no unit": (_with(explanation={k: v for k, v in EXPLANATION.items() if k != "points"}), "explanation.points"),
+    "base over 1": (_with(explanation={**EXPLANATION, "base_probability": 13.4}), "base_probability"),
+}
+
+
+def test_no_reason_for_is_fine_near_the_base_rate(api: Api, local_bundle: Path) -> None:
+    """A probability within 10 points of the base may have every field too weak to tell."""
+    api.answers = [(200, _with(reasons={"for": [], "against": []}, probability=0.2))]
+    assert smoke.main(["--api-url", api.url, "--model", str(local_bundle)]) == 0
 
 
 @pytest.mark.parametrize(
     ("status", "payload", "message"),
-    [
-        (200, {"predictions": [{"churn_probability": 1.7}]}, "not a number in [0, 1]"),
-        (200, {"oops": 1}, "unexpected answer"),
-        (400, {"error": "field 'State': missing"}, "HTTP 400"),
-    ],
+    [*((200, *BAD_ANSWERS[name]) for name in BAD_ANSWERS), (400, {"error": "field 'State': missing"}, "HTTP 400")],
+    ids=[*BAD_ANSWERS, "HTTP 400"],
 )
 def test_smoke_fails_clearly(
     api: Api,

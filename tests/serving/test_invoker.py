@@ -7,15 +7,19 @@ import csv
 import io
 import json
 import logging
+import math
 
 import pytest
-import requests
 from botocore.exceptions import ConnectTimeoutError, ReadTimeoutError
 from botocore.stub import Stubber
 from moto import mock_aws
 
+from ml.features import reasons
 from ml.features.encoder import FeatureEncoder, format_csv
+from ml.serving.inference import EXPLAIN_TYPE
 
+from . import canned
+from .canned import seed
 from .conftest import CHURNER, LOYAL, free_port
 
 ORIGIN = "https://churn.example.com"
@@ -57,15 +61,13 @@ def aws(env):
         yield
 
 
-def seed(*bodies: str) -> None:
-    """Queue canned invoke_endpoint answers (moto's documented API)."""
-    results = [
-        {"Body": b, "ContentType": "text/csv", "InvokedProductionVariant": "AllTraffic", "CustomAttributes": ""}
-        for b in bodies
-    ]
-    requests.post(
-        "http://motoapi.amazonaws.com/moto-api/static/sagemaker/endpoint-results", json={"results": results}, timeout=5
-    ).raise_for_status()
+def scores(schema, *values: float) -> str:
+    """A canned explain answer of these scores (the schema's width)."""
+    return canned.scores(len(schema["columns"]), *values)
+
+
+def column(schema, name: str) -> int:
+    return [c["name"] for c in schema["columns"]].index(name)
 
 
 def event(
@@ -119,32 +121,78 @@ def encoded(schema, *records):
     return [enc.encode(r) for r in records]
 
 
+def churner_answer(schema) -> tuple[str, float]:
+    """An explain answer for CHURNER at 0.75 whose log-odds sit on five fields, and its base value:
+    CustServ Calls +1.2, Int'l Plan +0.8 over its two one-hot columns, Total Charge +0.6, Day Mins
+    -0.4, State -0.2 over two of its columns (one not the customer's), nothing elsewhere."""
+    pushes = {
+        column(schema, "CustServ Calls"): 1.2,
+        column(schema, "Int'l Plan_yes"): 0.5,
+        column(schema, "Int'l Plan_no"): 0.3,
+        column(schema, "Total Charge"): 0.6,
+        column(schema, "Day Mins"): -0.4,
+        column(schema, "State_NJ"): -0.15,
+        column(schema, "State_OH"): -0.05,
+    }
+    base = canned.logit(0.75) - math.fsum(pushes.values())  # nothing left over for column 0
+    return canned.body(canned.row(0.75, len(schema["columns"]), pushes, base=base)), base
+
+
 # -- happy paths ----------------------------------------------------------------------------
 def test_json_one_record(invoker, aws, schema):
-    seed("0.75\n")
+    answer, base = churner_answer(schema)
+    seed(answer)
     sent = capture_requests(invoker)
     status, headers, body = call(invoker, event(CHURNER))
     assert status == 200
     cutoff = schema["decision"]["cutoff"]
-    assert body == {"predictions": [{"churn_probability": 0.75, "will_churn": cutoff <= 0.75}], "cutoff": cutoff}
+    scale = 100 * (0.75 - 1 / (1 + math.exp(-base))) / (canned.logit(0.75) - base)  # points per log-odds unit
+    total_charge = round(encoded(schema, CHURNER)[0][column(schema, "Total Charge")], 2)
+    assert body == {
+        "predictions": [
+            {
+                "churn_probability": 0.75,
+                "will_churn": cutoff <= 0.75,
+                "reasons": {
+                    "for": [
+                        {"field": "CustServ Calls", "value": 4, "points": round(1.2 * scale, 1)},
+                        {"field": "Int'l Plan", "value": "yes", "points": round(0.8 * scale, 1)},
+                        {"field": "Total Charge", "value": total_charge, "points": round(0.6 * scale, 1)},
+                    ],
+                    "against": [
+                        {"field": "Day Mins", "value": 305, "points": round(-0.4 * scale, 1)},
+                        {"field": "State", "value": "NJ", "points": round(-0.2 * scale, 1)},
+                    ],
+                },
+            }
+        ],
+        "cutoff": cutoff,
+        "explanation": {
+            "method": reasons.METHOD,
+            "base_probability": round(1 / (1 + math.exp(-base)), 4),
+            "points": "percentage points of churn probability",
+        },
+    }
     assert headers["Access-Control-Allow-Origin"] == ORIGIN and headers["Vary"] == "Origin"
     (request,) = sent
-    assert header(request, "Content-Type") == "text/csv" and header(request, "Accept") == "text/csv"
+    assert header(request, "Content-Type") == "text/csv" and header(request, "Accept") == EXPLAIN_TYPE
     assert request.url.endswith(f"/endpoints/{ENDPOINT}/invocations")
     assert request.body == format_csv(encoded(schema, CHURNER)).encode()
 
 
 def test_json_list_and_cutoff_env(invoker, aws, monkeypatch, schema):
     monkeypatch.setenv("DECISION_CUTOFF", "0.5")
-    seed("0.5\n0.49999\n")
+    seed(scores(schema, 0.5, 0.49999))
     sent = capture_requests(invoker)
     status, _, body = call(invoker, event([CHURNER, LOYAL]))
     assert status == 200
     assert body["cutoff"] == 0.5
-    assert body["predictions"] == [
+    assert [{k: p[k] for k in ("churn_probability", "will_churn")} for p in body["predictions"]] == [
         {"churn_probability": 0.5, "will_churn": True},
         {"churn_probability": 0.49999, "will_churn": False},
     ]
+    # each record's reasons are its own: the canned answers put everything on Account Length
+    assert [p["reasons"]["for"][0]["value"] for p in body["predictions"]] == [140, 100]
     assert sent[0].body == format_csv(encoded(schema, CHURNER, LOYAL)).encode()
 
 
@@ -155,7 +203,7 @@ def _csv(rows):
 
 
 def test_csv_with_header_any_order_subset(invoker, aws, schema):
-    seed("0.2\n0.9\n")
+    seed(scores(schema, 0.2, 0.9))
     sent = capture_requests(invoker)
     names = [n for n in reversed(list(CHURNER)) if n not in ("Phone", "Day Charge")]
     body = _csv([names, [CHURNER[n] for n in names], [LOYAL[n] for n in names]])
@@ -168,19 +216,20 @@ def test_csv_with_header_any_order_subset(invoker, aws, schema):
 def test_csv_without_header_20_and_21_columns(invoker, aws, schema):
     names = list(schema["fields"])
     assert len(names) == 20 and names[0] == "State" and names[-1] == "CustServ Calls"
-    seed("0.1\n", "0.001\n")
+    seed(scores(schema, 0.1), scores(schema, 0.001))
     sent = capture_requests(invoker)
     status, _, answer = call(invoker, event(_csv([[CHURNER[n] for n in names]]), "text/csv"))
     assert status == 200, answer
     status, _, answer = call(invoker, event(_csv([[LOYAL[n] for n in names] + ["False."]]), "text/csv"))
     assert status == 200, answer
-    assert answer["predictions"] == [{"churn_probability": 0.001, "will_churn": False}]
+    (prediction,) = answer["predictions"]
+    assert (prediction["churn_probability"], prediction["will_churn"]) == (0.001, False)
     assert [r.body for r in sent] == [format_csv(encoded(schema, r)).encode() for r in (CHURNER, LOYAL)]
 
 
 def test_csv_encoded_vector_like_the_lab_page(invoker, aws, schema):
     vectors = encoded(schema, CHURNER, LOYAL)
-    seed("0.99,0.001")  # an older container's comma-separated answer is read too
+    seed(scores(schema, 0.99, 0.001))
     sent = capture_requests(invoker)
     status, _, answer = call(invoker, event(format_csv(vectors), "text/csv"))
     assert status == 200, answer
@@ -188,8 +237,45 @@ def test_csv_encoded_vector_like_the_lab_page(invoker, aws, schema):
     assert sent[0].body == format_csv(vectors).encode()
 
 
-def test_base64_body_and_rest_v1_event(invoker, aws):
-    seed("0.4\n")
+def test_every_input_mode_gets_the_same_reasons(invoker, aws, schema):
+    """JSON, raw CSV with and without a header, and the lab's encoded vector: the same customer
+    is the same endpoint request, and the reasons are folded from it (values included)."""
+    seed(churner_answer(schema)[0])  # moto answers a request body it has seen with the same result
+    names = list(schema["fields"])
+    vector = encoded(schema, CHURNER)[0]
+    bodies = {
+        "json": (CHURNER, "application/json"),
+        "csv with header": (_csv([names, [CHURNER[n] for n in names]]), "text/csv"),
+        "csv without header": (_csv([[CHURNER[n] for n in names]]), "text/csv"),
+        "encoded vector": (format_csv([vector]), "text/csv"),
+    }
+    answers = {}
+    for mode, (body, content_type) in bodies.items():
+        status, _, answer = call(invoker, event(body, content_type))
+        assert status == 200, (mode, answer)
+        answers[mode] = answer
+    assert answers["json"]["predictions"][0]["reasons"]["for"][1] == {
+        "field": "Int'l Plan",
+        "value": "yes",
+        "points": answers["json"]["predictions"][0]["reasons"]["for"][1]["points"],
+    }
+    assert all(answer == answers["json"] for answer in answers.values()), answers
+
+
+def test_an_encoded_vector_without_a_category_set_has_no_value(invoker, aws, schema):
+    """The lab's vector may leave a one-hot block empty: that field's reason says value null."""
+    vector = encoded(schema, CHURNER)[0]
+    for name in ("Int'l Plan_yes", "Int'l Plan_no"):
+        vector[column(schema, name)] = 0.0
+    seed(churner_answer(schema)[0])
+    status, _, answer = call(invoker, event(format_csv([vector]), "text/csv"))
+    assert status == 200, answer
+    (plan,) = [r for r in answer["predictions"][0]["reasons"]["for"] if r["field"] == "Int'l Plan"]
+    assert plan["value"] is None
+
+
+def test_base64_body_and_rest_v1_event(invoker, aws, schema):
+    seed(scores(schema, 0.4))
     ev = event(CHURNER, b64=True)
     status, _, _ = call(invoker, ev)
     assert status == 200
@@ -202,7 +288,7 @@ def test_base64_body_and_rest_v1_event(invoker, aws):
         "body": json.dumps(LOYAL),
         "isBase64Encoded": False,
     }
-    seed("0.001\n")
+    seed(scores(schema, 0.001))
     status, headers, body = call(invoker, v1)
     assert status == 200 and body["predictions"][0]["will_churn"] is False
     assert headers["Access-Control-Allow-Origin"] == ORIGIN
@@ -222,11 +308,11 @@ def test_preflight_and_cors_only_for_the_allowed_origin(invoker, env):
     assert status == 400 and "Access-Control-Allow-Origin" not in headers
 
 
-def test_no_cors_headers_without_allowed_origin(invoker, env, aws, monkeypatch):
+def test_no_cors_headers_without_allowed_origin(invoker, env, aws, monkeypatch, schema):
     """As deployed: CloudFront serves the page and /predict from one origin, so Terraform sets no
     ALLOWED_ORIGIN and no answer carries a CORS header (nor Vary: Origin), whatever the Origin."""
     monkeypatch.delenv("ALLOWED_ORIGIN")
-    seed("0.9\n")
+    seed(scores(schema, 0.9))
     for origin in (ORIGIN, "https://evil.example", None):
         for ev, expected in (
             (event(CHURNER, origin=origin), 200),
@@ -461,11 +547,83 @@ def test_endpoint_down_is_503(invoker, env, monkeypatch):
     assert headers["Retry-After"]
 
 
-@pytest.mark.parametrize("body", ["body", "0.5\n", "0.5\n0.2\n0.1\n", "1.5\n0.2\n", "nan\n0.1\n", "\xff"])
-def test_malformed_endpoint_answer_is_502(invoker, aws, body):
-    seed(body)
-    status, _, answer = call(invoker, event([CHURNER, LOYAL]))
+def _rows(width, *edits):
+    """Two good rows (for CHURNER and LOYAL) with ``edits``: (row index, key, new value)."""
+    rows = [canned.row(0.8, width), canned.row(0.1, width)]
+    for index, key, value in edits:
+        rows[index][key] = value
+    return rows
+
+
+def _near(score: float, width: int, key: str, value) -> str:
+    """A row consistent with ``score``, then ``key`` set to ``value``: each of these is within the
+    invoker's bound of sigmoid(log_odds), so only the check the case names can refuse it."""
+    rows = [canned.row(score, width, {0: 1.0}, rest=1), canned.row(0.1, width)]
+    rows[0][key] = value
+    return canned.body(*rows)
+
+
+def _malformed(width: int) -> dict[str, str]:
+    good = _rows(width)
+    shifted = canned.row(0.1, width, base=canned.BASE + 0.01)
+    contributions = canned.row(0.8, width, {0: 1.0}, rest=1)["contributions"]
+    return {
+        "not JSON": "body",
+        "not UTF-8": "\xff{}",
+        "the old text/csv answer": "0.8\n0.1\n",
+        "a JSON number": "0.8",
+        "a list, not an object": json.dumps(good),
+        "no explanations": json.dumps({"predictions": [{"score": 0.8}, {"score": 0.1}]}),
+        "explanations not a list": json.dumps({"explanations": {"0": good[0]}}),
+        "one for two records": canned.body(good[0]),
+        "three for two records": canned.body(*good, good[1]),
+        "a row not an object": canned.body(good[0], 0.1),
+        "score NaN": canned.body(*_rows(width, (1, "score", float("nan")))),
+        "score Infinity": canned.body(*_rows(width, (0, "score", float("inf")))),
+        "score a string": canned.body(*_rows(width, (0, "score", "0.8"))),
+        "score true": _near(0.99996, width, "score", True),
+        "score over 1": _near(0.99999, width, "score", 1.00001),
+        "score below 0": _near(0.00001, width, "score", -0.00001),
+        "a contribution true": _near(0.8, width, "contributions", [True, *contributions[1:]]),
+        "no log_odds": canned.body(*_rows(width, (0, "log_odds", None))),
+        "log_odds -Infinity": canned.body(*_rows(width, (0, "log_odds", float("-inf")))),
+        "base NaN": canned.body(*_rows(width, (1, "base", float("nan")))),
+        "contributions one short": canned.body(*_rows(width, (0, "contributions", good[0]["contributions"][:-1]))),
+        "contributions one long": canned.body(*_rows(width, (1, "contributions", [*good[1]["contributions"], 0.0]))),
+        "contributions not a list": canned.body(*_rows(width, (0, "contributions", 1.0))),
+        "a contribution NaN": canned.body(
+            *_rows(width, (0, "contributions", [float("nan"), *good[0]["contributions"][1:]]))
+        ),
+        "a contribution null": canned.body(*_rows(width, (1, "contributions", [*good[1]["contributions"][:-1], None]))),
+        "contributions do not add up": canned.body(
+            *_rows(width, (0, "contributions", [good[0]["contributions"][0] + 0.01, *good[0]["contributions"][1:]]))
+        ),
+        "score not sigmoid(log_odds)": canned.body(*_rows(width, (0, "score", 0.801))),
+        "two base values": canned.body(good[0], shifted),
+    }
+
+
+MALFORMED = list(_malformed(width=2))  # the names: each test makes its body at the schema's width
+
+
+@pytest.mark.parametrize("case", MALFORMED)
+def test_malformed_endpoint_answer_is_502(invoker, aws, schema, case, caplog):
+    seed(_malformed(len(schema["columns"]))[case])
+    with caplog.at_level(logging.INFO, logger="invoker"):
+        status, _, answer = call(invoker, event([CHURNER, LOYAL]))
     assert status == 502 and answer == {"error": "the model endpoint returned an unexpected response"}
+    (line,) = [json.loads(r.getMessage()) for r in caplog.records if r.name == "invoker"]
+    assert line["outcome"] == "bad_model_response" and line["detail"]
+
+
+def test_the_two_good_rows_of_the_malformed_cases_are_accepted(invoker, aws, schema):
+    """The 502s above come from each case's one fault: the rows they start from score."""
+    width = len(schema["columns"])
+    seed(canned.body(*_rows(width)), _near(0.99996, width, "score", 0.99996))
+    status, _, answer = call(invoker, event([CHURNER, LOYAL]))
+    assert status == 200 and [p["churn_probability"] for p in answer["predictions"]] == [0.8, 0.1]
+    status, _, answer = call(invoker, event([LOYAL, CHURNER]))  # another request: the next canned answer
+    assert status == 200 and [p["churn_probability"] for p in answer["predictions"]] == [0.99996, 0.1]
 
 
 def test_unexpected_exception_is_500_without_trace(invoker, env, monkeypatch):
@@ -475,14 +633,20 @@ def test_unexpected_exception_is_500_without_trace(invoker, env, monkeypatch):
 
 
 # -- logs -----------------------------------------------------------------------------------
-def test_logs_are_json_lines_without_customer_values(invoker, aws, caplog):
-    seed("0.75\n0.25\n")
+def test_logs_are_json_lines_without_customer_values(invoker, aws, schema, caplog):
+    width = len(schema["columns"])
+    # the marked fields are the reasons: their values reach the answer, and must not reach the log
+    pushes = {column(schema, "Day Mins"): 2.0, column(schema, "State_WY"): -1.0}
+    explained = canned.row(0.7312345678, width, pushes)
+    seed(canned.body(explained, canned.row(0.2412345678, width)), canned.body(explained))
     secret = {**CHURNER, "Phone": "555-0199", "Day Mins": 1234.56, "State": "WY"}
     with caplog.at_level(logging.INFO, logger="invoker"):
-        call(invoker, event([secret, LOYAL]))
-        call(invoker, event({**secret, "State": "QQ"}))
-        call(invoker, event({**secret, "Ssn 123-45-6789": 1}))
-        call(invoker, event(_csv([list(secret), list(secret.values())]), "text/csv"))
+        answers = [
+            call(invoker, event([secret, LOYAL]))[2],
+            call(invoker, event({**secret, "State": "QQ"}))[2],
+            call(invoker, event({**secret, "Ssn 123-45-6789": 1}))[2],
+            call(invoker, event(_csv([list(secret), list(secret.values())]), "text/csv"))[2],
+        ]
     lines = [r.getMessage() for r in caplog.records if r.name == "invoker"]
     assert len(lines) == 4
     entries = [json.loads(line) for line in lines]
@@ -490,5 +654,10 @@ def test_logs_are_json_lines_without_customer_values(invoker, aws, caplog):
     assert isinstance(entries[0]["latency_ms"], float) and entries[0]["outcome"] == "ok"
     assert entries[1]["status"] == 400 and entries[1]["error_field"] == "State"
     assert entries[2]["error_field"] == "(unknown)"
-    for value in ("555-0199", "1234.56", "WY", "QQ", "123-45-6789"):
+    assert entries[3]["status"] == 200
+    for answer in (answers[0], answers[3]):
+        told = answer["predictions"][0]["reasons"]
+        assert told["for"][0]["field"] == "Day Mins" and told["for"][0]["value"] == 1234.56
+        assert told["against"][0] == {"field": "State", "value": "WY", "points": told["against"][0]["points"]}
+    for value in ("555-0199", "1234.56", "WY", "QQ", "123-45-6789", "12345678", "reasons", "points"):
         assert value not in caplog.text

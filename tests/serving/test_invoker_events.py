@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from . import canned
 from .conftest import CHURNER
 
 MARK = "MARKq4z"  # in every substituted value: it must not reach the log
@@ -165,7 +166,9 @@ def call(invoker, serving_bundle, monkeypatch, caplog):
     monkeypatch.setenv("FEATURE_SCHEMA_PATH", str(serving_bundle / "feature_schema.json"))
     monkeypatch.delenv("ALLOWED_ORIGIN", raising=False)
     invoker._settings_cache.clear()
-    monkeypatch.setattr(invoker, "_invoke", lambda cfg, vectors: [0.25] * len(vectors))
+    width = invoker.settings().encoder.width
+    row = invoker.explained.Explained(0.25, canned.logit(0.25), canned.logit(0.25), (0.0,) * width)
+    monkeypatch.setattr(invoker, "_invoke", lambda cfg, vectors: [row] * len(vectors))
 
     def run(event: Any) -> tuple[int, dict[str, Any], dict[str, Any]]:
         caplog.clear()

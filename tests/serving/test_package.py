@@ -52,22 +52,26 @@ def test_contents(built, serving_bundle):
         assert set(names) == {
             "handler.py",
             "invoker_event.py",
+            "invoker_explained.py",
             "invoker_input.py",
             "metrics.py",
             "ml/__init__.py",
             "ml/features/__init__.py",
             "ml/features/encoder.py",
+            "ml/features/reasons.py",
             "feature_schema.json",
         }
         assert archive.read("feature_schema.json") == (serving_bundle / "feature_schema.json").read_bytes()
-        assert archive.read("ml/features/encoder.py") == (ROOT / "ml" / "features" / "encoder.py").read_bytes()
+        for shared in ("ml/features/encoder.py", "ml/features/reasons.py"):
+            assert archive.read(shared) == (ROOT / shared).read_bytes()
         for info in infos:
             assert info.date_time == (1980, 1, 1, 0, 0, 0)
             assert (info.external_attr >> 16) & 0o777 == 0o644
 
 
 def test_imports_without_numpy_pandas_xgboost(built, tmp_path):
-    """Import the unpacked zip as Lambda does, isolated from the repository (python -I, another cwd)."""
+    """Import the unpacked zip as Lambda does, isolated from the repository (python -I, another cwd),
+    and answer the example churner with its reasons (the endpoint call replaced by a canned answer)."""
     with zipfile.ZipFile(built[0]) as archive:
         archive.extractall(tmp_path / "task")
     code = f"""
@@ -80,9 +84,17 @@ assert ml.features.encoder.__file__.startswith({str(tmp_path / "task")!r})
 event = {{"rawPath": "/predict", "requestContext": {{"http": {{"method": "OPTIONS"}}}},
           "headers": {{"origin": "https://x.example"}}}}
 answer = handler.handler(event, None)
+width = handler.settings().encoder.width
+row = handler.explained.Explained(0.75, 1.0986122886681098, -1.5, (2.5986122886681098,) + (0.0,) * (width - 1))
+handler._invoke = lambda cfg, vectors: [row] * len(vectors)
+schema = json.load(open({str(tmp_path / "task" / "feature_schema.json")!r}))
+post = {{"rawPath": "/predict", "requestContext": {{"http": {{"method": "POST"}}}},
+        "headers": {{"content-type": "application/json"}}, "body": json.dumps(schema["examples"]["churner"])}}
+scored = handler.handler(post, None)
 heavy = sorted(m for m in ("numpy", "pandas", "xgboost", "sklearn", "scipy", "matplotlib") if m in sys.modules)
 print(json.dumps({{"status": answer["statusCode"], "heavy": heavy,
-                   "cors": answer["headers"].get("Access-Control-Allow-Origin")}}))
+                   "cors": answer["headers"].get("Access-Control-Allow-Origin"),
+                   "scored": scored["statusCode"], "answer": json.loads(scored["body"])}}))
 """
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "FEATURE_SCHEMA"))}
     env.update(ENDPOINT_NAME="e", ALLOWED_ORIGIN="https://x.example", AWS_DEFAULT_REGION="us-east-1")
@@ -97,4 +109,7 @@ print(json.dumps({{"status": answer["statusCode"], "heavy": heavy,
     )
     assert run.returncode == 0, run.stderr
     result = json.loads(run.stdout.strip().splitlines()[-1])
-    assert result == {"status": 204, "heavy": [], "cors": "https://x.example"}
+    answer = result.pop("answer")
+    assert result == {"status": 204, "heavy": [], "cors": "https://x.example", "scored": 200}, answer
+    assert answer["predictions"][0]["reasons"]["for"][0]["field"] == "Account Length"
+    assert answer["explanation"]["base_probability"] == 0.1824

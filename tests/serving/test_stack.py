@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import re
 import signal
@@ -15,7 +16,8 @@ from pathlib import Path
 import pytest
 import xgboost as xgb
 
-from ml.features.encoder import FeatureEncoder
+from ml.features.encoder import FeatureEncoder, format_csv
+from ml.serving.inference import EXPLAIN_TYPE
 
 from .conftest import CHURNER, LOYAL, ROOT, free_port, http, model_server_pid, start_stack, stop, wait_http
 
@@ -46,6 +48,64 @@ def test_predictions_equal_in_process_booster(stack, booster, schema):
     for got, want in zip(answer["predictions"], truth, strict=True):
         assert abs(got["churn_probability"] - float(want)) <= 1e-6
         assert got["will_churn"] == (got["churn_probability"] >= answer["cutoff"])
+
+
+def test_reasons_are_the_strongest_fields_of_a_direct_explain_call(stack, schema):
+    """The example churner through page API -> handler -> model server: its reasons are the
+    strongest fields of the model server's own explanation, folded here without reasons.py."""
+    churner = schema["examples"]["churner"]
+    status, answer = predict(stack["base"], churner)
+    assert status == 200, answer
+    vector = FeatureEncoder(schema).encode(churner)
+    status, _, body = http(
+        f"http://127.0.0.1:{stack['model_port']}/invocations",
+        format_csv([vector]).encode(),
+        {"Content-Type": "text/csv", "Accept": EXPLAIN_TYPE},
+    )
+    assert status == 200, body
+    (direct,) = json.loads(body)["explanations"]
+    (prediction,) = answer["predictions"]
+    assert prediction["churn_probability"] == direct["score"]
+    base_probability = 1 / (1 + math.exp(-direct["base"]))
+    assert answer["explanation"]["base_probability"] == round(base_probability, 4)
+    assert answer["explanation"]["points"] == "percentage points of churn probability"
+    # each field's log-odds: its columns' contributions (a category's one-hot columns together)
+    by_field: dict[str, float] = {}
+    for column, contribution in zip(schema["columns"], direct["contributions"], strict=True):
+        by_field[column["source"]] = by_field.get(column["source"], 0.0) + contribution
+    scale = 100 * (direct["score"] - base_probability) / math.fsum(direct["contributions"])
+    points = {name: scale * value for name, value in by_field.items() if round(scale * value, 1) != 0.0}
+    strongest = sorted(points, key=lambda name: -abs(points[name]))
+    told = prediction["reasons"]
+    assert [r["field"] for r in told["for"]] == [n for n in strongest if points[n] > 0][:3]
+    assert [r["field"] for r in told["against"]] == [n for n in strongest if points[n] < 0][:3]
+    for reason in [*told["for"], *told["against"]]:
+        assert reason["points"] == round(points[reason["field"]], 1), reason
+        raw = churner.get(reason["field"])  # a derived total is not in the record
+        if isinstance(raw, str):
+            assert reason["value"].lower() == raw.lower(), reason
+        elif raw is not None:
+            assert reason["value"] == pytest.approx(raw, abs=0.005), reason
+    assert told["for"], "the example churner has no reason to churn"
+    # the listed points are part of the whole: all fields sum to the distance from the base rate
+    assert math.fsum(scale * value for value in by_field.values()) == pytest.approx(
+        100 * (direct["score"] - base_probability), abs=1e-6
+    )
+
+
+def test_the_smoke_script_passes_on_the_stacks_answer(stack):
+    """scripts/smoke.py, run as `make smoke` runs it, finds the reasons well-formed."""
+    command = [
+        sys.executable,
+        str(ROOT / "scripts" / "smoke.py"),
+        "--api-url",
+        stack["base"],
+        "--model",
+        str(stack["bundle"]),
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120, cwd=stack["log"].parent, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "smoke: OK" in done.stdout and "reasons for churn: none" not in done.stdout, done.stdout
 
 
 def config_of(body: bytes) -> dict:

@@ -52,3 +52,8 @@ output "assume_role_conditions" {
   description = "Conditions of the role's trust policy (the confused-deputy guard: aws:SourceAccount)."
   value       = flatten([for s in data.aws_iam_policy_document.assume.statement : s.condition])
 }
+
+output "model_environment" {
+  description = "Environment of the model's container (script mode: SAGEMAKER_PROGRAM, SAGEMAKER_SUBMIT_DIRECTORY); null without a model."
+  value       = local.create ? aws_sagemaker_model.this[0].primary_container[0].environment : null
+}
