@@ -323,6 +323,7 @@ def check_ranking(page: Page, predictions: list[dict[str, Any]], offer: float, l
 
 def test_batch_comes_back_with_reasons_and_a_ranking_by_expected_saving(page: Page, stack):
     response = page.goto(stack.url + "/")
+    assert response is not None
     assert directives(response.headers["content-security-policy"]) == STRICT  # the page runs under the strict policy
     schema = open_page(page, stack)
     # The page writes the reason columns Python defines, and guards the cells Python guards.
