@@ -18,6 +18,11 @@ def open_page(page: Page, stack) -> dict:
     return page.evaluate("window.CHURN_CONFIG.schema")
 
 
+def is_predict(response) -> bool:
+    """A page's POST /predict (for ``page.expect_response``)."""
+    return response.url.endswith("/predict") and response.request.method == "POST"
+
+
 def fill_record(page: Page, schema: dict, record: dict) -> None:
     """Fill the form the way an agent does: by each field's visible label."""
     for name in schema["required"]:
