@@ -1,7 +1,9 @@
 locals {
   # Before training there is no model: create only what training needs.
-  deploy  = var.model_data_url != null
-  web_dir = var.web_dir != null ? var.web_dir : "${path.module}/../web"
+  deploy = var.model_data_url != null
+  # The monitoring module exists with a model and monitoring on (its alarms guard the endpoint's updates).
+  monitoring = local.deploy && var.monitoring_enabled
+  web_dir    = var.web_dir != null ? var.web_dir : "${path.module}/../web"
 
   # API Gateway HTTP APIs wait at most 30 s for an integration (a fixed quota).
   http_api_integration_timeout_s = 30
@@ -62,6 +64,12 @@ module "endpoint" {
   instance_type             = var.instance_type
   instance_count            = var.instance_count
   autoscaling_max_instances = var.autoscaling_max_instances
+
+  # Guarded updates roll back on the stack's own alarms (none when monitoring is off).
+  rollback_alarm_names       = local.monitoring ? module.monitoring[0].rollback_alarm_names : []
+  rollout_wait_interval_s    = var.rollout_wait_interval_s
+  rollout_canary_instances   = var.rollout_canary_instances
+  rollout_termination_wait_s = var.rollout_termination_wait_s
 }
 
 module "invoker" {
@@ -100,7 +108,7 @@ module "http_api" {
 
 module "monitoring" {
   source = "./modules/monitoring"
-  count  = local.deploy && var.monitoring_enabled ? 1 : 0
+  count  = local.monitoring ? 1 : 0
 
   name_prefix   = var.name_prefix
   function_name = module.invoker[0].function_name

@@ -33,6 +33,16 @@ output "endpoint_name" {
   value       = module.endpoint.endpoint_name
 }
 
+output "endpoint_configuration_name" {
+  description = "The endpoint configuration Terraform last applied; after a deploy, the endpoint must run it (python -m ml.sagemaker.rollout_check compares). Null before a model exists."
+  value       = module.endpoint.endpoint_configuration_name
+}
+
+output "rollback_alarm_names" {
+  description = "The alarms that roll a guarded endpoint update back (empty: serverless, or monitoring off)."
+  value       = module.endpoint.rollback_alarm_names
+}
+
 output "data_bucket" {
   description = "Name of the private data bucket (training data under data/, artifacts under models/)."
   value       = module.data_bucket.bucket_name

@@ -209,6 +209,39 @@ variable "autoscaling_max_instances" {
   }
 }
 
+variable "rollout_wait_interval_s" {
+  description = "Guarded updates (realtime mode with monitoring on): baking period after each traffic shift, seconds (0-3600). The rollback alarms (the endpoint's errors, the API's 5xx rate) watch the new fleet meanwhile: below their 300 s period they may not fire in time."
+  type        = number
+  default     = 600
+
+  validation {
+    condition     = var.rollout_wait_interval_s >= 0 && var.rollout_wait_interval_s <= 3600 && floor(var.rollout_wait_interval_s) == var.rollout_wait_interval_s
+    error_message = "rollout_wait_interval_s must be a whole number of seconds from 0 to 3600 (SageMaker's WaitIntervalInSeconds)."
+  }
+}
+
+variable "rollout_canary_instances" {
+  description = "Guarded updates: instances of the new fleet that take traffic first. A canary is at most half the fleet, so with instance_count below twice this the traffic shifts all at once (still baked and watched)."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.rollout_canary_instances >= 1 && floor(var.rollout_canary_instances) == var.rollout_canary_instances
+    error_message = "rollout_canary_instances must be a whole number of at least 1."
+  }
+}
+
+variable "rollout_termination_wait_s" {
+  description = "Guarded updates: final baking period, seconds (0-3600), during which the old fleet stays up after all traffic has shifted. With rollout_wait_interval_s it must leave the update inside the provider's 60-minute wait (the endpoint's precondition adds 20 minutes for the new fleet and 10 for a rollback)."
+  type        = number
+  default     = 600
+
+  validation {
+    condition     = var.rollout_termination_wait_s >= 0 && var.rollout_termination_wait_s <= 3600 && floor(var.rollout_termination_wait_s) == var.rollout_termination_wait_s
+    error_message = "rollout_termination_wait_s must be a whole number of seconds from 0 to 3600 (SageMaker's TerminationWaitInSeconds)."
+  }
+}
+
 variable "enable_data_capture" {
   description = "Capture endpoint requests and responses to the data bucket. Realtime mode only: serverless endpoints do not support data capture."
   type        = bool

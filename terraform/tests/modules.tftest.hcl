@@ -324,6 +324,7 @@ run "endpoint_realtime_autoscaling_and_capture" {
     instance_count            = 1
     autoscaling_max_instances = 3
     enable_data_capture       = true
+    rollback_alarm_names      = ["churn-endpoint-errors", "churn-api-5xx-rate"] # as the stack guards it
   }
 
   assert {
@@ -539,12 +540,13 @@ run "endpoint_name_follows_instance_type" {
   }
 
   variables {
-    name_prefix      = "churn"
-    data_bucket_arn  = "arn:aws:s3:::churn-data"
-    data_bucket_name = "churn-data"
-    model_data_url   = "s3://churn-data/models/run-1/model.tar.gz"
-    mode             = "realtime"
-    instance_type    = "ml.m5.xlarge"
+    name_prefix          = "churn"
+    data_bucket_arn      = "arn:aws:s3:::churn-data"
+    data_bucket_name     = "churn-data"
+    model_data_url       = "s3://churn-data/models/run-1/model.tar.gz"
+    mode                 = "realtime"
+    instance_type        = "ml.m5.xlarge"
+    rollback_alarm_names = ["churn-endpoint-errors", "churn-api-5xx-rate"] # as the stack guards it
   }
 
   assert {

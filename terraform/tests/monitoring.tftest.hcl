@@ -124,6 +124,13 @@ run "dashboard_and_alarms" {
     condition     = length(aws_sns_topic_subscription.email) == 0
     error_message = "No email subscription without alarm_email."
   }
+
+  # The rollback alarm names are built from name_prefix (the endpoint cannot wait for the alarms
+  # that watch it); they must be the names of the alarms created here, read back from them.
+  assert {
+    condition     = output.rollback_alarm_names == tolist([aws_cloudwatch_metric_alarm.endpoint_errors.alarm_name, aws_cloudwatch_metric_alarm.api_5xx.alarm_name])
+    error_message = "rollback_alarm_names must name this module's endpoint-errors and API 5xx alarms."
+  }
 }
 
 run "no_band_no_drift_alarm_and_email_subscription" {

@@ -40,6 +40,9 @@ run "rejects_a_bad_value_of_each_independent_variable" {
     throttle_rate_limit        = 0
     throttle_burst_limit       = 0
     model_environment          = { SAGEMAKER_PROGRAM = "inference.py" } # script mode without its directory
+    rollout_wait_interval_s    = 3601
+    rollout_canary_instances   = 0
+    rollout_termination_wait_s = -1
   }
 
   expect_failures = [
@@ -64,6 +67,9 @@ run "rejects_a_bad_value_of_each_independent_variable" {
     var.throttle_rate_limit,
     var.throttle_burst_limit,
     var.model_environment,
+    var.rollout_wait_interval_s,
+    var.rollout_canary_instances,
+    var.rollout_termination_wait_s,
   ]
 }
 
@@ -76,6 +82,10 @@ run "rejects_a_second_kind_of_bad_value" {
     serverless_memory_mb  = 8192
     invoke_read_timeout_s = 0
     invoke_max_attempts   = 0
+    # whole seconds and instances only
+    rollout_wait_interval_s    = 0.5
+    rollout_canary_instances   = 1.5
+    rollout_termination_wait_s = 3601
   }
 
   expect_failures = [
@@ -84,6 +94,9 @@ run "rejects_a_second_kind_of_bad_value" {
     var.serverless_memory_mb,
     var.invoke_read_timeout_s,
     var.invoke_max_attempts,
+    var.rollout_wait_interval_s,
+    var.rollout_canary_instances,
+    var.rollout_termination_wait_s,
   ]
 }
 

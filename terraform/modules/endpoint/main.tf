@@ -37,11 +37,36 @@ locals {
   }
   model_name = local.create ? "${var.name_prefix}-model-${substr(sha1(jsonencode(local.model_spec)), 0, 8)}" : null
 
-  # The endpoint's name carries what SageMaker cannot change in place: serverless <-> realtime
-  # (UpdateEndpoint rejects the switch) and, while autoscaling is registered, the instance type.
+  # Deployment guardrails: a model change is a blue/green UpdateEndpoint that SageMaker rolls back
+  # when a rollback alarm fires. Realtime only: guardrails apply to real-time and asynchronous
+  # endpoints (https://docs.aws.amazon.com/sagemaker/latest/dg/deployment-guardrails.html, Note),
+  # so a serverless update stays SageMaker's default (blue/green, all at once, no baking). No
+  # alarms, no guardrails: the alarms are what a baking period watches
+  # (https://docs.aws.amazon.com/sagemaker/latest/dg/deployment-guardrails-configuration.html).
+  guarded         = !local.serverless && length(var.rollback_alarm_names) > 0
+  rollback_alarms = local.create && local.guarded ? var.rollback_alarm_names : []
+
+  # The canary may be at most half the variant's instances (TrafficRoutingConfig.CanarySize); a
+  # configuration change brings the variant back to instance_count. Below two canaries' worth,
+  # the traffic shifts all at once, watched by the same alarms for the same baking period.
+  canary = var.instance_count >= 2 * var.rollout_canary_instances
+
+  # The provider waits 60 minutes for an updated endpoint to be InService (waitEndpointInService,
+  # terraform-provider-aws v5.100.0 internal/service/sagemaker/endpoint.go) and then fails the
+  # apply. SageMaker gives up on the deployment at MaximumExecutionTimeoutInSeconds (longer than
+  # the waits it holds, API_BlueGreenUpdatePolicy) and rolls back: both must fit in that hour.
+  provider_update_wait_s  = 3600
+  green_fleet_allowance_s = 1200 # the new fleet's instances start and load the model (minutes)
+  rollback_allowance_s    = 600  # traffic back to the still-running old fleet, the new one torn down
+  rollout_timeout_s       = var.rollout_wait_interval_s + var.rollout_termination_wait_s + local.green_fleet_allowance_s
+
+  # The endpoint's name carries what SageMaker (or the provider) cannot change in place:
+  # serverless <-> realtime (UpdateEndpoint rejects the switch), while autoscaling is registered
+  # the instance type, and whether rollback alarms guard it (the provider replaces an endpoint
+  # whose auto_rollback_configuration changes, and a replacement under the same name fails).
   # A change gives a new endpoint, created before the old one is destroyed; the invoker's
   # ENDPOINT_NAME and policy follow it.
-  endpoint_kind = local.serverless ? "serverless" : "rt-${replace(trimprefix(var.instance_type, "ml."), ".", "-")}"
+  endpoint_kind = local.serverless ? "serverless" : "rt-${replace(trimprefix(var.instance_type, "ml."), ".", "-")}${local.guarded ? "" : "-unguarded"}"
   endpoint_name = "${var.name_prefix}-${local.endpoint_kind}"
 }
 
@@ -151,6 +176,18 @@ data "aws_iam_policy_document" "this" {
       "arn:${data.aws_partition.this.partition}:logs:${data.aws_region.this.name}:*:log-group:/aws/sagemaker/*",
       "arn:${data.aws_partition.this.partition}:logs:${data.aws_region.this.name}:*:log-group:/aws/sagemaker/*:log-stream:*",
     ]
+  }
+
+  # SageMaker reads the rollback alarms with this role during a guarded update
+  # (deployment-guardrails-configuration.html, Note): these alarms, nothing else.
+  dynamic "statement" {
+    for_each = length(local.rollback_alarms) > 0 ? [1] : []
+
+    content {
+      sid       = "ReadRollbackAlarms"
+      actions   = ["cloudwatch:DescribeAlarms"]
+      resources = [for name in local.rollback_alarms : "arn:${data.aws_partition.this.partition}:cloudwatch:${data.aws_region.this.name}:${local.account_id}:alarm:${name}"]
+    }
   }
 
   statement {
@@ -265,9 +302,64 @@ resource "aws_sagemaker_endpoint" "this" {
   endpoint_config_name = aws_sagemaker_endpoint_configuration.this[0].name
   tags                 = var.tags
 
+  # A new model is a new configuration and an in-place UpdateEndpoint: SageMaker brings up the new
+  # (green) fleet beside the old (blue) one, shifts traffic (a canary first when the fleet allows),
+  # bakes, and rolls everything back to blue if a rollback alarm fires on the way.
+  dynamic "deployment_config" {
+    for_each = local.guarded ? [1] : []
+
+    content {
+      blue_green_update_policy {
+        traffic_routing_configuration {
+          type                     = local.canary ? "CANARY" : "ALL_AT_ONCE"
+          wait_interval_in_seconds = var.rollout_wait_interval_s
+
+          # Whole instances, not a share: the 50 % limit is checked exactly, and a share of a
+          # small fleet has no documented rounding.
+          dynamic "canary_size" {
+            for_each = local.canary ? [1] : []
+
+            content {
+              type  = "INSTANCE_COUNT"
+              value = var.rollout_canary_instances
+            }
+          }
+        }
+
+        termination_wait_in_seconds          = var.rollout_termination_wait_s
+        maximum_execution_timeout_in_seconds = local.rollout_timeout_s
+      }
+
+      auto_rollback_configuration {
+        dynamic "alarms" {
+          for_each = toset(var.rollback_alarm_names)
+
+          content {
+            alarm_name = alarms.value
+          }
+        }
+      }
+    }
+  }
+
   lifecycle {
-    # A new name (mode or instance type changed) is a new endpoint: up before the old one goes.
+    # A new name (mode, instance type or guardrails changed) is a new endpoint: up before the old one goes.
     create_before_destroy = true
+
+    precondition {
+      condition     = !local.guarded || local.rollout_timeout_s + local.rollback_allowance_s <= local.provider_update_wait_s
+      error_message = "A guarded update may take rollout_wait_interval_s + rollout_termination_wait_s + ${local.green_fleet_allowance_s} s for the new fleet (${local.rollout_timeout_s} s), plus ${local.rollback_allowance_s} s to roll back: over the provider's ${local.provider_update_wait_s} s wait for UpdateEndpoint. Shorten the waits."
+    }
+
+    # SageMaker rolls a guarded update back by itself and the endpoint is InService again, on the
+    # old configuration; the provider reads that back after UpdateEndpoint but reports success
+    # (terraform-provider-aws#48997). Failing here stops the apply before create_before_destroy
+    # deletes the old configuration and model the endpoint still runs: they stay in the state
+    # (deposed) until an apply whose update succeeds. `make apply` then says what happened.
+    postcondition {
+      condition     = self.endpoint_config_name == aws_sagemaker_endpoint_configuration.this[0].name
+      error_message = "SageMaker rolled endpoint ${self.name} back to configuration ${self.endpoint_config_name} (Terraform applied ${aws_sagemaker_endpoint_configuration.this[0].name}): a rollback alarm fired, or the new fleet did not come up. The old configuration and model are kept. Runbook: docs/operations.md, Guarded rollouts."
+    }
   }
 }
 

@@ -57,3 +57,13 @@ output "model_environment" {
   description = "Environment of the model's container (script mode: SAGEMAKER_PROGRAM, SAGEMAKER_SUBMIT_DIRECTORY); null without a model."
   value       = local.create ? aws_sagemaker_model.this[0].primary_container[0].environment : null
 }
+
+output "rollback_alarm_names" {
+  description = "Alarms whose firing rolls a guarded update back, as the endpoint's deployment config names them (empty: no guardrails)."
+  value       = local.rollback_alarms
+}
+
+output "deployment_config" {
+  description = "The endpoint's deployment guardrails (blue/green traffic routing, baking, auto-rollback); null without them."
+  value       = try(one(aws_sagemaker_endpoint.this[0].deployment_config), null)
+}

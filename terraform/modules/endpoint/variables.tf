@@ -102,6 +102,30 @@ variable "autoscaling_target_invocations" {
   default     = 100
 }
 
+variable "rollback_alarm_names" {
+  description = "CloudWatch alarms that roll a guarded update back (1-10; realtime mode). Keep their names fixed: a change replaces the endpoint. Empty: no deployment guardrails, and the realtime endpoint's name ends in -unguarded."
+  type        = list(string)
+  default     = []
+}
+
+variable "rollout_wait_interval_s" {
+  description = "Baking period after each traffic shift of a guarded update (after the canary, or after the one shift when the fleet is too small for a canary), seconds: the rollback alarms watch the new fleet meanwhile. WaitIntervalInSeconds."
+  type        = number
+  default     = 600
+}
+
+variable "rollout_canary_instances" {
+  description = "Instances of the new fleet that take traffic first (the canary). A canary is at most half the fleet: with instance_count below twice this, the traffic shifts all at once."
+  type        = number
+  default     = 1
+}
+
+variable "rollout_termination_wait_s" {
+  description = "Final baking period: how long the old fleet stays up after all traffic has shifted, seconds. TerminationWaitInSeconds."
+  type        = number
+  default     = 600
+}
+
 variable "container_environment" {
   description = "Environment of the model container (a change gives a new model name, like every other model input)."
   type        = map(string)

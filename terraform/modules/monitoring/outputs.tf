@@ -26,6 +26,11 @@ output "alarm_names" {
   )
 }
 
+output "rollback_alarm_names" {
+  description = "The alarms a guarded endpoint update rolls back on: the endpoint's errors and the API's 5xx rate. Built from name_prefix, not read from the alarms: the endpoint names them in its deployment config while the alarms watch that endpoint, which would be a cycle (terraform/tests/monitoring.tftest.hcl checks they are alarms of this module)."
+  value       = tolist([local.alarm_names.endpoint_errors, local.alarm_names.api_5xx])
+}
+
 output "metric_namespace" {
   description = "CloudWatch namespace of the invoker's EMF metrics (python -m ml drift reads it)."
   value       = local.emf.namespace
