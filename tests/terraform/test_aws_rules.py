@@ -31,9 +31,7 @@ from __future__ import annotations
 import copy
 import json
 import shutil
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +39,7 @@ import pytest
 
 from tests.shared import made_once
 from tests.terraform import aws_rules
+from tests.terraform.moto_gaps import moto_gaps_filled
 from tests.terraform.tf_helpers import (
     MANAGED_SECURITY_HEADERS,
     TF_DIR,
@@ -64,10 +63,15 @@ VARIANTS: dict[str, dict[str, Any]] = {"serverless": {}}
 # in the plan.
 REALTIME_CAPTURE = {"endpoint_mode": "realtime", "enable_data_capture": True, "alarm_email": "ops@example.com"}
 GITHUB_REPOSITORY = "octo-org/churn"
+MODEL_DATA_URL = f"s3://{PREFIX}-data-20250101000000000000000001/models/run-{{run}}/model.tar.gz"
+NEXT_MODEL = MODEL_DATA_URL.format(run=2)  # a retrained model for a live endpoint
 
 # Before issue 9 the endpoint module named the endpoint "<prefix>-endpoint" and the model by its
 # artifact and image only: names that neither a mode switch nor a new instance type changes. On a
-# live endpoint, pinning both names to the live ones is therefore the old code's next plan.
+# live endpoint, pinning both names to the live ones is therefore the old code's next plan. The old
+# code had no deployment guardrails either: where the live endpoint has none (serverless), the
+# override leaves them out too (their ForceNew rollback alarms would turn the old code's in-place
+# update into a replacement, another defect than the one the plan stands for).
 OLD_NAMES_OVERRIDE = """
 resource "aws_sagemaker_model" "this" {{
   name = local.create ? "{model}" : null
@@ -75,7 +79,13 @@ resource "aws_sagemaker_model" "this" {{
 
 resource "aws_sagemaker_endpoint" "this" {{
   name = "{endpoint}"
-}}
+{guardrails}}}
+"""
+NO_GUARDRAILS = """
+  dynamic "deployment_config" {
+    for_each = []
+    content {}
+  }
 """
 
 
@@ -119,74 +129,6 @@ class Terraform:
         shutil.copytree(self.workdir, dest, symlinks=True, ignore=shutil.ignore_patterns("*.tfplan"))
         shutil.copytree(self.workdir.parent / "web", dest.parent / "web")  # the root reads ../web (see tf_helpers)
         return Terraform(dest, self.env, self.var_files)
-
-
-@contextmanager
-def patched(cls: Any, **methods: Any) -> Iterator[None]:
-    saved = {name: cls.__dict__.get(name) for name in methods}
-    for name, fn in methods.items():
-        setattr(cls, name, fn)
-    try:
-        yield
-    finally:
-        for name, fn in saved.items():
-            if fn is None:
-                delattr(cls, name)
-            else:
-                setattr(cls, name, fn)
-
-
-@contextmanager
-def moto_gaps_filled() -> Iterator[None]:
-    """Two moto 5.2 gaps that would make the transition plans lie, filled in the in-process server.
-
-    Application Auto Scaling has no tagging API in moto, and the provider lists a scalable
-    target's tags right after registering it (retrying the 500 for minutes): tags given at
-    registration or by TagResource are kept and listed back by ARN. CreateModel drops
-    EnableNetworkIsolation and echoes an empty VpcConfig, so every later plan would replace the
-    model for nothing: both are stored as sent.
-    """
-    from moto.applicationautoscaling.responses import ApplicationAutoScalingResponse as Scaling
-    from moto.sagemaker.responses import SageMakerResponse as SageMaker
-
-    tags: dict[str, dict[str, str]] = {}
-    register, create_model = Scaling.register_scalable_target, SageMaker.create_model
-
-    def register_with_tags(self: Any) -> str:
-        answer = register(self)
-        tags[json.loads(answer)["ScalableTargetARN"]] = dict(self._get_param("Tags") or {})
-        return answer
-
-    def tag_resource(self: Any) -> str:
-        tags.setdefault(self._get_param("ResourceARN"), {}).update(self._get_param("Tags") or {})
-        return "{}"
-
-    def untag_resource(self: Any) -> str:
-        for key in self._get_param("TagKeys") or []:
-            tags.get(self._get_param("ResourceARN"), {}).pop(key, None)
-        return "{}"
-
-    def list_tags_for_resource(self: Any) -> str:
-        return json.dumps({"Tags": tags.get(self._get_param("ResourceARN"), {})})
-
-    def create_model_as_sent(self: Any) -> Any:
-        answer = create_model(self)
-        model = self.sagemaker_backend.describe_model(self._get_param("ModelName"))
-        model.enable_network_isolation = bool(self._get_param("EnableNetworkIsolation", False))
-        model.vpc_config = self._get_param("VpcConfig") or None
-        return answer
-
-    with (
-        patched(
-            Scaling,
-            register_scalable_target=register_with_tags,
-            tag_resource=tag_resource,
-            untag_resource=untag_resource,
-            list_tags_for_resource=list_tags_for_resource,
-        ),
-        patched(SageMaker, create_model=create_model_as_sent),
-    ):
-        yield
 
 
 @pytest.fixture(scope="module")
@@ -237,7 +179,7 @@ def make_plans(tmp: Path, env: dict[str, str], url: str) -> dict[str, dict[str, 
     model.write_text(
         json.dumps(
             {
-                "model_data_url": f"s3://{PREFIX}-data-20250101000000000000000001/models/run-1/model.tar.gz",
+                "model_data_url": MODEL_DATA_URL.format(run=1),
                 "image_uri": None,
                 "decision_cutoff": 0.3,
                 "feature_schema_path": str(fixtures / "feature_schema.json"),
@@ -263,11 +205,14 @@ def make_plans(tmp: Path, env: dict[str, str], url: str) -> dict[str, dict[str, 
         tf = forks[tag]
         tf.apply("module.endpoint", **live)  # a live endpoint ...
         new = tf.plan(f"new_{name}", **live, **step)  # ... the plan of the next step ...
+        # ... the plan of the next model on the same endpoint (an in-place, guarded update) ...
+        model = tf.plan(f"{tag}_new_model", **live, model_data_url=NEXT_MODEL)
         names = {"model": live_value(new, MODEL, "name"), "endpoint": live_value(new, EP, "name")}
+        guardrails = "" if live_value(new, EP, "deployment_config") else NO_GUARDRAILS
         override = tf.workdir / "modules" / "endpoint" / "old_names_override.tf"
-        override.write_text(OLD_NAMES_OVERRIDE.format(**names))
+        override.write_text(OLD_NAMES_OVERRIDE.format(**names, guardrails=guardrails))
         old = tf.plan(f"old_{name}", targets=("module.endpoint",), **live, **step)  # ... and the old code's
-        return {f"new_{name}": new, f"old_{name}": old}
+        return {f"new_{name}": new, f"old_{name}": old, f"{tag}_new_model": model}
 
     def bootstrap() -> dict[str, dict[str, Any]]:
         # The bootstrap provider has no endpoint settings: the SDK's variable points it at moto.
@@ -300,7 +245,9 @@ def test_variant_passes_every_rule(plans, variant):
     assert not report.findings, f"{variant}:\n{report}"
 
 
-@pytest.mark.parametrize("transition", ["new_to_realtime", "new_bigger_instance"])
+@pytest.mark.parametrize(
+    "transition", ["new_to_realtime", "new_bigger_instance", "from_serverless_new_model", "from_realtime_new_model"]
+)
 def test_transition_passes_every_rule(plans, transition):
     report = aws_rules.evaluate(plans[transition])
     assert not report.findings, f"{transition}:\n{report}"
@@ -373,6 +320,34 @@ def test_instance_type_change_replaces_endpoint_and_scalable_target(plans):
     (target,) = changes(doc, "aws_appautoscaling_target")
     assert "delete" in target["change"]["actions"] and "create" in target["change"]["actions"]
     assert target["change"]["after"]["resource_id"] == f"endpoint/{PREFIX}-rt-m5-xlarge/variant/AllTraffic"
+
+
+@pytest.mark.parametrize("tag", ["from_serverless", "from_realtime"])
+def test_new_model_updates_the_endpoint_in_place(plans, tag):
+    """A retrained model: a new model and configuration, and UpdateEndpoint on the same endpoint.
+
+    Never delete and recreate: the endpoint keeps its name (the Lambda and the alarms point at
+    it) and its guardrails, and SageMaker moves the traffic (blue/green) without downtime.
+    """
+    doc = plans[f"{tag}_new_model"]
+    (ep,) = changes(doc, "aws_sagemaker_endpoint")
+    assert ep["change"]["actions"] == ["update"], ep["change"]["actions"]
+    before, after = ep["change"]["before"], ep["change"]["after"]
+    assert after["name"] == before["name"]
+    assert ep["change"]["after_unknown"].get("endpoint_config_name") is True  # the new configuration's name
+    (cfg,) = changes(doc, "aws_sagemaker_endpoint_configuration")
+    assert cfg["change"]["actions"] == ["create", "delete"], "the new configuration comes first"
+    (model,) = changes(doc, "aws_sagemaker_model")
+    assert model["change"]["actions"] == ["create", "delete"]
+    assert model["change"]["after"]["primary_container"][0]["model_data_url"] == NEXT_MODEL
+    assert after["deployment_config"] == before["deployment_config"], "the guardrails stay as they are"
+    if tag == "from_realtime":
+        (policy,) = after["deployment_config"][0]["blue_green_update_policy"]
+        assert policy["traffic_routing_configuration"][0]["type"] == "ALL_AT_ONCE"  # one instance: no canary
+        alarms = {a["alarm_name"] for a in after["deployment_config"][0]["auto_rollback_configuration"][0]["alarms"]}
+        assert alarms == {f"{PREFIX}-endpoint-errors", f"{PREFIX}-api-5xx-rate"}
+    else:
+        assert after["deployment_config"] == []  # serverless: no guardrails
 
 
 @pytest.mark.parametrize(
@@ -506,6 +481,24 @@ LOG_GROUP = "module.invoker[0].aws_cloudwatch_log_group.this"
 LIFECYCLE = "module.data_bucket.aws_s3_bucket_lifecycle_configuration.this"
 SERVERLESS_MEMORY = ("production_variants", 0, "serverless_config", 0, "memory_size_in_mb")
 
+GUARDED = "from_realtime_new_model"  # a live realtime endpoint's next model: a guarded in-place update
+BLUE_GREEN = ("deployment_config", 0, "blue_green_update_policy", 0)
+ROUTING = (*BLUE_GREEN, "traffic_routing_configuration", 0)
+ALARMS = ("deployment_config", 0, "auto_rollback_configuration", 0, "alarms")
+SM_ROLE_POLICY = "module.endpoint.aws_iam_role_policy.this"
+
+
+def _without_alarm_access(doc: dict[str, Any]) -> None:
+    policy = json.loads(_resource(doc, SM_ROLE_POLICY)["change"]["after"]["policy"])
+    policy["Statement"] = [s for s in policy["Statement"] if s.get("Sid") != "ReadRollbackAlarms"]
+    set_after(doc, SM_ROLE_POLICY, ("policy",), json.dumps(policy))
+
+
+def _guarded_serverless(doc: dict[str, Any]) -> None:
+    dc = {"blue_green_update_policy": [{"traffic_routing_configuration": [{"type": "ALL_AT_ONCE"}]}]}
+    set_after(doc, EP, ("deployment_config",), [dc])
+
+
 BROKEN: dict[str, tuple[str, Any, str]] = {
     # rule id: (plan to break, the edit, what the message must say)
     "SM-SERVERLESS-ISOLATION": (
@@ -552,6 +545,52 @@ BROKEN: dict[str, tuple[str, Any, str]] = {
         "while it is an autoscaling target",
     ),
     "SM-INVOKER-ENDPOINT": ("serverless", _renamed_endpoint_env, "but the plan's endpoints are"),
+    "SM-GUARDRAIL-WAITS": (GUARDED, setting(EP, *ROUTING, "wait_interval_in_seconds", value=3601), "accepts 0-3600 s"),
+    "SM-GUARDRAIL-CANARY": (
+        GUARDED,  # one instance: a one-instance canary would be the whole fleet
+        setting(
+            EP,
+            *ROUTING,
+            value={
+                "type": "CANARY",
+                "wait_interval_in_seconds": 600,
+                "canary_size": [{"type": "INSTANCE_COUNT", "value": 1}],
+            },
+        ),
+        "at most half the fleet",
+    ),
+    "SM-GUARDRAIL-ALARM-COUNT": (
+        GUARDED,
+        setting(EP, *ALARMS, value=[{"alarm_name": f"{PREFIX}-alarm-{i}"} for i in range(11)]),
+        "SageMaker takes 1-10",
+    ),
+    "SM-GUARDRAIL-ALARMS-EXIST": (
+        GUARDED,
+        setting(EP, *ALARMS, value=[{"alarm_name": f"{PREFIX}-endpoint-error"}]),
+        "no alarm of this plan",
+    ),
+    "SM-GUARDRAIL-ALARM-ACCESS": (GUARDED, _without_alarm_access, "may not cloudwatch:DescribeAlarms"),
+    "SM-GUARDRAIL-TIMEOUT": (
+        GUARDED,
+        setting(EP, *BLUE_GREEN, "maximum_execution_timeout_in_seconds", value=1200),
+        "not larger than the waits",
+    ),
+    "SM-GUARDRAIL-PROVIDER-WAIT": (
+        GUARDED,
+        setting(EP, *BLUE_GREEN, "maximum_execution_timeout_in_seconds", value=7200),
+        "over the provider's 3600 s wait",
+    ),
+    "SM-GUARDRAIL-SAME-VARIANT": (
+        GUARDED,
+        setting(CFG, "production_variants", 0, "variant_name", value="Green"),
+        "the variant names must stay the same",
+    ),
+    "SM-GUARDRAIL-ENDPOINT-TYPE": ("serverless", _guarded_serverless, "real-time and asynchronous endpoints only"),
+    "SM-GUARDRAIL-EXCLUSIONS": (
+        GUARDED,
+        setting(CFG, "production_variants", 0, "instance_type", value="ml.inf1.xlarge"),
+        "Inf1 endpoints fall back",
+    ),
     "AAS-SAGEMAKER-TARGET": (
         "new_bigger_instance",
         setting(

@@ -16,7 +16,7 @@ names) are skipped, never guessed.
 One module per service; importing them registers their rules in ``RULES``.
 """
 
-from tests.terraform.aws_rules import cloudfront, cloudwatch, iam, lambda_api, logs, s3, sagemaker, sns
+from tests.terraform.aws_rules import cloudfront, cloudwatch, guardrails, iam, lambda_api, logs, s3, sagemaker, sns
 from tests.terraform.aws_rules.core import RULES, UNKNOWN, Finding, Plan, Report, Resource, Rule, _step, evaluate
 from tests.terraform.aws_rules.lambda_api import invoke_budget_s
 from tests.terraform.aws_rules.logs import retention_days
@@ -33,6 +33,7 @@ __all__ = [
     "cloudfront",
     "cloudwatch",
     "evaluate",
+    "guardrails",
     "iam",
     "invoke_budget_s",
     "lambda_api",
