@@ -175,8 +175,17 @@ endif
 plan: init ## terraform plan with build/model.auto.tfvars.json when present (CHECK=1: fail when there are changes)
 	$(TF) plan -input=false $(if $(CHECK),-detailed-exitcode) $(TF_VARS)
 
-apply: init ## terraform apply with build/model.auto.tfvars.json when present (AUTO_APPROVE=1 skips the prompt)
-	$(TF) apply -input=false $(APPROVE) $(TF_VARS)
+# SageMaker can roll a model update back by itself (a rollback alarm fired during a guarded
+# update, or the new fleet never came up) and the AWS provider reports success (#48997). After
+# the apply, failed or not (the endpoint's postcondition fails it on a rollback, before the old
+# configuration is deleted), the endpoint's configuration is compared with the one Terraform
+# applied, and a mismatch fails with what happened. apply-base and destroy's bucket apply never
+# touch the endpoint: no check there (it would block the redeploy that fixes a rollback).
+ROLLOUT_CHECK = $(PY) -m ml.sagemaker.rollout_check --region $(strip $(REGION))
+
+apply: install init ## terraform apply with build/model.auto.tfvars.json when present (AUTO_APPROVE=1 skips the prompt), then check the endpoint runs the applied configuration
+	$(TF) apply -input=false $(APPROVE) $(TF_VARS) || { status=$$?; $(ROLLOUT_CHECK) || true; exit $$status; }
+	$(ROLLOUT_CHECK)
 
 destroy: init ## Remove every AWS resource, the endpoint first (its meter stops there), then the rest
 	$(PY) scripts/aws_cost.py destroy
