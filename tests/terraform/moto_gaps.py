@@ -34,10 +34,14 @@ from typing import Any
 
 @dataclass
 class Rollback:
-    """While ``on``, UpdateEndpoint leaves the endpoint where it was, as a rolled-back update does."""
+    """While ``on``, UpdateEndpoint leaves the endpoint where it was, as a rolled-back update does.
+
+    ``calls`` lists the endpoint's updates and the deletions of configurations and models, in
+    order: (operation, name), UpdateEndpoint with the configuration it asked for.
+    """
 
     on: bool = False
-    updates: list[tuple[str, str, bool]] = field(default_factory=list)  # (endpoint, config, rolled back)
+    calls: list[tuple[str, str]] = field(default_factory=list)
 
 
 ROLLBACK = Rollback()
@@ -62,6 +66,7 @@ def patched(cls: Any, **methods: Any) -> Iterator[None]:
 def moto_gaps_filled() -> Iterator[Rollback]:
     from moto.applicationautoscaling.responses import ApplicationAutoScalingResponse as Scaling
     from moto.core.responses import ActionResult
+    from moto.core.utils import utcnow
     from moto.sagemaker.responses import SageMakerResponse as SageMaker
 
     tags: dict[str, dict[str, str]] = {}
@@ -119,7 +124,8 @@ def moto_gaps_filled() -> Iterator[Rollback]:
         name, config = self._get_param("EndpointName"), self._get_param("EndpointConfigName")
         endpoint = self.sagemaker_backend.endpoints[name]  # KeyError -> moto's 500: not a path we take
         self.sagemaker_backend.describe_endpoint_config(config)  # ValidationException when it is missing
-        ROLLBACK.updates.append((name, config, ROLLBACK.on))
+        ROLLBACK.calls.append(("UpdateEndpoint", config))
+        endpoint.last_modified_time = utcnow()  # updated, whether the update then sticks or not
         if not ROLLBACK.on:
             endpoint.endpoint_config_name = config
         if self._get_param("DeploymentConfig"):
@@ -129,6 +135,13 @@ def moto_gaps_filled() -> Iterator[Rollback]:
     def delete_endpoint_and_its_config(self: Any) -> Any:
         deployment_configs.pop(self._get_param("EndpointName"), None)
         return delete_endpoint(self)
+
+    def logged(operation: str, param: str, original: Any) -> Any:
+        def call(self: Any) -> Any:
+            ROLLBACK.calls.append((operation, self._get_param(param)))
+            return original(self)
+
+        return call
 
     delete_endpoint = SageMaker.delete_endpoint
     with (
@@ -147,7 +160,11 @@ def moto_gaps_filled() -> Iterator[Rollback]:
             describe_endpoint=describe_endpoint_with_deployment_config,
             update_endpoint=update_endpoint,
             delete_endpoint=delete_endpoint_and_its_config,
+            delete_endpoint_config=logged(
+                "DeleteEndpointConfig", "EndpointConfigName", SageMaker.delete_endpoint_config
+            ),
+            delete_model=logged("DeleteModel", "ModelName", SageMaker.delete_model),
         ),
     ):
-        ROLLBACK.on, ROLLBACK.updates = False, []
+        ROLLBACK.on, ROLLBACK.calls = False, []
         yield ROLLBACK
