@@ -10,6 +10,10 @@ deploy hangs (a 500 the provider retries for ever) or `make plan` after a deploy
 - SageMaker DescribeModel: moto drops EnableNetworkIsolation and adds an empty VpcConfig; AWS
   echoes the one and leaves out the other. DescribeEndpointConfig: moto adds a disabled
   DataCaptureConfig to a configuration created without one (Terraform then replaces it).
+  DescribeEndpoint: moto drops CreateEndpoint's DeploymentConfig; AWS answers it as
+  LastDeploymentConfig, which the provider reads deployment_config from (without it, the
+  realtime endpoint's guardrails read back empty, and their rollback alarms being ForceNew,
+  every plan after the deploy replaces the endpoint).
 - CloudFront: moto drops an origin's OriginAccessControlId and adds ForwardedValues to a cache
   behaviour that names a cache policy; AWS returns the DistributionConfig as it was sent.
 """
@@ -90,6 +94,7 @@ class Fixes:
         self.scaling_tags: dict[str, dict[str, str]] = {}  # scalable target ARN -> tags
         self.models: dict[str, dict] = {}  # model name -> CreateModel request
         self.endpoint_configs: dict[str, dict] = {}  # name -> CreateEndpointConfig request
+        self.deployment_configs: dict[str, dict] = {}  # endpoint name -> its DeploymentConfig as sent
         self.distributions: dict[str, str] = {}  # distribution id -> the last config sent
 
     # -- before moto: answer here, or hand moto another body ----------------------------------
@@ -135,6 +140,17 @@ class Fixes:
         elif req.target == "SageMaker.CreateEndpointConfig":
             sent = json.loads(req.body)
             self.endpoint_configs[sent["EndpointConfigName"]] = sent
+        elif req.target == "SageMaker.CreateEndpoint":
+            sent = json.loads(req.body)
+            if sent.get("DeploymentConfig"):
+                self.deployment_configs[sent["EndpointName"]] = sent["DeploymentConfig"]
+        elif req.target == "SageMaker.DeleteEndpoint":
+            self.deployment_configs.pop(json.loads(req.body)["EndpointName"], None)
+        elif req.target == "SageMaker.DescribeEndpoint":
+            endpoint = json.loads(body)
+            if endpoint.get("EndpointName") in self.deployment_configs:
+                endpoint["LastDeploymentConfig"] = self.deployment_configs[endpoint["EndpointName"]]
+            return json.dumps(endpoint).encode()
         elif req.target == "SageMaker.DescribeEndpointConfig":
             config = json.loads(body)
             if not self.endpoint_configs.get(config.get("EndpointConfigName", ""), {}).get("DataCaptureConfig"):

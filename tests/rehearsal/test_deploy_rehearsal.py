@@ -85,6 +85,28 @@ def test_second_deploy_rolls_the_endpoint_and_the_lambda_follows(rehearsal: Rehe
     assert lambda_env and lambda_env[-1]["ENDPOINT_NAME"] == now["endpoint_name"], "the Lambda follows the endpoint"
 
 
+def test_realtime_deploy_is_guarded_and_each_apply_checked(rehearsal: Rehearsal):
+    """The realtime endpoint carries the guardrails (serverless ones none); make apply's rollout check
+    ran after each deploy's apply and found the endpoint on the configuration Terraform applied."""
+    created = [json.loads(e["body"]) for e in rehearsal.requests() if e.get("target") == "SageMaker.CreateEndpoint"]
+    assert [c["EndpointName"] for c in created] == [f"{NAME}-serverless", f"{NAME}-rt-m5-large"]
+    assert "DeploymentConfig" not in created[0], "guardrails apply to real-time and asynchronous endpoints only"
+    guardrails = created[1]["DeploymentConfig"]
+    routing = guardrails["BlueGreenUpdatePolicy"]["TrafficRoutingConfiguration"]
+    assert routing == {"Type": "ALL_AT_ONCE", "WaitIntervalInSeconds": 600}, "one instance (the default): no canary"
+    assert guardrails["BlueGreenUpdatePolicy"]["TerminationWaitInSeconds"] == 600
+    alarms = {a["AlarmName"] for a in guardrails["AutoRollbackConfiguration"]["Alarms"]}
+    assert alarms == {f"{NAME}-endpoint-errors", f"{NAME}-api-5xx-rate"}
+    assert alarms <= set(rehearsal.snapshots["second deploy"]["alarms"]), "the rollback alarms exist"
+    for nth, outputs in enumerate(("outputs", "second outputs")):
+        out = rehearsal.snapshots[outputs]
+        expected = (
+            f"rollout check: Endpoint {out['endpoint_name']} runs configuration "
+            f"{out['endpoint_configuration_name']}, as applied (InService)."
+        )
+        assert expected in rehearsal.step(MAKE_DEPLOY, nth=nth).output
+
+
 def test_plan_after_deploy_has_no_changes(rehearsal: Rehearsal):
     step = ok(rehearsal.step("make plan CHECK=1"))
     assert "-detailed-exitcode" in step.output and "No changes." in step.output
