@@ -113,8 +113,8 @@ report: install ## Exploration report of the raw data: build/report/index.html
 train: install ## Train and bundle into build/model (BACKEND=local|sagemaker, PRESET, DATA, TUNE=1)
 	$(PY) -m ml train --backend $(strip $(BACKEND)) --data $(strip $(DATA)) --preset $(strip $(PRESET)) --out $(MODEL) $(if $(TUNE),--tune) $(if $(filter sagemaker,$(strip $(BACKEND))),--name $(strip $(NAME)))
 
-score: install ## Score a raw CSV: make score INPUT=customers.csv OUTPUT=scored.csv [NO_FORMULA_GUARD=1]
-	$(PY) -m ml score --backend $(strip $(BACKEND)) --model $(MODEL) --input $(INPUT) --output $(OUTPUT) $(if $(NO_FORMULA_GUARD),--no-formula-guard) $(if $(filter sagemaker,$(strip $(BACKEND))),--name $(strip $(NAME)))
+score: install ## Score a raw CSV: make score INPUT=customers.csv OUTPUT=scored.csv [EXPLAIN=1] [NO_FORMULA_GUARD=1]
+	$(PY) -m ml score --backend $(strip $(BACKEND)) --model $(MODEL) --input $(INPUT) --output $(OUTPUT) $(if $(EXPLAIN),--explain) $(if $(NO_FORMULA_GUARD),--no-formula-guard) $(if $(filter sagemaker,$(strip $(BACKEND))),--name $(strip $(NAME)))
 
 serve: install ## Serve an existing bundle: model server + local API + web page
 	$(PY) -m ml stack --model $(MODEL) --host $(HOST) --port $(PORT) --model-port $(MODEL_PORT)

@@ -58,6 +58,11 @@ def _build() -> tuple[argparse.ArgumentParser, Any]:
         help="write text cells starting with = + - @ tab CR as they are (default: prefix a ' so spreadsheets "
         "show them as text, not run them as formulas)",
     )
+    score.add_argument(
+        "--explain",
+        action="store_true",
+        help="add why: the top 3 reasons for and against churn of each row (field, value, probability points)",
+    )
 
     serve = sub.add_parser("serve", help="model server with the SageMaker XGBoost container contract")
     serve.add_argument("--model", type=Path, default=Path("build/model"))

@@ -1,21 +1,25 @@
 """Batch scoring of a raw CSV with a bundle: streamed in bounded blocks, validated, written atomically.
 
 Each output row is the input row as the csv module writes it back, plus ``churn_probability``
-(the score's ``repr``) and ``will_churn`` (score >= the bundle's cutoff). Plain lines (no
-quotes: what spreadsheets and pandas export) are validated, encoded and written back
-vectorised; other blocks go through the strict line-by-line path. Both give the same bytes.
+(the score's ``repr``) and ``will_churn`` (score >= the bundle's cutoff); with ``explain``,
+then the reason columns of ``reasons.csv_columns()`` (``ml.model.reason_cells``, from the
+inference script's own explanations of the block). Plain lines (no quotes: what spreadsheets
+and pandas export) are validated, encoded and written back vectorised; other blocks go
+through the strict line-by-line path. Both give the same bytes.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import io
 import operator
 import os
 import stat
 import sys
-from collections.abc import Mapping
+from collections.abc import Generator, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -27,10 +31,13 @@ from ml.data import raw_schema as rs
 from ml.data.dataset import Chunk, DataValidationError, validate_chunk
 from ml.data.reader import chunks as chunks
 from ml.data.reader import read_blocks
+from ml.features import reasons
 from ml.features.columnar import encode_columns
 from ml.model import evaluate as ev
 from ml.model.bundle import Bundle
 from ml.model.csv_safety import guard_cells, guarded_positions, rows_to_guard
+from ml.model.reason_cells import ReasonCells
+from ml.serving.inference import Explanations, Scorer
 
 # Scoring accepts the raw format with or without the label, the phone and the charges.
 OPTIONAL_FOR_SCORING = (rs.LABEL, *rs.DROPPED)
@@ -86,8 +93,11 @@ def _make_parents(target: Path) -> list[Path]:
     return missing
 
 
-def _render_plain(chunk: Chunk, scores: np.ndarray, cutoff: float, guard: bool) -> bytes:
-    """Plain lines written back as the csv module would (unchanged), plus the two score cells."""
+def _render_plain(
+    chunk: Chunk, scores: np.ndarray, cutoff: float, guard: bool, reason_tails: list[str] | None
+) -> bytes:
+    """Plain lines written back as the csv module would (unchanged), plus the two score cells
+    (and the reason cells)."""
     text = chunk.body.decode("utf-8")
     if "\r" in text:  # plain means every CR ends a line
         text = text.replace("\r\n", "\n")
@@ -96,34 +106,56 @@ def _render_plain(chunk: Chunk, scores: np.ndarray, cutoff: float, guard: bool) 
         positions = guarded_positions(chunk.header)
         for i in rows_to_guard(chunk.columns.first_bytes, len(lines)).tolist():
             lines[i] = ",".join(guard_cells(lines[i].split(","), positions))
-    tails = [f",{s!r},{f}\n" for s, f in zip(scores.tolist(), (scores >= cutoff).tolist(), strict=True)]
+    flags = (scores >= cutoff).tolist()
+    if reason_tails is None:
+        tails = [f",{s!r},{f}\n" for s, f in zip(scores.tolist(), flags, strict=True)]
+    else:
+        tails = [f",{s!r},{f}{r}\n" for s, f, r in zip(scores.tolist(), flags, reason_tails, strict=True)]
     return "".join(map(operator.add, lines, tails)).encode("utf-8")
 
 
-def _render_strict(chunk: Chunk, scores: np.ndarray, cutoff: float, guard: bool) -> bytes:
+def _render_strict(
+    chunk: Chunk, scores: np.ndarray, cutoff: float, guard: bool, reason_tails: list[str] | None
+) -> bytes:
     """Line by line, as the strict validator read them (blank lines skipped)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     positions = guarded_positions(chunk.header) if guard else []
     rows = (line for line in io.BytesIO(chunk.body) if line.decode("utf-8").strip())
-    for line, score in zip(rows, scores.tolist(), strict=True):
+    for i, (line, score) in enumerate(zip(rows, scores.tolist(), strict=True)):
         cells = guard_cells(next(csv.reader([line.decode("utf-8")])), positions)
         writer.writerow([*cells, repr(score), score >= cutoff])
+        if reason_tails is not None:
+            append_before_line_end(out, reason_tails[i])
     return out.getvalue().encode("utf-8")
 
 
-def _header_line(header: list[str]) -> bytes:
+def append_before_line_end(out: io.StringIO, tail: str) -> None:
+    """``tail`` (pre-rendered cells) into the row ``csv.writer`` just wrote to ``out``, before its "\\n"."""
+    out.seek(out.tell() - 1)
+    out.write(tail + "\n")
+
+
+def header_line(header: list[str], explain: bool = False) -> bytes:
+    """The output's header: the input's columns, the score columns, then the reason columns if explained."""
     out = io.StringIO()
-    csv.writer(out, lineterminator="\n").writerow([*header, *OUTPUT_COLUMNS])
+    csv.writer(out, lineterminator="\n").writerow(
+        [*header, *OUTPUT_COLUMNS, *(reasons.csv_columns() if explain else ())]
+    )
     return out.getvalue().encode("utf-8")
 
 
 class _Scorer:
     """Validate, encode, predict and render one block; keeps the running totals."""
 
-    def __init__(self, bundle: Bundle, origin: str, guard: bool):
+    def __init__(self, bundle: Bundle, origin: str, guard: bool, explain: bool = False):
         self.schema = bundle.schema()
         self.booster = bundle.booster()
+        # Explained: the inference script's own explanations (pred_contribs) of each block, as reason
+        # cells. One thread for XGBoost: it explains on a worker beside this thread (``rendered``).
+        if explain:
+            self.booster.set_param("nthread", "1")
+        self.explained = (Scorer(self.booster), ReasonCells(self.schema, guard)) if explain else None
         self.cutoff = float(self.schema["decision"]["cutoff"])
         self.origin, self.guard = origin, guard
         self.rows = self.flagged = 0
@@ -131,12 +163,29 @@ class _Scorer:
         self.labels: list[np.ndarray] = []
         self.vocabulary = {n: rs.categories(n) for n in rs.CATEGORICAL}
 
-    def block(self, header: bytes, body: bytes, first: int) -> tuple[Chunk, bytes]:
+    def validate(self, header: bytes, body: bytes, first: int) -> tuple[Chunk, np.ndarray]:
+        """A block validated and encoded: float32 as the model reads it, or, explained, float64 as
+        the container parses its CSV (the values a reason shows are the customer's, not float32's)."""
         chunk = validate_chunk(header + body, self.origin, OPTIONAL_FOR_SCORING, first)
         cols = chunk.columns
-        x = encode_columns(cols.rows, cols.numbers, cols.codes, self.vocabulary, self.schema, np.float32)
-        # As ml.model.train.predict (the container's float32 scores), without its scikit-learn import.
-        scores = self.booster.inplace_predict(x, validate_features=False).astype(np.float64) if cols.rows else x[:, 0]
+        dtype = np.float32 if self.explained is None else np.float64
+        return chunk, encode_columns(cols.rows, cols.numbers, cols.codes, self.vocabulary, self.schema, dtype)
+
+    def explain(self, x: np.ndarray) -> Explanations | None:
+        return self.explained[0].explain(x) if self.explained is not None and len(x) else None
+
+    def render(self, chunk: Chunk, x: np.ndarray, found: Explanations | None = None) -> bytes:
+        """Score (or take the scores of ``found``), count, and write back one validated block."""
+        tails = None
+        if self.explained is None:
+            # As ml.model.train.predict (the container's float32 scores), without its scikit-learn import.
+            scores = self.booster.inplace_predict(x, validate_features=False).astype(np.float64) if len(x) else x[:, 0]
+        else:
+            scores, tails = x[:, 0], []
+            if found is not None:
+                scores = np.array(found.scores)
+                tails = self.explained[1].tails(x, found.scores, found.contributions)
+        cols = chunk.columns
         self.rows += cols.rows
         self.flagged += int((scores >= self.cutoff).sum())
         labels = cols.labels()
@@ -144,23 +193,48 @@ class _Scorer:
             self.labels.append(labels)
             self.scores.append(scores.astype(np.float32))
         render = _render_plain if chunk.plain else _render_strict
-        return chunk, render(chunk, scores, self.cutoff, self.guard)
+        return render(chunk, scores, self.cutoff, self.guard, tails)
+
+    def rendered(
+        self, first: tuple[Chunk, np.ndarray], blocks: Iterator[tuple[bytes, bytes, int]]
+    ) -> Generator[bytes, None, None]:
+        """Each block's output, in order. Explained, a block's SHAP values (most of the work) are
+        computed on a worker thread while this one validates the next block and renders the
+        previous one: XGBoost releases the GIL, so both cores work at once."""
+        if self.explained is None:
+            yield self.render(*first)
+            for block in blocks:
+                yield self.render(*self.validate(*block))
+            return
+        pool = ThreadPoolExecutor(1, thread_name_prefix="explain")
+        try:
+            pending = (*first, pool.submit(self.explain, first[1]))
+            for block in blocks:
+                chunk, x = self.validate(*block)  # while the worker explains the previous block
+                following = (chunk, x, pool.submit(self.explain, x))
+                yield self.render(pending[0], pending[1], pending[2].result())
+                pending = following
+            yield self.render(pending[0], pending[1], pending[2].result())
+        finally:  # an error or a signal: nothing more is started, the running block is waited for
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
-def score_file(bundle: Bundle, source: Path, target: Path, formula_guard: bool = True) -> dict[str, Any]:
-    """Write the input rows plus the two score columns; returns rows, flagged, cutoff, and labels/scores if labelled."""
+def score_file(
+    bundle: Bundle, source: Path, target: Path, formula_guard: bool = True, explain: bool = False
+) -> dict[str, Any]:
+    """Write the input rows plus the two score columns (and the reason columns when ``explain``);
+    returns rows, flagged, cutoff, and labels/scores if labelled."""
     source, target = Path(source), Path(target)
-    scorer = _Scorer(bundle, str(source), formula_guard)
+    scorer = _Scorer(bundle, str(source), formula_guard, explain)
     blocks = read_blocks(source, str(source))
     # The first block is validated before anything is created: a bad small file leaves no trace.
-    chunk, first = scorer.block(*next(blocks))
+    first = scorer.validate(*next(blocks))
     created = _make_parents(target)
     try:
-        with atomic_file(target, "wb") as out:
-            out.write(_header_line(chunk.header))
-            out.write(first)
-            for header, body, line in blocks:
-                out.write(scorer.block(header, body, line)[1])
+        with atomic_file(target, "wb") as out, contextlib.closing(scorer.rendered(first, blocks)) as rendered:
+            out.write(header_line(first[0].header, explain))
+            for data in rendered:
+                out.write(data)
     except BaseException:
         for folder in created:
             folder.rmdir()
@@ -200,7 +274,7 @@ def main(args: argparse.Namespace) -> int:
         with signals_interrupt():
             check_paths(args.input, args.output)
             bundle = _bundle(args.model)
-            result = score_file(bundle, args.input, args.output, args.formula_guard)
+            result = score_file(bundle, args.input, args.output, args.formula_guard, args.explain)
     except Interrupted as stop:
         print(f"error: stopped by {stop}; {args.output} not written", file=sys.stderr, flush=True)
         reraise(stop.signum)

@@ -12,14 +12,19 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from ml.cli import main
 from ml.data import dataset, reader
 from ml.data import raw_schema as rs
 from ml.data.dataset import DataValidationError, to_csv_bytes
+from ml.features import reasons
+from ml.features.schema import encode_frame
 from ml.model.batch_score import score_file
 from ml.model.bundle import Bundle
+from ml.serving.inference import Scorer
+from tests.model.test_reason_cells import explanation, reference
 from tests.peak import run_ml_with_peak
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -52,17 +57,18 @@ def _variants(raw: bytes) -> dict[str, bytes]:
 
 @pytest.mark.parametrize("variant", ["plain", "crlf", "blank-lines-no-final-newline", "odd-cells", "quoted", "bom"])
 @pytest.mark.parametrize("guard", [True, False], ids=["guard", "no-guard"])
+@pytest.mark.parametrize("explain", [False, True], ids=["scores", "explained"])
 def test_vectorised_path_writes_the_strict_paths_bytes(
-    bundle_dir, synthetic_frame, tmp_path, monkeypatch, variant, guard
+    bundle_dir, synthetic_frame, tmp_path, monkeypatch, variant, guard, explain
 ):
     frame = synthetic_frame.head(400).copy()
     frame["Phone"] = frame["Phone"].where(frame.index % 5 != 0, "=1+2")  # the guard has work to do
     source = tmp_path / "in.csv"
     source.write_bytes(_variants(to_csv_bytes(frame))[variant])
     monkeypatch.setattr(reader, "BLOCK_BYTES", 4096)  # several blocks, some plain, some not
-    fast = score_file(Bundle(bundle_dir), source, tmp_path / "fast.csv", formula_guard=guard)
+    fast = score_file(Bundle(bundle_dir), source, tmp_path / "fast.csv", formula_guard=guard, explain=explain)
     _strict_only(monkeypatch)
-    strict = score_file(Bundle(bundle_dir), source, tmp_path / "strict.csv", formula_guard=guard)
+    strict = score_file(Bundle(bundle_dir), source, tmp_path / "strict.csv", formula_guard=guard, explain=explain)
     assert (tmp_path / "fast.csv").read_bytes() == (tmp_path / "strict.csv").read_bytes()
     assert fast["rows"] == strict["rows"] == 400 and fast["flagged"] == strict["flagged"]
 
@@ -78,8 +84,9 @@ BAD_CELLS = [
 
 
 @pytest.mark.parametrize(("column", "value", "reason"), BAD_CELLS, ids=[c for c, _, _ in BAD_CELLS])
+@pytest.mark.parametrize("explain", [False, True], ids=["scores", "explained"])
 def test_errors_name_the_same_line_and_column_as_the_strict_path(
-    bundle_dir, synthetic_frame, tmp_path, monkeypatch, column, value, reason
+    bundle_dir, synthetic_frame, tmp_path, monkeypatch, column, value, reason, explain
 ):
     frame = synthetic_frame.head(300).drop(columns=[rs.LABEL]).astype(object)
     frame.loc[frame.index[250], column] = value  # file line 252, in the last of several blocks
@@ -90,8 +97,8 @@ def test_errors_name_the_same_line_and_column_as_the_strict_path(
     for strict in (False, True):
         if strict:
             _strict_only(monkeypatch)
-        with pytest.raises(DataValidationError) as err:
-            score_file(Bundle(bundle_dir), source, tmp_path / "out" / "scored.csv")
+        with pytest.raises(DataValidationError) as err:  # explained: while the worker explains the block before
+            score_file(Bundle(bundle_dir), source, tmp_path / "out" / "scored.csv", explain=explain)
         messages.append(str(err.value))
     assert messages[0] == messages[1]
     assert f"line 252, column '{column}'" in messages[0] and reason in messages[0]
@@ -115,6 +122,30 @@ def test_formula_guard_prefixes_text_cells_only(bundle_dir, synthetic_frame, tmp
         expected = [("'" + f if guard and f[0] in "=+-@\t" else f) for f in formulas]
         assert written == expected
         assert rows[0][list(frame.columns).index("VMail Message")] == "-0"
+
+
+def test_explained_output_is_the_scored_output_plus_each_rows_reasons(
+    bundle_dir, synthetic_frame, tmp_path, monkeypatch
+):
+    """``ml score --explain`` over several blocks (explained on a worker thread, in order): every line
+    is the plain run's line, then the reason cells reasons.reasons gives for that row's explanation."""
+    frame = synthetic_frame.head(500).drop(columns=[rs.LABEL])
+    source = tmp_path / "in.csv"
+    source.write_bytes(to_csv_bytes(frame))
+    monkeypatch.setattr(reader, "BLOCK_BYTES", 8192)  # ~90 rows a block
+    args = ["score", "--model", str(bundle_dir), "--input", str(source)]
+    assert main([*args, "--output", str(tmp_path / "plain.csv")]) == 0
+    assert main([*args, "--output", str(tmp_path / "explained.csv"), "--explain"]) == 0
+    plain = (tmp_path / "plain.csv").read_text().splitlines()
+    explained = (tmp_path / "explained.csv").read_text().splitlines()
+    assert explained[0] == plain[0] + "," + ",".join(reasons.csv_columns())
+    bundle = Bundle(bundle_dir)
+    x = encode_frame(frame, bundle.schema()).astype(np.float64)
+    found = Scorer(bundle.booster()).explain(x)
+    assert len(explained) == len(plain) == len(x) + 1
+    for i, (ours, scored) in enumerate(zip(explained[1:], plain[1:], strict=True)):
+        ex = explanation(found.scores[i], found.log_odds[i], found.contributions[i])
+        assert ours == scored + reference(bundle.schema(), x[i], ex), i
 
 
 def _command(model: Path, source: Path, target: Path) -> list[str]:
@@ -214,12 +245,15 @@ def _big_input(synthetic_frame, path: Path, rows: int) -> Path:
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
-def test_a_signal_leaves_no_temp_file(bundle_dir, synthetic_frame, tmp_path, signum):
+@pytest.mark.parametrize("explain", [False, True], ids=["scores", "explained"])
+def test_a_signal_leaves_no_temp_file(bundle_dir, synthetic_frame, tmp_path, signum, explain):
+    """Explained, the signal arrives while a worker thread explains a block: the run still ends
+    by the signal, with nothing left behind."""
     source = _big_input(synthetic_frame, tmp_path / "big.csv", 600_000)
     out_dir = tmp_path / "out"
     out_dir.mkdir()
     proc = subprocess.Popen(
-        _command(bundle_dir, source, out_dir / "scored.csv"),
+        _command(bundle_dir, source, out_dir / "scored.csv") + (["--explain"] if explain else []),
         cwd=ROOT,
         stderr=subprocess.PIPE,
         text=True,
