@@ -4,6 +4,10 @@ raw CSV (streamed in chunks) -> encoded rows (the shared encoder, no header, no 
 -> S3 -> transform job on a SageMaker model made from the bundle's model.tar.gz
 -> <input>.out (one score per line) -> joined back to the input rows: the same output
 as `ml score --backend local` (input columns + churn_probability + will_churn).
+
+``--explain``: the job asks for ``EXPLAIN_TYPE`` (the inference script's explanations, one
+line of JSON per mini-batch); the join adds the reason columns from them and from the job's
+own encoded input, with ``ml.model.reason_cells`` as ``ml score --explain`` does: the same bytes.
 """
 
 from __future__ import annotations
@@ -28,13 +32,19 @@ from ml.data import raw_schema as rs
 from ml.data.dataset import DataValidationError, parse_raw
 from ml.features.encoder import format_csv
 from ml.features.schema import encode_frame, labels
-from ml.model.batch_score import OPTIONAL_FOR_SCORING, OUTPUT_COLUMNS, chunks, print_label_metrics
+from ml.model.batch_score import (
+    OPTIONAL_FOR_SCORING,
+    append_before_line_end,
+    chunks,
+    header_line,
+    print_label_metrics,
+)
 from ml.model.bundle import SCRIPT_ENVIRONMENT, Bundle
 from ml.model.csv_safety import guard_cells, guarded_positions
+from ml.model.reason_cells import ReasonCells
 from ml.sagemaker import tf_outputs
 from ml.sagemaker.aws import (
     Aws,
-    JobFailed,
     clock_text,
     download,
     image_uri,
@@ -52,6 +62,8 @@ from ml.sagemaker.settings import (
     SageMakerSettings,
     check_name,
 )
+from ml.sagemaker.transform_output import ExplainedRows, JoinRows, ScoresInOrder, read_scores
+from ml.serving.inference import EXPLAIN_TYPE
 
 if TYPE_CHECKING:
     from types_boto3_sagemaker.type_defs import CreateTransformJobRequestTypeDef
@@ -128,7 +140,7 @@ def ensure_model(
 
 
 def transform_request(
-    job_name: str, model_name: str, input_uri: str, output_uri: str, sm: SageMakerSettings
+    job_name: str, model_name: str, input_uri: str, output_uri: str, sm: SageMakerSettings, explain: bool = False
 ) -> CreateTransformJobRequestTypeDef:
     return {
         "TransformJobName": job_name,
@@ -141,7 +153,11 @@ def transform_request(
             "SplitType": "Line",
             "CompressionType": "None",
         },
-        "TransformOutput": {"S3OutputPath": output_uri, "Accept": "text/csv", "AssembleWith": "Line"},
+        "TransformOutput": {
+            "S3OutputPath": output_uri,
+            "Accept": EXPLAIN_TYPE if explain else "text/csv",
+            "AssembleWith": "Line",
+        },
         "TransformResources": {
             "InstanceType": sm.transform_instance_type,
             "InstanceCount": sm.transform_instance_count,
@@ -149,34 +165,28 @@ def transform_request(
     }
 
 
-def read_scores(path: Path, expected: int) -> np.ndarray:
-    text = path.read_text(encoding="utf-8")
-    values = [v for line in text.splitlines() for v in line.split(",") if v.strip()]
-    if len(values) != expected:
-        raise JobFailed(f"transform output has {len(values)} scores for {expected} input rows")
-    return np.array([float(v) for v in values])
-
-
-def join(source: Path, scores: np.ndarray, cutoff: float, target: Path, formula_guard: bool = True) -> None:
-    """Input rows + the two score columns, written atomically, as ml.model.batch_score writes them
-    (text cells that start like a spreadsheet formula quoted, unless ``formula_guard`` is off)."""
-    position = 0
+def join(
+    source: Path, taken: JoinRows, cutoff: float, target: Path, formula_guard: bool = True, explain: bool = False
+) -> None:
+    """Input rows + the score columns (+ the reason columns), written atomically, as ml.model.batch_score
+    writes them (text cells that start like a spreadsheet formula quoted, unless ``formula_guard`` is off)."""
     with atomic_file(target, "w", encoding="utf-8", newline="") as out:
-        writer = csv.writer(out, lineterminator="\n")
         for index, (header, lines, _first) in enumerate(chunks(source)):
             text_rows = csv.reader(io.StringIO((header + b"".join(lines)).decode("utf-8-sig")))
             head = next(text_rows)
             positions = guarded_positions(head) if formula_guard else []
             if index == 0:
-                writer.writerow([*head, *OUTPUT_COLUMNS])
-            for row in text_rows:
-                if not row:
-                    continue
-                score = float(scores[position])
+                out.write(header_line(head, explain).decode("utf-8"))
+            rows = [row for row in text_rows if row]
+            scores, tails = taken.take(len(rows))
+            block = io.StringIO()
+            writer = csv.writer(block, lineterminator="\n")
+            for i, (row, score) in enumerate(zip(rows, scores, strict=True)):
                 writer.writerow([*guard_cells(row, positions), repr(score), score >= cutoff])
-                position += 1
-    if position != len(scores):
-        raise JobFailed(f"joined {position} input rows to {len(scores)} scores")
+                if tails is not None:
+                    append_before_line_end(block, tails[i])
+            out.write(block.getvalue())
+        taken.finish()  # inside: an output with rows left over is not written either
 
 
 def score(
@@ -190,6 +200,7 @@ def score(
     say: Callable[[str], None] = print,
     sleep: Callable[[float], None] = time.sleep,
     formula_guard: bool = True,
+    explain: bool = False,
 ) -> dict[str, Any]:
     schema = bundle.schema()
     cutoff = float(schema["decision"]["cutoff"])
@@ -206,7 +217,7 @@ def score(
         job_name = transform_job_name(sm.name, digest)
         output_uri = f"s3://{bucket}/{ARTIFACT_PREFIX}transform/{job_name}/"
         aws.sm.create_transform_job(
-            **transform_request(job_name, model, f"s3://{bucket}/{input_prefix}", output_uri, sm)
+            **transform_request(job_name, model, f"s3://{bucket}/{input_prefix}", output_uri, sm, explain)
         )
         say(f"transform job {job_name}: model {model}, {sm.transform_instance_count} x {sm.transform_instance_type}")
         wait_for(
@@ -219,8 +230,14 @@ def score(
             sleep,
         )
         out_path = download(aws.s3, f"{output_uri}{INPUT_NAME}.out", Path(tmp) / f"{INPUT_NAME}.out")
-        scores = read_scores(out_path, encoded.rows)
-    join(Path(source), scores, cutoff, Path(target), formula_guard)
+        if not explain:
+            taken: JoinRows = ScoresInOrder(read_scores(out_path, encoded.rows))
+            join(Path(source), taken, cutoff, Path(target), formula_guard)
+        else:
+            with open(out_path, encoding="utf-8") as output, open(encoded.path, encoding="ascii") as rows:
+                taken = ExplainedRows(output, rows, encoded.rows, ReasonCells(schema, formula_guard))
+                join(Path(source), taken, cutoff, Path(target), formula_guard, explain=True)
+    scores = np.array(taken.scores)
     return {"rows": encoded.rows, "cutoff": cutoff, "scores": scores, "labels": encoded.labels, "job": job_name}
 
 
@@ -237,7 +254,15 @@ def main(args: argparse.Namespace) -> int:
         role = tf_outputs.resolve("sagemaker_role_arn", args.role_arn)
         sm = DEFAULT.replace(name=args.name)
         result = score(
-            Aws.create(), bundle, args.input, args.output, bucket, role, sm, formula_guard=args.formula_guard
+            Aws.create(),
+            bundle,
+            args.input,
+            args.output,
+            bucket,
+            role,
+            sm,
+            formula_guard=args.formula_guard,
+            explain=args.explain,
         )
         flagged = int((result["scores"] >= result["cutoff"]).sum())
         print(

@@ -3,25 +3,26 @@
 from __future__ import annotations
 
 import fnmatch
-import io
+import json
 import os
 import stat
+import tarfile
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
-import xgboost as xgb
 
 from ml.cli import main
 from ml.data.dataset import to_csv_bytes
 from ml.data.synthetic import generate
 from ml.model.batch_score import score_file
 from ml.model.bundle import Bundle
-from ml.model.train import predict
 from ml.sagemaker import batch
 from ml.sagemaker.aws import Aws, JobFailed
 from ml.sagemaker.settings import DEFAULT
+from ml.serving import inference
 from tests.botocore_shapes import RequestValidator, request_violations
 from tests.sagemaker.sm_fixtures import BUCKET, ROLE, answer, capture
 
@@ -45,20 +46,39 @@ def raw_csv(tmp_path: Path) -> Path:
     return path
 
 
-def fake_transform(aws: Aws, booster: xgb.Booster, corrupt: bool = False) -> list[dict[str, Any]]:
-    """After CreateTransformJob, write what the container would: one score per input line."""
+def fake_transform(
+    aws: Aws, bundle: Bundle, corrupt: bool = False, payload_bytes: int | None = None, separator: bytes = b""
+) -> list[dict[str, Any]]:
+    """After CreateTransformJob, write what the job would: the real inference script's answer
+    (``model_fn`` on the bundle's archive, ``transform_fn`` with the request's ContentType and
+    Accept) to each mini-batch of input lines, the answers one after another (AssembleWith Line;
+    ``separator`` b"\\n" is the other reading of it, a newline added after each answer).
+
+    Mini-batches hold whole lines up to ``payload_bytes`` (the request's MaxPayloadInMB unless
+    given smaller, to make several of a small input). ``corrupt`` drops the last input line."""
     requests = capture(aws.sm, "CreateTransformJob")
+    with tempfile.TemporaryDirectory() as model_dir, tarfile.open(bundle.model_archive) as archive:
+        archive.extract(inference.MODEL_FILE, model_dir, filter="data")  # what SageMaker puts in /opt/ml/model
+        model = inference.model_fn(model_dir)
 
     def after(**_: Any) -> None:
         req = requests[-1]
         source = req["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri"][5:].split("/", 1)[1]
-        body = aws.s3.get_object(Bucket=BUCKET, Key=source + "input.csv")["Body"].read().decode()
-        x = np.loadtxt(io.StringIO(body), delimiter=",", ndmin=2)
-        scores = predict(booster, x)
-        if corrupt:
-            scores = scores[:-1]
+        body = aws.s3.get_object(Bucket=BUCKET, Key=source + "input.csv")["Body"].read()
+        lines = body.splitlines(keepends=True)[: -1 if corrupt else None]
+        limit = payload_bytes or req["MaxPayloadInMB"] * 1024 * 1024
+        batches: list[list[bytes]] = [[]]
+        for line in lines:
+            if batches[-1] and sum(map(len, batches[-1])) + len(line) > limit:
+                batches.append([])
+            batches[-1].append(line)
+        answers = []
+        for batch_lines in batches:
+            content_type, accept = req["TransformInput"]["ContentType"], req["TransformOutput"]["Accept"]
+            answer, _type = inference.transform_fn(model, b"".join(batch_lines), content_type, accept)
+            answers.append(answer)
         out = req["TransformOutput"]["S3OutputPath"][5:].split("/", 1)[1] + "input.csv.out"
-        aws.s3.put_object(Bucket=BUCKET, Key=out, Body="".join(f"{float(s)!r}\n" for s in scores).encode())
+        aws.s3.put_object(Bucket=BUCKET, Key=out, Body=separator.join(answers) + separator)
 
     aws.sm.meta.events.register("after-call.sagemaker.CreateTransformJob", after)
     return requests
@@ -68,7 +88,7 @@ def test_transform_request_and_joined_output(
     aws: Aws, local_bundle: Path, raw_csv: Path, tmp_path: Path, shape_check: RequestValidator
 ) -> None:
     bundle = Bundle(local_bundle)
-    requests = fake_transform(aws, bundle.booster())
+    requests = fake_transform(aws, bundle)
     models = capture(aws.sm, "CreateModel")
     result = batch.score(aws, bundle, raw_csv, tmp_path / "scored.csv", BUCKET, ROLE, FAST, say=quiet, sleep=no_sleep)
     assert {"CreateModel", "CreateTransformJob", "DescribeTransformJob"} <= shape_check.operations("sagemaker")
@@ -102,9 +122,86 @@ def test_transform_request_and_joined_output(
     assert result["rows"] == 57 and result["labels"] is not None
 
 
+@pytest.mark.parametrize("separator", [b"", b"\n"], ids=["answer-per-line", "blank-line-after-each"])
+def test_explained_transform_joins_to_the_local_explained_bytes(
+    aws: Aws,
+    local_bundle: Path,
+    raw_csv: Path,
+    tmp_path: Path,
+    shape_check: RequestValidator,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    separator: bytes,
+) -> None:
+    """``ml score --backend sagemaker --explain``: the job asks for explanations, and its output
+    (several mini-batches) joins to exactly what ``ml score --explain`` writes for the same file."""
+    bundle = Bundle(local_bundle)
+    requests = fake_transform(aws, bundle, payload_bytes=2_000, separator=separator)
+    monkeypatch.setattr(Aws, "create", lambda *_a, **_k: aws)  # the CLI's client: the moto one of the fixture
+    common = ["score", "--model", str(local_bundle), "--input", str(raw_csv), "--explain"]
+    remote = ["--backend", "sagemaker", "--bucket", BUCKET, "--role-arn", ROLE, "--output", str(tmp_path / "sm.csv")]
+    assert main([*common, *remote]) == 0, capsys.readouterr().err
+    assert main([*common, "--output", str(tmp_path / "local.csv")]) == 0
+
+    assert {"CreateModel", "CreateTransformJob", "DescribeTransformJob"} <= shape_check.operations("sagemaker")
+    output = requests[0]["TransformOutput"]
+    assert output["Accept"] == inference.EXPLAIN_TYPE and output["AssembleWith"] == "Line"
+    key = output["S3OutputPath"][5:].split("/", 1)[1] + "input.csv.out"
+    answers = aws.s3.get_object(Bucket=BUCKET, Key=key)["Body"].read().decode().split("\n")
+    assert len([a for a in answers if a]) > 3  # several mini-batches, each one line of JSON
+    joined = (tmp_path / "sm.csv").read_bytes()
+    assert joined == (tmp_path / "local.csv").read_bytes()
+    assert b"'=1+2" in joined and joined.count(b"\n") == 58
+    assert "57 rows scored by" in capsys.readouterr().out
+
+
+def _explained_output(aws: Aws, requests: list[dict[str, Any]], change: Callable[[bytes], bytes]) -> None:
+    """Rewrite the job's explained output after the stand-in wrote it (CreateTransformJob's reply)."""
+
+    def after(**_: Any) -> None:
+        key = requests[-1]["TransformOutput"]["S3OutputPath"][5:].split("/", 1)[1] + "input.csv.out"
+        body = aws.s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()
+        aws.s3.put_object(Bucket=BUCKET, Key=key, Body=change(body))
+
+    aws.sm.meta.events.register("after-call.sagemaker.CreateTransformJob", after)
+
+
+def _drop_last_row(body: bytes) -> bytes:
+    *lines, last = body.decode().rstrip("\n").split("\n")
+    answer = json.loads(last)
+    answer["explanations"].pop()
+    return "\n".join([*lines, json.dumps(answer)]).encode() + b"\n"
+
+
+BAD_OUTPUTS: dict[str, tuple[Callable[[bytes], bytes], str]] = {
+    "a row short": (_drop_last_row, "56 explanations for 57 input rows"),
+    "an answer too many": (lambda b: b + b.split(b"\n")[0] + b"\n", "explanations for 57 input rows"),
+    "scores, not explanations": (lambda b: b"0.5\n" * 57, "line 1 is not an explanations answer"),
+    "a row without contributions": (
+        lambda b: b.replace(b'"contributions":', b'"contribution":', 1),
+        "line 1 is not an explanations answer",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_OUTPUTS))
+def test_a_bad_explained_output_fails_and_writes_nothing(
+    aws: Aws, local_bundle: Path, raw_csv: Path, tmp_path: Path, case: str
+) -> None:
+    bundle = Bundle(local_bundle)
+    requests = fake_transform(aws, bundle, payload_bytes=2_000)
+    change, message = BAD_OUTPUTS[case]
+    _explained_output(aws, requests, change)
+    target = tmp_path / "out" / "scored.csv"
+    target.parent.mkdir()
+    with pytest.raises(JobFailed, match=message):
+        batch.score(aws, bundle, raw_csv, target, BUCKET, ROLE, FAST, say=quiet, sleep=no_sleep, explain=True)
+    assert list(target.parent.iterdir()) == []
+
+
 def test_second_run_reuses_model_and_input(aws: Aws, local_bundle: Path, raw_csv: Path, tmp_path: Path) -> None:
     bundle = Bundle(local_bundle)
-    fake_transform(aws, bundle.booster())
+    fake_transform(aws, bundle)
     models = capture(aws.sm, "CreateModel")
     puts: list[str] = []
 
@@ -136,7 +233,7 @@ def test_another_name_names_the_model_and_the_transform_job(
 ) -> None:
     """The deploy role allows SageMaker only on model/<NAME>-* and transform-job/<NAME>-* (terraform/bootstrap)."""
     bundle = Bundle(local_bundle)
-    jobs = fake_transform(aws, bundle.booster())
+    jobs = fake_transform(aws, bundle)
     models = capture(aws.sm, "CreateModel")
     result = batch.score(
         aws,
@@ -169,7 +266,7 @@ def test_output_row_count_mismatch_fails_and_writes_nothing(
     aws: Aws, local_bundle: Path, raw_csv: Path, tmp_path: Path
 ) -> None:
     bundle = Bundle(local_bundle)
-    fake_transform(aws, bundle.booster(), corrupt=True)
+    fake_transform(aws, bundle, corrupt=True)
     with pytest.raises(JobFailed, match="56 scores for 57 input rows"):
         batch.score(aws, bundle, raw_csv, tmp_path / "scored.csv", BUCKET, ROLE, FAST, say=quiet, sleep=no_sleep)
     assert not (tmp_path / "scored.csv").exists()
