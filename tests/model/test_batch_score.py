@@ -21,6 +21,7 @@ from ml.data import raw_schema as rs
 from ml.data.dataset import DataValidationError, to_csv_bytes
 from ml.features import reasons
 from ml.features.schema import encode_frame
+from ml.model import batch_score
 from ml.model.batch_score import score_file
 from ml.model.bundle import Bundle
 from ml.serving.inference import Scorer
@@ -127,12 +128,14 @@ def test_formula_guard_prefixes_text_cells_only(bundle_dir, synthetic_frame, tmp
 def test_explained_output_is_the_scored_output_plus_each_rows_reasons(
     bundle_dir, synthetic_frame, tmp_path, monkeypatch
 ):
-    """``ml score --explain`` over several blocks (explained on a worker thread, in order): every line
-    is the plain run's line, then the reason cells reasons.reasons gives for that row's explanation."""
+    """``ml score --explain`` over several blocks, each explained in pieces on worker threads: every
+    line is the plain run's line, then the reason cells reasons.reasons gives for that row's
+    explanation (a piece or block out of order would pair a row with another's reasons)."""
     frame = synthetic_frame.head(500).drop(columns=[rs.LABEL])
     source = tmp_path / "in.csv"
     source.write_bytes(to_csv_bytes(frame))
     monkeypatch.setattr(reader, "BLOCK_BYTES", 8192)  # ~90 rows a block
+    monkeypatch.setattr(batch_score, "EXPLAIN_ROWS", 16)  # ~6 pieces a block, the last one shorter
     args = ["score", "--model", str(bundle_dir), "--input", str(source)]
     assert main([*args, "--output", str(tmp_path / "plain.csv")]) == 0
     assert main([*args, "--output", str(tmp_path / "explained.csv"), "--explain"]) == 0
