@@ -1,4 +1,5 @@
-"""Batch scoring of 1,000,000 raw rows: ``python -m ml score`` against a plain pandas script, same run.
+"""Batch scoring of 1,000,000 raw rows: ``python -m ml score`` against a plain pandas script, and
+``ml score --explain`` against plain ``ml score``, same run.
 
     .venv/bin/python bench/run.py --only score          # the section, as make bench runs it
     .venv/bin/python bench/batch_score.py --pandas IN OUT MODEL   # the baseline alone
@@ -7,14 +8,15 @@ The input is the real churn.txt (``../shared/data/churn.txt``; synthetic rows wh
 absent) repeated to 1,000,000 rows, without the label column (what a team scores). The
 baseline is what one would write by hand: ``read_csv``, one-hot with pandas, the same
 derived features, ``inplace_predict``, ``to_csv``; it validates nothing. Each run is a fresh
-process (imports included) and its peak RSS comes from ``wait4``; the two alternate, so
-load on the machine hits both alike.
+process (imports included) and its peak RSS comes from ``wait4``; the three alternate, so
+load on the machine hits them alike.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -64,31 +66,37 @@ def timed(command: list[str]) -> dict[str, float]:
 def bench_score(model: Path, scratch: Path, repeats: int) -> dict[str, Any]:
     source = make_input(scratch / "score_1m.csv")
     ours_out, pandas_out = scratch / "score_ours.csv", scratch / "score_pandas.csv"
+    explained_out = scratch / "score_explained.csv"
     ours = [sys.executable, "-m", "ml", "score", "--model", str(model), "--input", str(source)]
     baseline = [sys.executable, str(Path(__file__).resolve()), "--pandas", str(source), str(pandas_out), str(model)]
-    runs: dict[str, list[dict[str, float]]] = {"ours": [], "pandas": []}
+    runs: dict[str, list[dict[str, float]]] = {"ours": [], "explained": [], "pandas": []}
     for _ in range(repeats):
         runs["ours"].append(timed([*ours, "--output", str(ours_out)]))
+        runs["explained"].append(timed([*ours, "--output", str(explained_out), "--explain"]))
         runs["pandas"].append(timed(baseline))
-    with open(ours_out, "rb") as handle:
-        lines = sum(block.count(b"\n") for block in iter(lambda: handle.read(1 << 20), b""))
-    if lines != ROWS + 1:
-        raise RuntimeError(f"{ours_out}: {lines} lines, expected {ROWS + 1}")
+    for out in (ours_out, explained_out):
+        with open(out, "rb") as handle:
+            lines = sum(block.count(b"\n") for block in iter(lambda: handle.read(1 << 20), b""))
+        if lines != ROWS + 1:
+            raise RuntimeError(f"{out}: {lines} lines, expected {ROWS + 1}")
     med = {k: _median(v) for k, v in runs.items()}
+    pairs = zip(runs["explained"], runs["ours"], strict=True)
     return {
         "rows": ROWS,
         "input_mb": round(source.stat().st_size / 1e6, 1),
         "ours": med["ours"],
         "pandas": med["pandas"],
         "ratio": round(med["ours"]["seconds"] / med["pandas"]["seconds"], 2),
+        "explained": med["explained"],
+        # Per pair of runs made one after the other, then the median: load moves both alike.
+        "explain_ratio": round(statistics.median(e["seconds"] / o["seconds"] for e, o in pairs), 2),
+        "explain_peak_ratio": round(med["explained"]["peak_mb"] / med["ours"]["peak_mb"], 2),
         "runs": runs,
         "load": round(os.getloadavg()[0], 2),
     }
 
 
 def _median(runs: list[dict[str, float]]) -> dict[str, float]:
-    import statistics
-
     return {k: statistics.median(r[k] for r in runs) for k in runs[0]}
 
 

@@ -163,9 +163,11 @@ def wrk(
     connections: int,
     seconds: float,
     cpu: int | None = None,
+    accept: str | None = None,
 ) -> dict:
     """One closed-loop wrk run (``connections`` keep-alive connections, one thread): requests/s,
-    latency percentiles in ms and error counts, from the JSON line ``bench/lua/post.lua`` prints."""
+    latency percentiles in ms and error counts, from the JSON line ``bench/lua/post.lua`` prints.
+    ``accept``: the requests' Accept header (none by default)."""
     command = pinned(
         [
             "wrk",
@@ -184,6 +186,7 @@ def wrk(
         **os.environ,
         "BENCH_BODY_FILE": str(body),
         "BENCH_CONTENT_TYPE": content_type,
+        **({"BENCH_ACCEPT": accept} if accept else {}),
     }
     done = subprocess.run(
         command,

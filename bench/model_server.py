@@ -8,6 +8,10 @@ batched limit (16 one-row bodies parsed, one predict call) is its ceiling.
 
 ``make bench BEFORE=<rev>`` also runs the model server of an earlier commit (a git worktree
 under build/bench), in the same run and on the same core, and puts its figures beside ours.
+
+Explained (``Accept: application/vnd.churn.explain+json``) against plain: the same one-row body
+on the same server at 1 and 16 connections, the two kinds of run alternating in pairs, so load
+on the machine hits both alike; the median of the pairs' ratios is the figure.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import http.client
 import json
 import socket
 import time
+import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -49,6 +54,43 @@ def in_process_rate(fn, seconds: float = 1.5) -> tuple[float, float]:
     return n / wall, used * 1000 / n
 
 
+EXPLAIN_PAIRS = 5  # a p99 over a few seconds moves with any burst on the machine: more pairs than repeats
+
+
+def explained_vs_plain(url: str, row: Path, connections: int, seconds: float, pairs: int = EXPLAIN_PAIRS) -> dict:
+    """wrk runs of the one-row body, plain then explained, ``pairs`` times: the medians of each kind,
+    and the median over the pairs of each pair's ratio (the two runs of a pair share the load)."""
+    from ml.serving.inference import EXPLAIN_TYPE
+
+    headers = {"Content-Type": "text/csv", "Accept": EXPLAIN_TYPE}
+    request = urllib.request.Request(url, row.read_bytes(), headers)  # noqa: S310  (our own server, loopback)
+    with urllib.request.urlopen(request) as response:  # noqa: S310  (the same URL)
+        answer = json.loads(response.read())
+    assert len(answer["explanations"]) == 1, answer  # an explanation, not an error, is what is timed
+    runs: dict[str, list[dict]] = {"plain": [], "explained": []}
+    for accept in (None, EXPLAIN_TYPE):  # warm-up
+        h.wrk(url, row, "text/csv", connections, 1, cpu=1, accept=accept)
+    for _ in range(pairs):
+        runs["plain"].append(h.wrk(url, row, "text/csv", connections, seconds, cpu=1))
+        runs["explained"].append(h.wrk(url, row, "text/csv", connections, seconds, cpu=1, accept=EXPLAIN_TYPE))
+    keys = ("rps", "p50_ms", "p99_ms")
+    med = {kind: {k: h.median([r[k] for r in rs]) for k in keys} for kind, rs in runs.items()}
+
+    def ratio(key: str) -> float:
+        return round(h.median([e[key] / p[key] for e, p in zip(runs["explained"], runs["plain"], strict=True)]), 2)
+
+    return {
+        **med,
+        "errors": sum(r["errors"] for rs in runs.values() for r in rs),
+        "p50_ratio": ratio("p50_ms"),
+        "p99_ratio": ratio("p99_ms"),
+        "rps_ratio": ratio("rps"),
+        "connections": connections,
+        "runs": runs,
+        "load": h.load(),
+    }
+
+
 def bench_model(repeats: int, seconds: float, before: Path | None = None) -> dict:
     """Our model server's figures; with ``before`` (a work tree of an earlier commit), that
     server's too, measured right after ours with the same load, under ``"before"``."""
@@ -64,16 +106,19 @@ def bench_model(repeats: int, seconds: float, before: Path | None = None) -> dic
         "in_process_cpu_ms": round(limit_cpu, 4),
         "in_process_batched_rps": round(batched * 16),
         "cores": "server core 0, wrk core 1",
-        **served(h.ROOT, "serve", row, scorer, limit, repeats, seconds),
+        **served(h.ROOT, "serve", row, scorer, limit, repeats, seconds, explained=True),
     }
     if before is not None:
         out["before"] = {"tree": str(before), **served(before, "serve-before", row, scorer, limit, repeats, seconds)}
     return out
 
 
-def served(tree: Path, name: str, row: Path, scorer, limit: float, repeats: int, seconds: float) -> dict:
-    """``python -m ml serve`` of ``tree`` on core 0: wrk at 1 and 16 connections, the batch, then
-    the pipelining attack (last: it leaves the server busy for a while)."""
+def served(
+    tree: Path, name: str, row: Path, scorer, limit: float, repeats: int, seconds: float, explained: bool = False
+) -> dict:
+    """``python -m ml serve`` of ``tree`` on core 0: wrk at 1 and 16 connections (``explained``:
+    then explained against plain at each), the batch, then the pipelining attack (last: it leaves
+    the server busy for a while)."""
     port = h.free_port()
     env = {"PYTHONPATH": str(h.OUT / "before-site")} if tree != h.ROOT else None
     proc = h.start(
@@ -93,6 +138,9 @@ def served(tree: Path, name: str, row: Path, scorer, limit: float, repeats: int,
             r["ratio_to_in_process"] = round(r["rps"] / limit, 3)
             out[f"c{c}"] = r
             log(f"{name} c={c}: {r['rps']:.0f} req/s p99 {r['p99_ms']:.1f} ms other {r['other_cpu_pct']}%")
+        for c in (1, 16) if explained else ():
+            e = out[f"explain_c{c}"] = explained_vs_plain(url + "/invocations", row, c, seconds)
+            log(f"{name} explained c={c}: p50 {e['p50_ratio']}x, p99 {e['p99_ratio']}x, req/s {e['rps_ratio']}x")
         out["batch"] = bench_batch(scorer, port, repeats)
         out["pipelining"] = pipelining_peak(port, pids[-1])
         log(f"{name} pipelining: peak {out['pipelining']['peak_mb']} MB (from {out['pipelining']['start_mb']} MB)")
