@@ -4,7 +4,7 @@
 and the Batch Transform join explain millions, so the same arithmetic runs here over matrices:
 each field's log-odds effect is the contributions times ``reasons.fold_matrix``, the
 probability-points scale is ``reasons.points_scale`` with ``np.where`` for its limit, the top
-reasons of each side come from one stable sort per row, and the values are what
+reasons of both sides come from one sort per row, and the values are what
 ``reasons.value_of`` gives, formatted once per distinct value. A parity test holds the cells
 to ``reasons.csv_cells`` of ``reasons.reasons``, row for row, byte for byte.
 
@@ -42,8 +42,8 @@ SLACK = 1e-12
 # reasons.points_scale uses its limit below this |log-odds - base| (the parity test has rows either side).
 LIMIT_SPAN = 1e-6
 _NUMBER = reasons.Field("", (0,), "number")  # value_of of a bare number
-# Rows per numpy pass: its temporaries stay a few MB, reused, where a whole block's (~100 MB)
-# were fresh pages each time (page faults were a third of the explained run's time).
+# Rows per numpy pass: its temporaries stay a few MB and are reused; a whole block's (~100 MB)
+# were fresh pages each time, and the page faults took a third of the reasons' time.
 SLICE = 8192
 
 
@@ -68,8 +68,8 @@ class ReasonCells:
         self.spans = reasons.fields(schema)
         self.top, self.guard = top, formula_guard
         self.columns = reasons.csv_columns(top)
-        # Model columns x fields, and a zero row for the base value: the contributions as they come
-        # (contiguous) go straight to BLAS; a sliced view of them took 5x longer.
+        # Model columns x fields, and a zero row for the base value: the contributions are folded as
+        # they come, with no copy of them without their last column.
         fold = reasons.fold_matrix(schema)
         self.fold = np.array([*fold, [0.0] * len(self.spans)], dtype=np.float64)
         width = len(schema["columns"])
