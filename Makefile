@@ -209,9 +209,10 @@ drift: install ## Live score deciles and flagged share (CloudWatch, last HOURS) 
 # Stage 1 of deploy touches only what training needs. A plain apply without the model's tfvars
 # (a fresh CI runner has no build/) would plan the live endpoint, Lambda and API away.
 # The role lives in module.endpoint (the model uses it): its policy is targeted, which brings
-# the role and the bucket it names; the role_arn output follows.
-STAGE1_TARGETS := -target=module.data_bucket -target=module.endpoint.aws_iam_role_policy.this
-apply-base: init ## terraform apply of the data bucket and SageMaker role only (stage 1 of deploy; never touches a live endpoint)
+# the role and the bucket it names; the role_arn output follows. Training registers its model
+# in the model package group, so the group comes in stage 1 too.
+STAGE1_TARGETS := -target=module.data_bucket -target=module.endpoint.aws_iam_role_policy.this -target=module.model_registry
+apply-base: init ## terraform apply of the data bucket, SageMaker role and model package group only (stage 1 of deploy; never touches a live endpoint)
 	$(TF) apply -input=false $(APPROVE) $(STAGE1_TARGETS) $(TF_VARS)
 
 # SMOKE=0 leaves the smoke test out (the rehearsal against moto, which cannot run the Lambda).

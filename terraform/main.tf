@@ -21,6 +21,13 @@ module "data_bucket" {
   force_destroy = var.force_destroy
 }
 
+# Stage 1 (apply-base) creates it with the bucket: training registers its model there.
+module "model_registry" {
+  source = "./modules/model_registry"
+
+  name = var.name_prefix
+}
+
 module "website" {
   source = "./modules/website"
 

@@ -48,6 +48,11 @@ output "data_bucket" {
   value       = module.data_bucket.bucket_name
 }
 
+output "model_package_group" {
+  description = "Name of the SageMaker model package group that training and make publish register versions in."
+  value       = module.model_registry.group_name
+}
+
 output "sagemaker_role_arn" {
   description = "ARN of the SageMaker execution role (training jobs and the endpoint)."
   value       = module.endpoint.role_arn

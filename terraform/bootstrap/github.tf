@@ -150,6 +150,25 @@ data "aws_iam_policy_document" "deploy" {
     ]
   }
 
+  # The model registry: Terraform manages the group named <name_prefix> (not <name_prefix>-*,
+  # so no sagemaker:* here), and training registers versions in it (model-package/<group>/<n>).
+  # Approving a version is a person's decision (make approve), not the deploy's: no
+  # UpdateModelPackage.
+  statement {
+    sid = "StackModelPackageGroup"
+    actions = [
+      "sagemaker:CreateModelPackageGroup", "sagemaker:DescribeModelPackageGroup", "sagemaker:DeleteModelPackageGroup",
+      "sagemaker:AddTags", "sagemaker:ListTags", "sagemaker:DeleteTags",
+    ]
+    resources = ["${local.arn_prefix}:sagemaker:${local.region_acct}:model-package-group/${local.p}"]
+  }
+
+  statement {
+    sid       = "StackModelPackages"
+    actions   = ["sagemaker:CreateModelPackage", "sagemaker:DescribeModelPackage"]
+    resources = ["${local.arn_prefix}:sagemaker:${local.region_acct}:model-package/${local.p}/*"]
+  }
+
   statement {
     sid       = "StackLambda"
     actions   = ["lambda:*"]

@@ -43,6 +43,11 @@ run "no_model_creates_buckets_and_role_only" {
   }
 
   assert {
+    condition     = output.model_package_group == "churn" && module.model_registry.group_name == var.name_prefix
+    error_message = "The model package group must exist before training (training registers in it), named exactly name_prefix: the deploy role's policy names that group."
+  }
+
+  assert {
     condition     = startswith(output.sagemaker_role_arn, "arn:aws:iam::")
     error_message = "The SageMaker role must exist before training."
   }

@@ -69,4 +69,8 @@ def test_checkov_passes_every_root_and_module(tmp_path):
     assert proc.returncode == 0, proc.stderr
     scanned = {c["file_path"].strip("/").rpartition("/")[0] for c in results["passed_checks"]}
     modules = {f"modules/{p.name}" for p in (TF_DIR / "modules").iterdir() if p.is_dir()}
-    assert {"", "bootstrap", *modules} <= scanned, sorted(scanned)
+    # checkov 3.3 has no check for aws_sagemaker_model_package_group, the one resource of
+    # modules/model_registry, so nothing passes there; it must still be scanned without failures.
+    unchecked = {"modules/model_registry"}
+    assert {"", "bootstrap", *(modules - unchecked)} <= scanned, sorted(scanned)
+    assert not unchecked & scanned, f"checkov now checks {unchecked & scanned}: drop them from `unchecked`"

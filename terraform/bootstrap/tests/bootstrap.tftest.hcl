@@ -142,6 +142,23 @@ run "github_deploy_role" {
   }
 
   assert {
+    condition = (
+      { for s in data.aws_iam_policy_document.deploy[0].statement : s.sid => [s.actions, s.resources] if startswith(s.sid, "StackModelPackage") } ==
+      {
+        StackModelPackageGroup = [
+          toset(["sagemaker:CreateModelPackageGroup", "sagemaker:DescribeModelPackageGroup", "sagemaker:DeleteModelPackageGroup", "sagemaker:AddTags", "sagemaker:ListTags", "sagemaker:DeleteTags"]),
+          toset(["arn:aws:sagemaker:us-east-1:123456789012:model-package-group/churn"]),
+        ]
+        StackModelPackages = [
+          toset(["sagemaker:CreateModelPackage", "sagemaker:DescribeModelPackage"]),
+          toset(["arn:aws:sagemaker:us-east-1:123456789012:model-package/churn/*"]),
+        ]
+      }
+    )
+    error_message = "The registry rights must be the group named name_prefix (create, read, delete, tags) and registering its versions; no approval, no other group."
+  }
+
+  assert {
     condition = alltrue([
       for s in data.aws_iam_policy_document.deploy[0].statement :
       anytrue([for c in s.condition : c.variable == "iam:PassedToService" && toset(c.values) == toset(["sagemaker.amazonaws.com", "lambda.amazonaws.com"])])
