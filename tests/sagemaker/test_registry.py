@@ -1,0 +1,134 @@
+"""The model registry against moto: register, list, compare, approve (every request shape-checked)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import xgboost as xgb
+
+from ml.config import CostMatrix, Settings
+from ml.model import evaluate as ev
+from ml.model.bundle import METRICS_FILE, MODEL_ARCHIVE, SCRIPT_ENVIRONMENT, Bundle, model_archive_bytes
+from ml.model.pipeline import Prepared
+from ml.model.train import predict
+from ml.sagemaker import handoff, registry
+from ml.sagemaker.aws import Aws, image_uri, split_s3
+from ml.sagemaker.tf_outputs import SetupError
+from ml.sagemaker.training import labelled_csv
+from ml.serving.inference import EXPLAIN_TYPE
+from tests.sagemaker.sm_fixtures import BUCKET, REGION, capture
+
+GROUP = "churn"
+
+
+def inverted_bundle(good: Path, prep: Prepared, settings: Settings, out: Path) -> Path:
+    """The same bundle with a booster trained on inverted labels (worse on purpose: on 600 synthetic rows
+    shuffled labels can beat the real model by chance), its test metrics recomputed."""
+    shutil.copytree(good, out)
+    labels = 1 - prep.y["train"]
+    params = {"objective": "binary:logistic", "max_depth": 2, "seed": 7}
+    booster = xgb.train(params, xgb.DMatrix(prep.x["train"], label=labels), num_boost_round=5)
+    (out / MODEL_ARCHIVE).write_bytes(model_archive_bytes(booster))
+    metrics = json.loads((out / METRICS_FILE).read_text())
+    cutoff = float(Bundle(out).schema()["decision"]["cutoff"])
+    metrics["evaluation"]["test"] = ev.split_metrics(
+        prep.y["test"], predict(booster, prep.x["test"]), cutoff, CostMatrix(**metrics["costs"])
+    )
+    (out / METRICS_FILE).write_text(json.dumps(metrics))
+    return out
+
+
+@pytest.fixture
+def registered(
+    aws: Aws, local_bundle: Path, prep: Prepared, small_settings: Settings, tmp_path: Path
+) -> tuple[Aws, list[str], list[dict]]:
+    """Version 1: the real bundle; version 2: the inverted-label challenger."""
+    aws.sm.create_model_package_group(ModelPackageGroupName=GROUP)
+    created = capture(aws.sm, "CreateModelPackage")
+    test_csv = labelled_csv(prep.x["test"], prep.y["test"])
+    arns = []
+    bundles = [local_bundle, inverted_bundle(local_bundle, prep, small_settings, tmp_path / "worse")]
+    for i, path in enumerate(bundles):
+        zip_path = tmp_path / f"invoker-{i}.zip"
+        digest = handoff.build_lambda_zip(path, zip_path)
+        arns.append(registry.register(aws, GROUP, BUCKET, Bundle(path), test_csv, zip_path, digest, image_uri(REGION)))
+    return aws, arns, created
+
+
+def test_register_creates_pending_versions_with_everything_a_deploy_needs(registered, local_bundle: Path) -> None:
+    aws, arns, created = registered
+    assert [a.rsplit("/", 1)[1] for a in arns] == ["1", "2"]
+    request = created[0]
+    assert request["ModelApprovalStatus"] == "PendingManualApproval"
+    spec = request["InferenceSpecification"]
+    assert spec["Containers"][0]["Environment"] == SCRIPT_ENVIRONMENT
+    assert spec["SupportedContentTypes"] == ["text/csv", "text/libsvm"]
+    assert spec["SupportedResponseMIMETypes"] == ["text/csv", "application/json", EXPLAIN_TYPE]
+    assert spec["SupportedRealtimeInferenceInstanceTypes"] and spec["SupportedTransformInstanceTypes"]
+    bundle = Bundle(local_bundle)
+    assert request["CustomerMetadataProperties"]["data_sha256"] == bundle.metrics()["data"]["sha256"]
+    described = aws.sm.describe_model_package(ModelPackageName=arns[0])
+    url = described["InferenceSpecification"]["Containers"][0]["ModelDataUrl"]
+    assert url.endswith("/model.tar.gz") and described["ModelApprovalStatus"] == "PendingManualApproval"
+    assert described["InferenceSpecification"]["Containers"][0]["Image"] == image_uri(REGION)
+    # From the package and S3 alone: the metrics it points at, and the rest beside the model.
+    stats = described["ModelMetrics"]["ModelQuality"]["Statistics"]["S3Uri"]
+    prefix = url.rsplit("/", 1)[0] + "/"
+    assert stats == prefix + "metrics.json"
+
+    def body(name: str) -> bytes:
+        return aws.s3.get_object(Bucket=BUCKET, Key=split_s3(prefix + name)[1])["Body"].read()
+
+    assert body("model.tar.gz") == bundle.model_archive.read_bytes()
+    assert json.loads(body("feature_schema.json")) == bundle.schema()
+    rows = np.loadtxt(body("test.csv").decode().splitlines(), delimiter=",", ndmin=2)
+    assert len(rows) == bundle.metrics()["evaluation"]["test"]["rows"]
+    assert len(body("invoker.zip")) > 0 and len(body("invoker.zip.sha256")) == 44
+
+
+def test_versions_lists_status_metrics_and_data_hash(registered, local_bundle: Path) -> None:
+    aws, _arns, _created = registered
+    found = registry.versions(aws, GROUP)
+    assert [(v.number, v.status) for v in found] == [(1, "PendingManualApproval"), (2, "PendingManualApproval")]
+    metrics = Bundle(local_bundle).metrics()
+    assert found[0].test["auc"] == metrics["evaluation"]["test"]["auc"]
+    assert found[0].data_sha256 == metrics["data"]["sha256"]
+    text = registry.listing(found)
+    assert f"{metrics['evaluation']['test']['cost_per_1000']:,.0f}" in text and metrics["data"]["sha256"][:12] in text
+
+
+def test_compare_scores_both_on_the_candidates_test_split(registered, tmp_path: Path) -> None:
+    aws, _arns, _created = registered
+    found = registry.versions(aws, GROUP)
+    good, worse = registry.compare(aws, found[0], found[1], tmp_path)
+    # Version 1 rescored from S3 matches what its bundle recorded on the same rows.
+    assert good.auc == pytest.approx(found[0].test["auc"])
+    assert good.cost_per_1000 == pytest.approx(found[0].test["cost_per_1000"])
+    assert worse.cost_per_1000 > good.cost_per_1000 and worse.auc < good.auc
+
+
+def test_approve_refuses_a_costlier_challenger_unless_forced(registered, tmp_path: Path) -> None:
+    aws, _arns, _created = registered
+    said: list[str] = []
+    first = registry.approve(aws, GROUP, 1, "baseline", False, tmp_path, said.append)
+    assert first.status == "Approved" and first.note == "baseline"
+    with pytest.raises(registry.Refused, match="version 2 costs"):
+        registry.approve(aws, GROUP, 2, "try it", False, tmp_path, said.append)
+    assert "version 1:" in said[-1] and "version 2:" in said[-1]  # both figures, even when refused
+    assert registry.versions(aws, GROUP)[1].status == "PendingManualApproval"
+    forced = registry.approve(aws, GROUP, 2, "shadow test", True, tmp_path, said.append)
+    assert forced.status == "Approved" and forced.note == "shadow test"
+    assert registry.champion(registry.versions(aws, GROUP)).number == 2  # type: ignore[union-attr]
+    assert "shadow test" in registry.listing(registry.versions(aws, GROUP))
+
+
+def test_approve_needs_a_note_and_a_known_version(registered, tmp_path: Path) -> None:
+    aws, _arns, _created = registered
+    with pytest.raises(SetupError, match="needs a note"):
+        registry.approve(aws, GROUP, 1, " ", False, tmp_path)
+    with pytest.raises(SetupError, match=r"no version 9 .*versions: 1, 2"):
+        registry.approve(aws, GROUP, 9, "x", False, tmp_path)
