@@ -50,7 +50,7 @@ unexport PYTHONDONTWRITEBYTECODE
 export UV_PYTHON_DOWNLOADS := never
 
 .PHONY: help install lock lint tf-docs tools data report train score serve demo package test bench \
-        init plan apply apply-base destroy smoke deploy publish evaluate-endpoint drift fmt clean
+        init plan apply apply-base destroy smoke deploy publish approve evaluate-endpoint drift fmt clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -197,8 +197,12 @@ destroy: init ## Remove every AWS resource, the endpoint first (its meter stops 
 smoke: install ## POST an example customer to the deployed API and check a probability and its reasons come back
 	$(PY) scripts/smoke.py --api-url "$$($(TF) output -raw api_url)" --model $(MODEL)
 
-publish: install ## Upload a locally trained bundle to the data bucket; write build/model.auto.tfvars.json
-	$(PY) -m ml.sagemaker.publish --model $(MODEL)
+publish: install ## Upload a locally trained bundle to the data bucket, write build/model.auto.tfvars.json, register it (DATA: its data)
+	$(PY) -m ml.sagemaker.publish --model $(MODEL) --name $(strip $(NAME)) --data $(strip $(DATA))
+
+approve: install ## Approve registry version VERSION with NOTE="why" after comparing it with the champion (FORCE=1: even if it costs more)
+	$(if $(strip $(VERSION)),,$(error VERSION is required: make approve VERSION=3 NOTE="why"))
+	$(PY) -m ml registry approve $(strip $(VERSION)) --note "$(NOTE)" $(if $(FORCE),--force)
 
 evaluate-endpoint: install ## Score the test split through the deployed endpoint; print the metrics
 	$(PY) -m ml.sagemaker.endpoint_eval --model $(MODEL)

@@ -81,6 +81,18 @@ def _build() -> tuple[argparse.ArgumentParser, Any]:
     drift.add_argument("--function-name", help="invoker Lambda (default: terraform output lambda_name)")
     drift.add_argument("--endpoint-name", help="SageMaker endpoint (default: terraform output endpoint_name)")
     drift.add_argument("--region", help="AWS region (default: the environment's)")
+    reg = sub.add_parser("registry", help="the model registry: list versions, compare two, approve one")
+    reg.add_argument("--group", help="model package group (default: terraform output model_package_group)")
+    reg.add_argument("--region", help="AWS region (default: the environment's)")
+    action = reg.add_subparsers(dest="action", required=True)
+    action.add_parser("list", help="every version: status, test AUC and cost per 1,000, data hash, approval note")
+    compare = action.add_parser("compare", help="score version A and version B on A's test split")
+    compare.add_argument("a", type=int, metavar="A")
+    compare.add_argument("b", type=int, metavar="B")
+    approve = action.add_parser("approve", help="approve a version after comparing it with the champion")
+    approve.add_argument("version", type=int)
+    approve.add_argument("--note", required=True, help="why this model (kept as the approval description)")
+    approve.add_argument("--force", action="store_true", help="approve even when it costs more than the champion")
     return p, sub
 
 
@@ -148,6 +160,10 @@ def main(argv: list[str] | None = None) -> int:
         from ml.serving import local_stack as stack
 
         return stack.main(args)
+    if args.command == "registry":
+        from ml.sagemaker import registry_cli
+
+        return registry_cli.main(args)
     if args.command == "drift":
         from ml.monitoring import drift
 

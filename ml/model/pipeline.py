@@ -21,6 +21,7 @@ import xgboost as xgb
 from ml.config import PRESETS, SAGEMAKER_XGBOOST_VERSION, Settings
 from ml.data.dataset import DataValidationError, Provenance, load
 from ml.data.split import split_frame
+from ml.features.encoder import format_csv
 from ml.features.schema import build_schema, encode_frame, labels
 from ml.model import evaluate as ev
 from ml.model import train
@@ -47,6 +48,11 @@ class Cutoff:
     chosen_on: str
     rows: int
     curve: np.ndarray
+
+
+def labelled_csv(x: np.ndarray, y: np.ndarray) -> bytes:
+    """The container's training CSV: label in the first column, no header."""
+    return format_csv(np.column_stack([y, x])).encode("ascii")
 
 
 def prepare(settings: Settings, frame: pd.DataFrame, provenance: Provenance) -> Prepared:

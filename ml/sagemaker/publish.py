@@ -3,7 +3,10 @@
 Uploads the bundle's model.tar.gz to the data bucket under a content-addressed key
 (``models/<sha256[:16]>/model.tar.gz``: the same model is never uploaded twice, and a new
 model gets a new URL, hence a new SageMaker model name and an endpoint roll-over), then
-writes build/model.auto.tfvars.json exactly as SageMaker training does.
+writes build/model.auto.tfvars.json exactly as SageMaker training does, and registers the
+bundle in the model registry (ml.sagemaker.registry), pending manual approval. The test split
+registered beside it is prepared again from the same data (``--data``, checked against the
+bundle's data hash): a bundle holds no rows.
 """
 
 from __future__ import annotations
@@ -13,10 +16,13 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ml.config import PRESETS
+from ml.data.dataset import load
 from ml.model.bundle import MODEL_ARCHIVE, Bundle, check_servable
-from ml.sagemaker import handoff, tf_outputs
+from ml.model.pipeline import labelled_csv, prepare
+from ml.sagemaker import handoff, registry, tf_outputs
 from ml.sagemaker.aws import Aws, image_uri, run_cli, sha256_of, upload_if_changed
-from ml.sagemaker.settings import ARTIFACT_PREFIX
+from ml.sagemaker.settings import ARTIFACT_PREFIX, DEFAULT_NAME, check_name
 from ml.sagemaker.tf_outputs import SetupError
 
 if TYPE_CHECKING:
@@ -38,12 +44,35 @@ def upload_model(s3: S3Client, bucket: str, bundle: Bundle) -> tuple[str, bool]:
     return f"s3://{bucket}/{key}", uploaded
 
 
+def test_split_csv(bundle: Bundle, data: str, rows: int, seed: int) -> bytes:
+    """The bundle's test split, prepared again from its data; refuses other data."""
+    metrics = bundle.metrics()
+    frame, provenance = load(data, rows, seed, quiet=True)
+    if provenance.sha256 != metrics["data"]["sha256"]:
+        raise SetupError(
+            f"--data {data} has SHA-256 {provenance.sha256[:12]}, the bundle was trained on"
+            f" {metrics['data']['sha256'][:12]} ({metrics['data']['source']}): pass that data"
+        )
+    prep = prepare(PRESETS[metrics["preset"]], frame, provenance)
+    return labelled_csv(prep.x["test"], prep.y["test"])
+
+
 def publish(
-    aws: Aws, bundle: Bundle, bucket: str, tfvars_path: Path | None = None, zip_path: Path | None = None
-) -> tuple[str, bool, Path, dict[str, Any]]:
+    aws: Aws,
+    bundle: Bundle,
+    bucket: str,
+    group: str,
+    test_csv: bytes,
+    tfvars_path: Path | None = None,
+    zip_path: Path | None = None,
+) -> tuple[str, bool, Path, dict[str, Any], str]:
+    """(model URL, whether uploaded now, tfvars path, tfvars, registered version ARN)."""
     url, uploaded = upload_model(aws.s3, bucket, bundle)
-    path, values = handoff.write_tfvars(bundle.path, url, image_uri(aws.region), tfvars_path, zip_path)
-    return url, uploaded, path, values
+    image = image_uri(aws.region)
+    path, values = handoff.write_tfvars(bundle.path, url, image, tfvars_path, zip_path)
+    zip_file, zip_sha = Path(values["lambda_zip_path"]), values["lambda_zip_sha256"]
+    package = registry.register(aws, group, url, bundle, test_csv, zip_file, zip_sha, image)
+    return url, uploaded, path, values, package
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -53,16 +82,23 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--region", help="AWS region (default: the AWS config's, else us-east-1)")
     p.add_argument("--tfvars", type=Path, help="output (default: model.auto.tfvars.json beside the bundle)")
     p.add_argument("--zip", type=Path, help="Lambda zip to build (default: invoker.zip beside the bundle)")
+    p.add_argument("--name", default=DEFAULT_NAME, help="the stack's NAME: the model package group registered in")
+    p.add_argument("--data", default="url", help="the data the bundle was trained on (its test split is registered)")
+    p.add_argument("--rows", type=int, default=3333, help="rows of synthetic data")
+    p.add_argument("--seed", type=int, default=42, help="seed of synthetic data")
     args = p.parse_args(argv)
 
     def run() -> int:
         bucket = tf_outputs.resolve("data_bucket", args.bucket)
-        url, uploaded, path, values = publish(
-            Aws.create(args.region), Bundle(args.model), bucket, args.tfvars, args.zip
+        bundle = Bundle(args.model)
+        test_csv = test_split_csv(bundle, args.data, args.rows, args.seed)
+        url, uploaded, path, values, package = publish(
+            Aws.create(args.region), bundle, bucket, check_name(args.name), test_csv, args.tfvars, args.zip
         )
         print(f"model     {url} ({'uploaded' if uploaded else 'already there'})")
         print(f"cutoff    {values['decision_cutoff']:.2f}, image {values['image_uri']}")
         print(f"tfvars    {path} (Lambda zip {values['lambda_zip_path']})")
+        print(f"registry  {package} ({registry.PENDING})")
         return 0
 
     return run_cli(run)

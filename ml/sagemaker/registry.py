@@ -30,7 +30,6 @@ from ml.model import evaluate as ev
 from ml.model.bundle import METRICS_FILE, MODEL_ARCHIVE, SCHEMA_FILE, SCRIPT_ENVIRONMENT, Bundle, load_archive
 from ml.model.train import predict
 from ml.sagemaker.aws import Aws, split_s3, upload_if_changed
-from ml.sagemaker.publish import upload_model
 from ml.sagemaker.tf_outputs import SetupError
 from ml.serving.inference import EXPLAIN_TYPE
 
@@ -96,11 +95,11 @@ def _get(s3: S3Client, url: str) -> bytes:
 
 
 def upload_beside_model(
-    s3: S3Client, bucket: str, bundle: Bundle, test_csv: bytes, zip_path: Path, zip_sha256: str
+    s3: S3Client, model_url: str, bundle: Bundle, test_csv: bytes, zip_path: Path, zip_sha256: str
 ) -> str:
-    """Upload the model and what a deploy needs beside it; returns the model's URL."""
-    model_url, _ = upload_model(s3, bucket, bundle)
-    prefix = split_s3(model_url)[1].rsplit("/", 1)[0] + "/"
+    """Upload what a deploy needs beside the (uploaded) model; returns that prefix's URL."""
+    bucket, key = split_s3(model_url)
+    prefix = key.rsplit("/", 1)[0] + "/"
     files: dict[str, tuple[bytes | Path, str]] = {
         METRICS_FILE: (bundle.path / METRICS_FILE, "application/json"),
         SCHEMA_FILE: (bundle.schema_path, "application/json"),
@@ -110,15 +109,21 @@ def upload_beside_model(
     }
     for name, (body, content_type) in files.items():
         upload_if_changed(s3, bucket, prefix + name, body, content_type=content_type)
-    return model_url
+    return f"s3://{bucket}/{prefix}"
 
 
 def register(
-    aws: Aws, group: str, bucket: str, bundle: Bundle, test_csv: bytes, zip_path: Path, zip_sha256: str, image: str
+    aws: Aws,
+    group: str,
+    model_url: str,
+    bundle: Bundle,
+    test_csv: bytes,
+    zip_path: Path,
+    zip_sha256: str,
+    image: str,
 ) -> str:
-    """Register the bundle as a new version, pending manual approval; returns its ARN."""
-    model_url = upload_beside_model(aws.s3, bucket, bundle, test_csv, zip_path, zip_sha256)
-    prefix = model_url.rsplit("/", 1)[0] + "/"
+    """Register the bundle whose archive is at model_url as a new version, pending manual approval; returns its ARN."""
+    prefix = upload_beside_model(aws.s3, model_url, bundle, test_csv, zip_path, zip_sha256)
     metrics = bundle.metrics()
     spec: InferenceSpecificationTypeDef = {
         "Containers": [{"Image": image, "ModelDataUrl": model_url, "Environment": dict(SCRIPT_ENVIRONMENT)}],

@@ -83,6 +83,7 @@ ENV = {
     "sagemaker_role_arn": "CHURN_SAGEMAKER_ROLE_ARN",
     "endpoint_name": "CHURN_ENDPOINT_NAME",
     "api_url": "CHURN_API_URL",
+    "model_package_group": "CHURN_MODEL_PACKAGE_GROUP",
 }
 
 

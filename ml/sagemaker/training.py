@@ -22,11 +22,10 @@ import numpy as np
 
 from ml.config import PRESETS, Settings
 from ml.data.dataset import load
-from ml.features.encoder import format_csv
 from ml.model.bundle import load_archive
-from ml.model.pipeline import Prepared, build, cutoff_from, prepare, summary
+from ml.model.pipeline import Prepared, build, cutoff_from, labelled_csv, prepare, summary
 from ml.model.train import predict
-from ml.sagemaker import handoff, tf_outputs, tuning
+from ml.sagemaker import handoff, registry, tf_outputs, tuning
 from ml.sagemaker.aws import (
     Aws,
     clock_text,
@@ -60,11 +59,6 @@ class Channels:
     test: str
     uploaded: tuple[str, ...]
     unchanged: tuple[str, ...]
-
-
-def labelled_csv(x: np.ndarray, y: np.ndarray) -> bytes:
-    """The container's training CSV: label in the first column, no header."""
-    return format_csv(np.column_stack([y, x])).encode("ascii")
 
 
 def run_prefix(prep: Prepared, settings: Settings) -> str:
@@ -205,6 +199,7 @@ class Result:
     metrics: dict[str, Any]
     tfvars_path: Path
     channels: Channels
+    model_package_arn: str
 
 
 def train(
@@ -257,8 +252,20 @@ def train(
     # The job's archive holds the booster alone (algorithm mode); the endpoint serves the bundle's,
     # the same booster with the inference script, under its own content-addressed key.
     served_url, _ = upload_model(aws.s3, bucket, bundle)
-    tfvars_path, _values = handoff.write_tfvars(bundle.path, served_url, image)
-    return Result(job, served_url, image, metrics, tfvars_path, channels)
+    tfvars_path, values = handoff.write_tfvars(bundle.path, served_url, image)
+    # The group Terraform created is named after the stack (name_prefix), as every job is.
+    package = registry.register(
+        aws,
+        sm.name,
+        served_url,
+        bundle,
+        labelled_csv(prep.x["test"], prep.y["test"]),
+        Path(values["lambda_zip_path"]),
+        values["lambda_zip_sha256"],
+        image,
+    )
+    say(f"registry  {package} ({registry.PENDING}: make approve VERSION={package.rsplit('/', 1)[1]} NOTE=...)")
+    return Result(job, served_url, image, metrics, tfvars_path, channels, package)
 
 
 def main(args: argparse.Namespace) -> int:

@@ -19,6 +19,7 @@ os.environ["SAGEMAKER_SUPPRESS_V2_WARNING"] = "1"
 from ml.config import Settings
 from ml.model.pipeline import Prepared
 from ml.sagemaker.aws import Aws
+from ml.sagemaker.settings import DEFAULT_NAME
 from tests.botocore_shapes import RequestValidator
 from tests.sagemaker.sm_fixtures import BUCKET, REGION
 from tests.shared import made_once
@@ -57,7 +58,8 @@ def shape_check() -> Iterator[RequestValidator]:
 
 @pytest.fixture
 def aws(shape_check: RequestValidator) -> Iterator[Aws]:
-    """An ``Aws`` over moto with the data bucket created; every request it sends is shape-checked."""
+    """An ``Aws`` over moto with the data bucket and the model package group created; every request
+    it sends is shape-checked."""
     from moto import mock_aws
 
     with mock_aws():
@@ -66,6 +68,8 @@ def aws(shape_check: RequestValidator) -> Iterator[Aws]:
         # See Aws: the opt-out config costs seconds per job; moto absorbs the telemetry GET.
         handle.telemetry_opt_out = False
         handle.s3.create_bucket(Bucket=BUCKET)
+        # What stage 1 creates besides the bucket: training and publish register models in it.
+        handle.sm.create_model_package_group(ModelPackageGroupName=DEFAULT_NAME)
         yield handle
 
 

@@ -13,16 +13,17 @@ import xgboost as xgb
 from ml.config import CostMatrix, Settings
 from ml.model import evaluate as ev
 from ml.model.bundle import METRICS_FILE, MODEL_ARCHIVE, SCRIPT_ENVIRONMENT, Bundle, model_archive_bytes
-from ml.model.pipeline import Prepared
+from ml.model.pipeline import Prepared, labelled_csv
 from ml.model.train import predict
 from ml.sagemaker import handoff, registry
 from ml.sagemaker.aws import Aws, image_uri, split_s3
+from ml.sagemaker.publish import upload_model
+from ml.sagemaker.settings import DEFAULT_NAME
 from ml.sagemaker.tf_outputs import SetupError
-from ml.sagemaker.training import labelled_csv
 from ml.serving.inference import EXPLAIN_TYPE
 from tests.sagemaker.sm_fixtures import BUCKET, REGION, capture
 
-GROUP = "churn"
+GROUP = DEFAULT_NAME  # the aws fixture creates it, as Terraform does
 
 
 def inverted_bundle(good: Path, prep: Prepared, settings: Settings, out: Path) -> Path:
@@ -47,7 +48,6 @@ def registered(
     aws: Aws, local_bundle: Path, prep: Prepared, small_settings: Settings, tmp_path: Path
 ) -> tuple[Aws, list[str], list[dict]]:
     """Version 1: the real bundle; version 2: the inverted-label challenger."""
-    aws.sm.create_model_package_group(ModelPackageGroupName=GROUP)
     created = capture(aws.sm, "CreateModelPackage")
     test_csv = labelled_csv(prep.x["test"], prep.y["test"])
     arns = []
@@ -55,7 +55,8 @@ def registered(
     for i, path in enumerate(bundles):
         zip_path = tmp_path / f"invoker-{i}.zip"
         digest = handoff.build_lambda_zip(path, zip_path)
-        arns.append(registry.register(aws, GROUP, BUCKET, Bundle(path), test_csv, zip_path, digest, image_uri(REGION)))
+        url, _ = upload_model(aws.s3, BUCKET, Bundle(path))
+        arns.append(registry.register(aws, GROUP, url, Bundle(path), test_csv, zip_path, digest, image_uri(REGION)))
     return aws, arns, created
 
 
@@ -132,3 +133,29 @@ def test_approve_needs_a_note_and_a_known_version(registered, tmp_path: Path) ->
         registry.approve(aws, GROUP, 1, " ", False, tmp_path)
     with pytest.raises(SetupError, match=r"no version 9 .*versions: 1, 2"):
         registry.approve(aws, GROUP, 9, "x", False, tmp_path)
+
+
+def test_cli_list_compare_and_approve(registered, capsys: pytest.CaptureFixture[str]) -> None:
+    from ml import cli
+
+    assert cli.main(["registry", "--group", GROUP, "list"]) == 0
+    listed = capsys.readouterr().out.splitlines()
+    assert [line.split()[:2] for line in listed[1:]] == [["1", "PendingManualApproval"], ["2", "PendingManualApproval"]]
+    assert cli.main(["registry", "--group", GROUP, "compare", "1", "2"]) == 0
+    compared = capsys.readouterr().out
+    assert "version 1:" in compared and "version 2:" in compared and "per 1,000 customers" in compared
+    assert cli.main(["registry", "--group", GROUP, "approve", "1", "--note", "first"]) == 0
+    assert cli.main(["registry", "--group", GROUP, "approve", "2", "--note", "worse"]) == 1
+    out, err = capsys.readouterr()
+    assert "version 2:" in out and err.startswith("refused: version 2 costs")
+    assert cli.main(["registry", "--group", GROUP, "approve", "7", "--note", "x"]) == 2
+    assert "no version 7" in capsys.readouterr().err
+
+
+def test_publish_registers_the_test_split_of_the_bundles_own_data(local_bundle: Path, prep: Prepared) -> None:
+    from ml.sagemaker import publish
+
+    bundle = Bundle(local_bundle)
+    assert publish.test_split_csv(bundle, "synthetic", 600, 42) == labelled_csv(prep.x["test"], prep.y["test"])
+    with pytest.raises(SetupError, match="the bundle was trained on"):
+        publish.test_split_csv(bundle, "synthetic", 601, 42)

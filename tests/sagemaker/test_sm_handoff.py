@@ -18,6 +18,7 @@ import pytest
 from ml.model.bundle import SCRIPT_ENVIRONMENT, Bundle, archive_members
 from ml.sagemaker import handoff, publish
 from ml.sagemaker.aws import Aws
+from ml.sagemaker.settings import DEFAULT_NAME
 from tests.sagemaker.sm_fixtures import BUCKET
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,9 +40,18 @@ Published = tuple[Aws, str, bool, Path, dict[str, Any]]  # publish.publish's ans
 
 @pytest.fixture
 def published(aws: Aws, local_bundle: Path, tmp_path: Path) -> Published:
-    url, uploaded, path, values = publish.publish(
-        aws, Bundle(local_bundle), BUCKET, tmp_path / "model.auto.tfvars.json", tmp_path / "invoker.zip"
+    url, uploaded, path, values, package = publish.publish(
+        aws,
+        Bundle(local_bundle),
+        BUCKET,
+        DEFAULT_NAME,
+        b"0,1.5\n",  # the registered test split: tests/sagemaker/test_registry.py checks it
+        tmp_path / "model.auto.tfvars.json",
+        tmp_path / "invoker.zip",
     )
+    described = aws.sm.describe_model_package(ModelPackageName=package)  # publish registers what it uploads
+    assert described["InferenceSpecification"]["Containers"][0]["ModelDataUrl"] == url
+    assert described["ModelApprovalStatus"] == "PendingManualApproval"
     return aws, url, uploaded, path, values
 
 

@@ -160,6 +160,8 @@ def test_another_name_names_every_training_and_tuning_job(
     """Issue: another stack NAME broke training. The deploy role allows SageMaker only on
     training-job/<NAME>-* and hyper-parameter-tuning-job/<NAME>-* (terraform/bootstrap/github.tf)."""
     sm = FAST.replace(name="team-b2")
+    aws.sm.create_model_package_group(ModelPackageGroupName="team-b2")  # that stack's Terraform would
+    registered = capture(aws.sm, "CreateModelPackage")
     trainings = capture(aws.sm, "CreateTrainingJob")
     tunings = capture(aws.sm, "CreateHyperParameterTuningJob")
     place_artifact(aws, local_bundle / "model.tar.gz")
@@ -173,6 +175,7 @@ def test_another_name_names_every_training_and_tuning_job(
     assert len(names) == 2 and all(fnmatch.fnmatchcase(n, "team-b2-*") for n in names), names
     assert names[0].startswith("team-b2-xgb-") and names[1].startswith("team-b2-hpo-")
     assert not any(n.startswith("churn") for n in names)
+    assert [r["ModelPackageGroupName"] for r in registered] == ["team-b2", "team-b2"]  # its own registry
 
 
 def test_a_request_aws_would_reject_fails_the_test(
