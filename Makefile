@@ -192,6 +192,8 @@ destroy: init ## Remove every AWS resource, the endpoint first (its meter stops 
 	$(TF) destroy -input=false $(APPROVE) -target=module.endpoint $(TF_VARS)
 	# The data bucket holds training data: allow deleting a non-empty bucket, then destroy all.
 	$(TF) apply -input=false -auto-approve -target=module.data_bucket -var force_destroy=true $(TF_VARS)
+	# SageMaker refuses to delete a model package group that still has versions.
+	$(PY) -m ml registry --group $(strip $(NAME)) --region $(strip $(REGION)) purge
 	$(TF) destroy -input=false $(APPROVE) -var force_destroy=true $(TF_VARS)
 
 smoke: install ## POST an example customer to the deployed API and check a probability and its reasons come back

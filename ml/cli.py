@@ -89,6 +89,7 @@ def _build() -> tuple[argparse.ArgumentParser, Any]:
     compare = action.add_parser("compare", help="score version A and version B on A's test split")
     compare.add_argument("a", type=int, metavar="A")
     compare.add_argument("b", type=int, metavar="B")
+    action.add_parser("purge", help="delete every version (make destroy runs it before deleting the group)")
     approve = action.add_parser("approve", help="approve a version after comparing it with the champion")
     approve.add_argument("version", type=int)
     approve.add_argument("--note", required=True, help="why this model (kept as the approval description)")

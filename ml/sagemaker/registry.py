@@ -269,3 +269,14 @@ def listing(found: list[Version]) -> str:
             f"  {v.data_sha256[:12]}  {v.note}"
         )
     return "\n".join(lines)
+
+
+def purge(aws: Aws, group: str) -> int:
+    """Delete every version of the group (SageMaker refuses to delete a group that has any);
+    returns how many. For `make destroy` only: the data bucket with the models goes too."""
+    arns: list[str] = []
+    for page in aws.sm.get_paginator("list_model_packages").paginate(ModelPackageGroupName=group):
+        arns += [p["ModelPackageArn"] for p in page["ModelPackageSummaryList"]]
+    for arn in arns:
+        aws.sm.delete_model_package(ModelPackageName=arn)
+    return len(arns)

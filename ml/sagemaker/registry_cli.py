@@ -24,6 +24,8 @@ def main(args: argparse.Namespace) -> int:
                 a, b = registry.find(found, args.a), registry.find(found, args.b)
                 mine, theirs = registry.compare(aws, a, b, Path(tmp))
                 print(registry.comparison_text(mine, theirs, int(a.test["rows"])))
+            elif args.action == "purge":
+                print(f"registry  {registry.purge(aws, group)} version(s) of {group} deleted")
             else:
                 try:
                     v = registry.approve(aws, group, args.version, args.note, args.force, Path(tmp))

@@ -163,10 +163,19 @@ data "aws_iam_policy_document" "deploy" {
     resources = ["${local.arn_prefix}:sagemaker:${local.region_acct}:model-package-group/${local.p}"]
   }
 
+  # DeleteModelPackage: make destroy deletes the versions first (SageMaker refuses to delete a
+  # group that has any).
   statement {
     sid       = "StackModelPackages"
-    actions   = ["sagemaker:CreateModelPackage", "sagemaker:DescribeModelPackage"]
+    actions   = ["sagemaker:CreateModelPackage", "sagemaker:DescribeModelPackage", "sagemaker:DeleteModelPackage"]
     resources = ["${local.arn_prefix}:sagemaker:${local.region_acct}:model-package/${local.p}/*"]
+  }
+
+  # ListModelPackages takes no resource (Service Authorization Reference): it lists names only.
+  statement {
+    sid       = "ModelPackageListing"
+    actions   = ["sagemaker:ListModelPackages"]
+    resources = ["*"]
   }
 
   statement {

@@ -14,6 +14,10 @@ deploy hangs (a 500 the provider retries for ever) or `make plan` after a deploy
   LastDeploymentConfig, which the provider reads deployment_config from (without it, the
   realtime endpoint's guardrails read back empty, and their rollback alarms being ForceNew,
   every plan after the deploy replaces the endpoint).
+- SageMaker DeleteModelPackage and DeleteModelPackageGroup: not implemented by moto (the
+  provider retries the group's deletion for ever). Answered here as AWS does: a deleted version
+  leaves ListModelPackages, a group that still holds versions is refused (ConflictException:
+  `make destroy` must delete them first), a deleted group is "does not exist" to Describe.
 - CloudFront: moto drops an origin's OriginAccessControlId and adds ForwardedValues to a cache
   behaviour that names a cache policy; AWS returns the DistributionConfig as it was sent.
 """
@@ -79,6 +83,10 @@ def _echo_config(answer: str, sent: str) -> str:
     return answer
 
 
+def _error(code: str, message: str) -> bytes:
+    return json.dumps({"__type": code, "message": message}).encode()
+
+
 def _statements(policy: dict) -> list[dict]:
     raw = policy.get("Statement", [])
     return raw if isinstance(raw, list) else [raw]
@@ -96,6 +104,9 @@ class Fixes:
         self.endpoint_configs: dict[str, dict] = {}  # name -> CreateEndpointConfig request
         self.deployment_configs: dict[str, dict] = {}  # endpoint name -> its DeploymentConfig as sent
         self.distributions: dict[str, str] = {}  # distribution id -> the last config sent
+        self.packages: dict[str, set[str]] = {}  # model package group -> its versions' ARNs, not deleted
+        self.deleted_packages: set[str] = set()
+        self.deleted_groups: set[str] = set()
 
     # -- before moto: answer here, or hand moto another body ----------------------------------
     def answer(self, req: Request) -> Answer | None:
@@ -109,6 +120,9 @@ class Fixes:
                     return Answer("204 No Content", "", b"")  # nothing left for moto to hold
             if req.method == "DELETE":
                 self.policies.pop(bucket, None)
+        registry = self._registry(req)
+        if registry is not None:
+            return registry
         prefix = "AnyScaleFrontendService."
         if req.target in {prefix + op for op in ("ListTagsForResource", "TagResource", "UntagResource")}:
             request = json.loads(req.body or b"{}")
@@ -119,6 +133,36 @@ class Fixes:
                 tags.pop(key, None)
             body = {"Tags": tags} if req.target == prefix + "ListTagsForResource" else {}
             return Answer("200 OK", "application/x-amz-json-1.1", json.dumps(body).encode())
+        return None
+
+    def _registry(self, req: Request) -> Answer | None:
+        json_type = "application/x-amz-json-1.1"
+        if req.target == "SageMaker.DeleteModelPackage":
+            arn = json.loads(req.body)["ModelPackageName"]
+            self.deleted_packages.add(arn)
+            for arns in self.packages.values():
+                arns.discard(arn)
+            return Answer("200 OK", json_type, b"{}")
+        if req.target == "SageMaker.DeleteModelPackageGroup":
+            group = json.loads(req.body)["ModelPackageGroupName"]
+            if self.packages.get(group):
+                message = f"Model Package Group {group} has model packages and cannot be deleted"
+                return Answer(
+                    "400 Bad Request",
+                    json_type,
+                    json.dumps({"__type": "ConflictException", "message": message}).encode(),
+                )
+            self.deleted_groups.add(group)
+            return Answer("200 OK", json_type, b"{}")
+        if req.target == "SageMaker.DescribeModelPackageGroup":
+            group = json.loads(req.body)["ModelPackageGroupName"]
+            if group in self.deleted_groups:
+                message = f"ModelPackageGroup {group} does not exist."
+                return Answer(
+                    "400 Bad Request",
+                    json_type,
+                    json.dumps({"__type": "ValidationException", "message": message}).encode(),
+                )
         return None
 
     def for_moto(self, req: Request) -> bytes:
@@ -134,6 +178,17 @@ class Fixes:
         if req.target == "AnyScaleFrontendService.RegisterScalableTarget":
             arn = json.loads(body)["ScalableTargetARN"]
             self.scaling_tags.setdefault(arn, {}).update(json.loads(req.body or b"{}").get("Tags") or {})
+        elif req.target == "SageMaker.CreateModelPackage":
+            group = json.loads(req.body).get("ModelPackageGroupName", "")
+            self.packages.setdefault(group, set()).add(json.loads(body)["ModelPackageArn"])
+        elif req.target == "SageMaker.ListModelPackages":
+            listed = json.loads(body)
+            listed["ModelPackageSummaryList"] = [
+                p
+                for p in listed.get("ModelPackageSummaryList", [])
+                if p["ModelPackageArn"] not in self.deleted_packages
+            ]
+            return json.dumps(listed).encode()
         elif req.target == "SageMaker.CreateModel":
             sent = json.loads(req.body)
             self.models[sent["ModelName"]] = sent

@@ -21,7 +21,7 @@ from ml.sagemaker.publish import upload_model
 from ml.sagemaker.settings import DEFAULT_NAME
 from ml.sagemaker.tf_outputs import SetupError
 from ml.serving.inference import EXPLAIN_TYPE
-from tests.sagemaker.sm_fixtures import BUCKET, REGION, capture
+from tests.sagemaker.sm_fixtures import BUCKET, REGION, answer, capture
 
 GROUP = DEFAULT_NAME  # the aws fixture creates it, as Terraform does
 
@@ -159,3 +159,13 @@ def test_publish_registers_the_test_split_of_the_bundles_own_data(local_bundle: 
     assert publish.test_split_csv(bundle, "synthetic", 600, 42) == labelled_csv(prep.x["test"], prep.y["test"])
     with pytest.raises(SetupError, match="the bundle was trained on"):
         publish.test_split_csv(bundle, "synthetic", 601, 42)
+
+
+def test_purge_deletes_every_version(registered) -> None:
+    """make destroy's step before the group goes (SageMaker refuses a group with versions).
+    moto 5.2.5 has no DeleteModelPackage: the call is only shape-checked here, answered by the stub."""
+    aws, arns, _created = registered
+    deleted = capture(aws.sm, "DeleteModelPackage")
+    answer(aws.sm, "DeleteModelPackage", {})
+    assert registry.purge(aws, GROUP) == 2
+    assert [d["ModelPackageName"] for d in deleted] == arns

@@ -119,7 +119,7 @@ run "github_deploy_role" {
   assert {
     condition = alltrue(flatten([
       for s in data.aws_iam_policy_document.deploy[0].statement : [
-        for r in s.resources : strcontains(r, "churn") || strcontains(r, "/aws/sagemaker/") || contains(["LogGroupListing", "HttpApiAccessLogDelivery", "HttpApis", "CloudFrontSite", "RealtimeEndpointAutoscaling", "AutoscalingServiceLinkedRole"], s.sid)
+        for r in s.resources : strcontains(r, "churn") || strcontains(r, "/aws/sagemaker/") || contains(["LogGroupListing", "HttpApiAccessLogDelivery", "HttpApis", "CloudFrontSite", "RealtimeEndpointAutoscaling", "AutoscalingServiceLinkedRole", "ModelPackageListing"], s.sid)
       ]
     ]))
     error_message = "Every statement must name the stack's resources (name_prefix or the state bucket), except the listed ones whose ids AWS chooses."
@@ -143,19 +143,20 @@ run "github_deploy_role" {
 
   assert {
     condition = (
-      { for s in data.aws_iam_policy_document.deploy[0].statement : s.sid => [s.actions, s.resources] if startswith(s.sid, "StackModelPackage") } ==
+      { for s in data.aws_iam_policy_document.deploy[0].statement : s.sid => [s.actions, s.resources] if startswith(s.sid, "StackModelPackage") || s.sid == "ModelPackageListing" } ==
       {
         StackModelPackageGroup = [
           toset(["sagemaker:CreateModelPackageGroup", "sagemaker:DescribeModelPackageGroup", "sagemaker:DeleteModelPackageGroup", "sagemaker:AddTags", "sagemaker:ListTags", "sagemaker:DeleteTags"]),
           toset(["arn:aws:sagemaker:us-east-1:123456789012:model-package-group/churn"]),
         ]
         StackModelPackages = [
-          toset(["sagemaker:CreateModelPackage", "sagemaker:DescribeModelPackage"]),
+          toset(["sagemaker:CreateModelPackage", "sagemaker:DescribeModelPackage", "sagemaker:DeleteModelPackage"]),
           toset(["arn:aws:sagemaker:us-east-1:123456789012:model-package/churn/*"]),
         ]
+        ModelPackageListing = [toset(["sagemaker:ListModelPackages"]), toset(["*"])]
       }
     )
-    error_message = "The registry rights must be the group named name_prefix (create, read, delete, tags) and registering its versions; no approval, no other group."
+    error_message = "The registry rights must be the group named name_prefix (create, read, delete, tags), registering and deleting its versions and listing them; no approval, no other group."
   }
 
   assert {
