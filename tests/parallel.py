@@ -22,6 +22,7 @@ SLOW_FIRST = (
     "tests/terraform/test_aws_rules.py",
     "tests/terraform/test_tftest.py",
     "tests/terraform/test_bootstrap.py",
+    "tests/terraform/test_rollback.py",  # two terraform applies against moto (~26 s)
     "tests/reliability/",
     "tests/serving/test_stack.py",
     "tests/browser/",
