@@ -388,6 +388,7 @@ def set_after(doc: dict[str, Any], address: str, path: tuple[str | int, ...], va
 EP = "module.endpoint.aws_sagemaker_endpoint.this[0]"
 CFG = "module.endpoint.aws_sagemaker_endpoint_configuration.this[0]"
 MODEL = "module.endpoint.aws_sagemaker_model.this[0]"
+GROUP = "module.model_registry.aws_sagemaker_model_package_group.this"
 FN = "module.invoker[0].aws_lambda_function.this"
 SM_ROLE = "module.endpoint.aws_iam_role.this"
 
@@ -527,6 +528,11 @@ BROKEN: dict[str, tuple[str, Any, str]] = {
         "serverless",
         setting(MODEL, "primary_container", 0, "environment", value={"1WORKERS": "2"}),
         "environment name",
+    ),
+    "SM-MODEL-PACKAGE-GROUP": (
+        "serverless",
+        setting(GROUP, "model_package_group_name", value=f"{PREFIX}_models"),
+        "model package group name",
     ),
     "SM-DATA-CAPTURE": (
         "new_bigger_instance",

@@ -246,6 +246,23 @@ def _sm_model_container(plan: Plan) -> Check:
 
 
 @rule(
+    "SM-MODEL-PACKAGE-GROUP",
+    "A model package group's name matches the API's pattern (letters, digits, single hyphens inside) "
+    "and is at most 63 characters; its description is at most 1024 characters.",
+    "https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateModelPackageGroup.html",
+)
+def _sm_model_package_group(plan: Plan) -> Check:
+    for group in plan.resources("aws_sagemaker_model_package_group"):
+        problems: list[str | None] = []
+        name, description = group.get("model_package_group_name"), group.get("model_package_group_description")
+        if isinstance(name, str):
+            problems.append(_string_problem(name, _shape("sagemaker", "EntityName"), "model package group name"))
+        if isinstance(description, str):
+            problems.append(_string_problem(description, _shape("sagemaker", "EntityDescription"), "description"))
+        yield verdict(group.address, problems)
+
+
+@rule(
     "SM-DATA-CAPTURE",
     "Data capture samples 0-100 % of requests into an s3:// URI and captures Input and/or Output.",
     "https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_DataCaptureConfig.html",
