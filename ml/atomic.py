@@ -157,13 +157,17 @@ def atomic_file(path: Path, mode: str = "w", **open_kwargs: Any) -> Iterator[IO[
     check_replaceable(path)
     remove_stale_partials(path)
     final_mode = new_file_mode(path)
-    # Signals wait while the temp file exists but its name is not yet known to the cleanup below.
+    # Signals wait while the temp file exists but its name is not yet known to the cleanup below;
+    # a signal that came meanwhile is handled as the mask is restored, so that is inside it too.
+    tmp: str | None = None
     blocked = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f"{_partial_prefix(path)}{os.getpid()}.", suffix=".partial", dir=path.parent)
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
-    try:
+        try:
+            fd, tmp = tempfile.mkstemp(
+                prefix=f"{_partial_prefix(path)}{os.getpid()}.", suffix=".partial", dir=path.parent
+            )
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
         with os.fdopen(fd, mode, **open_kwargs) as handle:
             yield handle
             handle.flush()
@@ -172,8 +176,9 @@ def atomic_file(path: Path, mode: str = "w", **open_kwargs: Any) -> Iterator[IO[
         check_replaceable(path)  # a FIFO or a link put there while we wrote stays as it is
         os.replace(tmp, path)
     except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
+        if tmp is not None:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
         raise
 
 
