@@ -64,7 +64,8 @@
     }).finally(function () {
       inFlight = false;
       hooks.busy(false);
-      if (queued) { queued = false; score(); }
+      // A pause still running will score the newest form itself: flushing now would send it twice.
+      if (queued) { queued = false; if (timer === null) score(); }
     });
   }
 
