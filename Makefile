@@ -50,7 +50,7 @@ unexport PYTHONDONTWRITEBYTECODE
 export UV_PYTHON_DOWNLOADS := never
 
 .PHONY: help install lock lint tf-docs tools data report train score serve demo package test bench \
-        init plan apply apply-base destroy smoke deploy publish approve evaluate-endpoint drift fmt clean
+        init plan apply apply-base destroy smoke deploy deploy-model rollback publish approve evaluate-endpoint drift fmt clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -199,12 +199,27 @@ destroy: init ## Remove every AWS resource, the endpoint first (its meter stops 
 smoke: install ## POST an example customer to the deployed API and check a probability and its reasons come back
 	$(PY) scripts/smoke.py --api-url "$$($(TF) output -raw api_url)" --model $(MODEL)
 
-publish: install ## Upload a locally trained bundle to the data bucket, write build/model.auto.tfvars.json, register it (DATA: its data)
+publish: install ## Upload a locally trained bundle to the data bucket and register it, pending approval (DATA: its data)
 	$(PY) -m ml.sagemaker.publish --model $(MODEL) --name $(strip $(NAME)) --data $(strip $(DATA))
 
-approve: install ## Approve registry version VERSION with NOTE="why" after comparing it with the champion (FORCE=1: even if it costs more)
+# The registry's commands; the group is the stack's NAME. NOTE reaches them through the
+# environment (make exports command-line variables), so quotes in it stay text.
+REGISTRY = $(PY) -m ml registry --group $(strip $(NAME)) --region $(strip $(REGION)) --model $(MODEL)
+
+approve: install ## Approve registry version VERSION (a number, or trained: the one make train/publish registered here) with NOTE="why", after comparing it with the champion (FORCE=1: even if it costs more)
 	$(if $(strip $(VERSION)),,$(error VERSION is required: make approve VERSION=3 NOTE="why"))
-	$(PY) -m ml registry approve $(strip $(VERSION)) --note "$(NOTE)" $(if $(FORCE),--force)
+	$(REGISTRY) approve $(strip $(VERSION)) --note "$${NOTE-}" $(if $(FORCE),--force)
+
+deploy-model: install init ## Deploy registry version VERSION (default: the latest Approved) without training: handoff from the registry and S3, then make apply
+	$(REGISTRY) handoff $(strip $(VERSION))
+	$(MAKE) apply
+
+# SageMaker's view decides what serves (not Terraform's state: they differ after a rollback
+# SageMaker made itself); the version left is marked Rejected only once the apply has succeeded.
+rollback: install init ## Deploy the Approved version before the one serving; the one left becomes Rejected (NOTE="why")
+	$(REGISTRY) rollback prepare
+	$(MAKE) apply
+	$(REGISTRY) rollback finish --note "$${NOTE-}"
 
 evaluate-endpoint: install ## Score the test split through the deployed endpoint; print the metrics
 	$(PY) -m ml.sagemaker.endpoint_eval --model $(MODEL)
@@ -223,11 +238,17 @@ apply-base: init ## terraform apply of the data bucket, SageMaker role and model
 
 # SMOKE=0 leaves the smoke test out (the rehearsal against moto, which cannot run the Lambda).
 SMOKE ?= 1
-deploy: install ## apply-base (bucket, role) -> train on SageMaker (writes tfvars + Lambda zip) -> apply (endpoint, API, site) -> smoke (SMOKE=0: none)
+# A laptop's first deploy in one command. It approves what it trained (and says so): a team
+# approves with make approve after comparing, and deploys with make deploy-model (docs/releasing.md).
+# The approval still compares with the champion, and refuses a costlier model without FORCE=1.
+DEPLOY_NOTE := make deploy: trained, approved and deployed in one command
+deploy: install ## apply-base -> train on SageMaker (registers a version) -> approve it -> deploy-model -> smoke (SMOKE=0: none)
 	$(PY) scripts/aws_cost.py deploy $(if $(TUNE),--tune)
 	$(MAKE) apply-base
 	$(MAKE) train BACKEND=sagemaker
-	$(MAKE) apply
+	@echo "make deploy approves the version it trained (a team runs make approve itself: docs/releasing.md)"
+	$(MAKE) approve VERSION=trained NOTE="$(DEPLOY_NOTE)"
+	$(MAKE) deploy-model VERSION=trained
 	$(if $(filter 1,$(strip $(SMOKE))),$(MAKE) smoke,@echo "smoke test skipped (SMOKE=$(strip $(SMOKE)))")
 
 clean: ## Remove build/ (bundles, reports, zips); keeps the virtualenvs

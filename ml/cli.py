@@ -81,9 +81,10 @@ def _build() -> tuple[argparse.ArgumentParser, Any]:
     drift.add_argument("--function-name", help="invoker Lambda (default: terraform output lambda_name)")
     drift.add_argument("--endpoint-name", help="SageMaker endpoint (default: terraform output endpoint_name)")
     drift.add_argument("--region", help="AWS region (default: the environment's)")
-    reg = sub.add_parser("registry", help="the model registry: list versions, compare two, approve one")
+    reg = sub.add_parser("registry", help="the model registry: list, compare, approve, deploy, roll back")
     reg.add_argument("--group", help="model package group (default: terraform output model_package_group)")
     reg.add_argument("--region", help="AWS region (default: the environment's)")
+    reg.add_argument("--model", type=Path, default=Path("build/model"), help="the bundle directory a deploy writes")
     action = reg.add_subparsers(dest="action", required=True)
     action.add_parser("list", help="every version: status, test AUC and cost per 1,000, data hash, approval note")
     compare = action.add_parser("compare", help="score version A and version B on A's test split")
@@ -91,9 +92,19 @@ def _build() -> tuple[argparse.ArgumentParser, Any]:
     compare.add_argument("b", type=int, metavar="B")
     action.add_parser("purge", help="delete every version (make destroy runs it before deleting the group)")
     approve = action.add_parser("approve", help="approve a version after comparing it with the champion")
-    approve.add_argument("version", type=int)
+    approve.add_argument("version", help="a version number, or 'trained': the one this checkout registered last")
     approve.add_argument("--note", required=True, help="why this model (kept as the approval description)")
     approve.add_argument("--force", action="store_true", help="approve even when it costs more than the champion")
+    handoff = action.add_parser("handoff", help="write the deploy's tfvars, bundle and Lambda zip for a version")
+    handoff.add_argument("version", nargs="?", default="", help="an Approved version (default: the latest)")
+    rollback = action.add_parser(
+        "rollback",
+        help="prepare: hand off the Approved version before the one serving;"
+        " finish (after the apply): mark the one left Rejected",
+    )
+    rollback.add_argument("stage", choices=["prepare", "finish"])
+    rollback.add_argument("--note", default="", help="why (kept as the rejected version's description)")
+    rollback.add_argument("--endpoint-name", help="SageMaker endpoint (default: terraform output endpoint_name)")
     return p, sub
 
 

@@ -55,12 +55,13 @@ module "website" {
 module "endpoint" {
   source = "./modules/endpoint"
 
-  name_prefix      = var.name_prefix
-  data_bucket_arn  = module.data_bucket.bucket_arn
-  data_bucket_name = module.data_bucket.bucket_name
-  model_data_url   = var.model_data_url
-  image_uri        = var.image_uri
-  mode             = var.endpoint_mode
+  name_prefix       = var.name_prefix
+  data_bucket_arn   = module.data_bucket.bucket_arn
+  data_bucket_name  = module.data_bucket.bucket_name
+  model_data_url    = var.model_data_url
+  image_uri         = var.image_uri
+  model_package_arn = var.model_package_arn
+  mode              = var.endpoint_mode
 
   container_environment = var.model_environment
   enable_data_capture   = var.enable_data_capture

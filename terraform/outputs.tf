@@ -92,3 +92,8 @@ output "metric_namespace" {
   description = "CloudWatch namespace of the invoker's EMF metrics (python -m ml drift reads it); null when monitoring is off."
   value       = one(module.monitoring[*].metric_namespace)
 }
+
+output "model_package_arn" {
+  description = "The model registry version the endpoint's model was created from (null when made from image_uri and model_data_url, or before a model exists)."
+  value       = var.model_package_arn
+}

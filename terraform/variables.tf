@@ -84,6 +84,17 @@ variable "image_uri" {
   }
 }
 
+variable "model_package_arn" {
+  description = "Model registry version the SageMaker model is created from (make deploy-model writes it; SageMaker requires it Approved). Null creates the model from image_uri and model_data_url directly."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.model_package_arn == null || can(regex("^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:[0-9]{12}:model-package/[a-zA-Z0-9-]{1,63}/[1-9][0-9]*$", var.model_package_arn))
+    error_message = "model_package_arn must be a model package version's ARN: arn:aws:sagemaker:<region>:<account>:model-package/<group>/<version>."
+  }
+}
+
 variable "model_environment" {
   description = "Environment of the model container. The training handoff sets SAGEMAKER_PROGRAM and SAGEMAKER_SUBMIT_DIRECTORY: the archive's code/inference.py is served in script mode (explanations)."
   type        = map(string)

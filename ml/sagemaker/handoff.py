@@ -1,24 +1,25 @@
-"""The Terraform handoff: build/model.auto.tfvars.json from a bundle and its S3 artifact.
+"""The Terraform handoff: build/model.auto.tfvars.json from a registered bundle and its S3 artifact.
 
-Terraform reads these variables (terraform/variables.tf validates them): model_data_url,
-image_uri, model_environment (script mode), decision_cutoff, feature_schema_path, lambda_zip_path,
-lambda_zip_sha256, and,
-from metrics.json's ``monitoring`` block, expected_flagged_share and flagged_share_band
-(the drift alarm's band; a bundle without the block leaves them out and gets no drift alarm).
-The Lambda zip is built here, from the same bundle, so the hash is always that of the
-zip whose path is passed. Paths are absolute: Terraform runs with -chdir=terraform.
+Terraform reads these variables (terraform/variables.tf validates them): model_package_arn (the
+registry version the model is created from), model_version and model_approved_at (what the API
+and the page say answered), model_data_url and image_uri (the version's, for the model role's
+policy), model_environment (script mode), decision_cutoff, feature_schema_path, lambda_zip_path,
+lambda_zip_sha256, and, from metrics.json's ``monitoring`` block, expected_flagged_share and
+flagged_share_band (the drift alarm's band; a bundle without the block leaves them out and gets
+no drift alarm). ml.sagemaker.release writes it for a version of the registry; the Lambda zip
+is built here when a model is registered, from the same bundle, and its hash registered with it.
+Paths are absolute: Terraform runs with -chdir=terraform.
 """
 
 from __future__ import annotations
 
-import json
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 from ml import file_module
-from ml.atomic import atomic_file
 from ml.model.bundle import SCHEMA_FILE, SCRIPT_ENVIRONMENT, Bundle
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,6 +34,19 @@ IMAGE_URI = re.compile(
     r"^[0-9]{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/[a-z0-9._/-]+(:[A-Za-z0-9._-]+|@sha256:[a-f0-9]{64})$"
 )
 ZIP_SHA256 = re.compile(r"^[A-Za-z0-9+/]{43}=$")
+MODEL_PACKAGE_ARN = re.compile(
+    r"^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:[0-9]{12}:model-package/[a-zA-Z0-9-]{1,63}/[1-9][0-9]*$"
+)
+APPROVED_AT = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$")
+
+
+@dataclass(frozen=True)
+class Package:
+    """The registry version a deploy names: its ARN, number and approval time (RFC 3339 UTC)."""
+
+    arn: str
+    version: str
+    approved_at: str
 
 
 def default_paths(bundle_dir: Path) -> tuple[Path, Path]:
@@ -51,10 +65,15 @@ def build_lambda_zip(bundle_dir: Path, zip_path: Path) -> str:
     return str(digest)
 
 
-def tfvars(bundle_dir: Path, model_data_url: str, image_uri: str, zip_path: Path, zip_sha256: str) -> dict[str, Any]:
+def tfvars(
+    bundle_dir: Path, model_data_url: str, image_uri: str, zip_path: Path, zip_sha256: str, package: Package
+) -> dict[str, Any]:
     bundle = Bundle(Path(bundle_dir))
     cutoff = float(bundle.schema()["decision"]["cutoff"])
     values = {
+        "model_package_arn": package.arn,
+        "model_version": package.version,
+        "model_approved_at": package.approved_at,
         "model_data_url": model_data_url,
         "image_uri": image_uri,
         "decision_cutoff": cutoff,
@@ -73,6 +92,13 @@ def tfvars(bundle_dir: Path, model_data_url: str, image_uri: str, zip_path: Path
 
 def check(values: dict[str, Any]) -> None:
     problems = []
+    if not MODEL_PACKAGE_ARN.match(values["model_package_arn"]):
+        problems.append(f"model_package_arn {values['model_package_arn']!r} is not a model package version's ARN")
+    arn, number, approved = values["model_package_arn"], values["model_version"], values["model_approved_at"]
+    if arn.rsplit("/", 1)[-1] != number:
+        problems.append(f"model_version {number!r} is not the version of {arn}")
+    if not APPROVED_AT.match(approved):
+        problems.append(f"model_approved_at {approved!r} is not an approval time (an Approved version's)")
     if not MODEL_DATA_URL.match(values["model_data_url"]):
         problems.append(f"model_data_url {values['model_data_url']!r} is not an S3 URL ending in /model.tar.gz")
     if not IMAGE_URI.match(values["image_uri"]):
@@ -88,20 +114,3 @@ def check(values: dict[str, Any]) -> None:
         problems.append(f"flagged_share_band {band} is not [low, high] with 0 <= low < high <= 1")
     if problems:
         raise ValueError("; ".join(problems))
-
-
-def write_tfvars(
-    bundle_dir: Path,
-    model_data_url: str,
-    image_uri: str,
-    tfvars_path: Path | None = None,
-    zip_path: Path | None = None,
-) -> tuple[Path, dict[str, Any]]:
-    """Build the Lambda zip, then write the tfvars file atomically; returns (path, values)."""
-    default_tfvars, default_zip = default_paths(bundle_dir)
-    tfvars_path, zip_path = Path(tfvars_path or default_tfvars), Path(zip_path or default_zip)
-    digest = build_lambda_zip(bundle_dir, zip_path)
-    values = tfvars(bundle_dir, model_data_url, image_uri, zip_path, digest)
-    with atomic_file(tfvars_path, "w", encoding="utf-8") as handle:
-        handle.write(json.dumps(values, indent=2) + "\n")
-    return tfvars_path, values

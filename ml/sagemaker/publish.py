@@ -1,10 +1,10 @@
-"""`python -m ml.sagemaker.publish --model build/model`: a locally trained bundle, ready for Terraform.
+"""`python -m ml.sagemaker.publish --model build/model`: a locally trained bundle, into the registry.
 
 Uploads the bundle's model.tar.gz to the data bucket under a content-addressed key
-(``models/<sha256[:16]>/model.tar.gz``: the same model is never uploaded twice, and a new
-model gets a new URL, hence a new SageMaker model name and an endpoint roll-over), then
-writes build/model.auto.tfvars.json exactly as SageMaker training does, and registers the
-bundle in the model registry (ml.sagemaker.registry), pending manual approval. The test split
+(``models/<sha256[:16]>/model.tar.gz``: the same model is never uploaded twice), builds its
+Lambda zip, and registers the bundle in the model registry (ml.sagemaker.registry) exactly as
+SageMaker training does: a new version, pending manual approval, recorded in
+build/registered.json. Deploying it is `make approve`, then `make deploy-model`. The test split
 registered beside it is prepared again from the same data (``--data``, checked against the
 bundle's data hash): a bundle holds no rows.
 """
@@ -14,13 +14,13 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ml.config import PRESETS
 from ml.data.dataset import load
 from ml.model.bundle import MODEL_ARCHIVE, Bundle, check_servable
 from ml.model.pipeline import labelled_csv, prepare
-from ml.sagemaker import handoff, registry, tf_outputs
+from ml.sagemaker import handoff, registry, release, tf_outputs
 from ml.sagemaker.aws import Aws, image_uri, run_cli, sha256_of, upload_if_changed
 from ml.sagemaker.settings import ARTIFACT_PREFIX, DEFAULT_NAME, check_name
 from ml.sagemaker.tf_outputs import SetupError
@@ -58,21 +58,20 @@ def test_split_csv(bundle: Bundle, data: str, rows: int, seed: int) -> bytes:
 
 
 def publish(
-    aws: Aws,
-    bundle: Bundle,
-    bucket: str,
-    group: str,
-    test_csv: bytes,
-    tfvars_path: Path | None = None,
-    zip_path: Path | None = None,
-) -> tuple[str, bool, Path, dict[str, Any], str]:
-    """(model URL, whether uploaded now, tfvars path, tfvars, registered version ARN)."""
+    aws: Aws, bundle: Bundle, bucket: str, group: str, test_csv: bytes, zip_path: Path | None = None
+) -> tuple[str, bool, str]:
+    """(model URL, whether uploaded now, registered version ARN)."""
     url, uploaded = upload_model(aws.s3, bucket, bundle)
-    image = image_uri(aws.region)
-    path, values = handoff.write_tfvars(bundle.path, url, image, tfvars_path, zip_path)
-    zip_file, zip_sha = Path(values["lambda_zip_path"]), values["lambda_zip_sha256"]
-    package = registry.register(aws, group, url, bundle, test_csv, zip_file, zip_sha, image)
-    return url, uploaded, path, values, package
+    return url, uploaded, register(aws, bundle, url, group, test_csv, zip_path)
+
+
+def register(aws: Aws, bundle: Bundle, url: str, group: str, test_csv: bytes, zip_path: Path | None = None) -> str:
+    """Build the bundle's Lambda zip, register the uploaded bundle (pending), record it; returns the version's ARN."""
+    zip_file = Path(zip_path or handoff.default_paths(bundle.path)[1])
+    digest = handoff.build_lambda_zip(bundle.path, zip_file)
+    package = registry.register(aws, group, url, bundle, test_csv, zip_file, digest, image_uri(aws.region))
+    release.record_registered(bundle.path, package)
+    return package
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -80,7 +79,6 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--model", type=Path, default=Path("build/model"), help="bundle directory")
     p.add_argument("--bucket", help="data bucket (default: $CHURN_DATA_BUCKET, else terraform output data_bucket)")
     p.add_argument("--region", help="AWS region (default: the AWS config's, else us-east-1)")
-    p.add_argument("--tfvars", type=Path, help="output (default: model.auto.tfvars.json beside the bundle)")
     p.add_argument("--zip", type=Path, help="Lambda zip to build (default: invoker.zip beside the bundle)")
     p.add_argument("--name", default=DEFAULT_NAME, help="the stack's NAME: the model package group registered in")
     p.add_argument("--data", default="url", help="the data the bundle was trained on (its test split is registered)")
@@ -92,13 +90,11 @@ def main(argv: list[str] | None = None) -> int:
         bucket = tf_outputs.resolve("data_bucket", args.bucket)
         bundle = Bundle(args.model)
         test_csv = test_split_csv(bundle, args.data, args.rows, args.seed)
-        url, uploaded, path, values, package = publish(
-            Aws.create(args.region), bundle, bucket, check_name(args.name), test_csv, args.tfvars, args.zip
+        url, uploaded, package = publish(
+            Aws.create(args.region), bundle, bucket, check_name(args.name), test_csv, args.zip
         )
         print(f"model     {url} ({'uploaded' if uploaded else 'already there'})")
-        print(f"cutoff    {values['decision_cutoff']:.2f}, image {values['image_uri']}")
-        print(f"tfvars    {path} (Lambda zip {values['lambda_zip_path']})")
-        print(f"registry  {package} ({registry.PENDING})")
+        print(f"registry  {package} ({registry.PENDING}: {registry.next_step(package)})")
         return 0
 
     return run_cli(run)

@@ -19,6 +19,7 @@ import io
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -44,6 +45,7 @@ if TYPE_CHECKING:
 
 PENDING: ModelApprovalStatusType = "PendingManualApproval"
 APPROVED: ModelApprovalStatusType = "Approved"
+REJECTED: ModelApprovalStatusType = "Rejected"
 TEST_FILE = "test.csv"
 ZIP_FILE = "invoker.zip"
 ZIP_SHA_FILE = "invoker.zip.sha256"
@@ -65,8 +67,13 @@ class Version:
     status: str
     note: str
     model_url: str
+    image: str
     metrics: dict[str, Any]
     schema: dict[str, Any]
+    # When it was approved, RFC 3339 UTC; "" unless Approved. SageMaker keeps no approval time of
+    # its own: the last modification of an Approved version is its approval (nothing else here
+    # modifies a version; a rollback rejects the version it leaves, never the one it deploys).
+    approved_at: str = ""
 
     @property
     def prefix(self) -> str:
@@ -86,7 +93,7 @@ class Version:
         return dict(self.metrics["evaluation"]["test"])
 
 
-def _get(s3: S3Client, url: str) -> bytes:
+def get(s3: S3Client, url: str) -> bytes:
     bucket, key = split_s3(url)
     try:
         return s3.get_object(Bucket=bucket, Key=key)["Body"].read()
@@ -150,6 +157,14 @@ def register(
     return str(answer["ModelPackageArn"])
 
 
+def next_step(arn: str) -> str:
+    number = arn.rsplit("/", 1)[1]
+    return (
+        f"python -m ml registry compare {number} <champion>,"
+        f' make approve VERSION={number} NOTE="why", make deploy-model VERSION={number}'
+    )
+
+
 def versions(aws: Aws, group: str) -> list[Version]:
     """Every version of the group, oldest first, with what S3 holds beside its model."""
     arns: list[str] = []
@@ -158,20 +173,29 @@ def versions(aws: Aws, group: str) -> list[Version]:
     found = []
     for arn in arns:
         d = aws.sm.describe_model_package(ModelPackageName=arn)
-        url = d["InferenceSpecification"]["Containers"][0]["ModelDataUrl"]
+        container = d["InferenceSpecification"]["Containers"][0]
+        url = container["ModelDataUrl"]
         prefix = url.rsplit("/", 1)[0] + "/"
+        status = str(d["ModelApprovalStatus"])
+        modified = d.get("LastModifiedTime") or d["CreationTime"]
         found.append(
             Version(
                 number=int(d["ModelPackageVersion"]),
                 arn=arn,
-                status=str(d["ModelApprovalStatus"]),
+                status=status,
                 note=str(d.get("ApprovalDescription", "")),
                 model_url=url,
-                metrics=json.loads(_get(aws.s3, prefix + METRICS_FILE)),
-                schema=json.loads(_get(aws.s3, prefix + SCHEMA_FILE)),
+                image=container["Image"],
+                metrics=json.loads(get(aws.s3, prefix + METRICS_FILE)),
+                schema=json.loads(get(aws.s3, prefix + SCHEMA_FILE)),
+                approved_at=rfc3339(modified) if status == APPROVED else "",
             )
         )
     return sorted(found, key=lambda v: v.number)
+
+
+def rfc3339(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def find(found: list[Version], number: int) -> Version:
@@ -198,18 +222,24 @@ class Score:
 
 def held_out_rows(aws: Aws, v: Version) -> tuple[np.ndarray, np.ndarray]:
     """(x, y) of the rows the version was tested on (label first, no header)."""
-    rows = np.loadtxt(io.BytesIO(_get(aws.s3, v.prefix + TEST_FILE)), delimiter=",", ndmin=2)
+    rows = np.loadtxt(io.BytesIO(get(aws.s3, v.prefix + TEST_FILE)), delimiter=",", ndmin=2)
     return rows[:, 1:], rows[:, 0]
 
 
 def booster(aws: Aws, v: Version, workdir: Path) -> xgb.Booster:
     target = workdir / f"v{v.number}-{MODEL_ARCHIVE}"
-    target.write_bytes(_get(aws.s3, v.model_url))
+    target.write_bytes(get(aws.s3, v.model_url))
     return load_archive(target)
 
 
 def compare(aws: Aws, candidate: Version, other: Version, workdir: Path) -> tuple[Score, Score]:
     """Both versions scored on the candidate's test split, each at its own cutoff, with the candidate's costs."""
+    if candidate.schema["columns"] != other.schema["columns"]:
+        raise SetupError(
+            f"versions {candidate.number} and {other.number} encode customers differently"
+            f" ({len(candidate.schema['columns'])} and {len(other.schema['columns'])} model columns):"
+            " one cannot score the other's rows"
+        )
     x, y = held_out_rows(aws, candidate)
     costs = CostMatrix(**candidate.metrics["costs"])
     scores = []
@@ -241,6 +271,9 @@ def approve(
         raise SetupError('approving needs a note (NOTE="why this model"): it is what the registry keeps')
     found = versions(aws, group)
     candidate = find(found, number)
+    if candidate.status == APPROVED:
+        say(f"version {number} is already Approved ({candidate.approved_at}): {candidate.note}")
+        return candidate
     current = champion([v for v in found if v.number != number])
     if current is None:
         say(f"no approved version yet: version {number} becomes the first champion")
@@ -257,6 +290,10 @@ def approve(
             say(f"version {number} costs more than the champion: approved anyway (force)")
     aws.sm.update_model_package(ModelPackageArn=candidate.arn, ModelApprovalStatus=APPROVED, ApprovalDescription=note)
     return find(versions(aws, group), number)
+
+
+def reject(aws: Aws, v: Version, note: str) -> None:
+    aws.sm.update_model_package(ModelPackageArn=v.arn, ModelApprovalStatus=REJECTED, ApprovalDescription=note)
 
 
 def listing(found: list[Version]) -> str:

@@ -1,14 +1,60 @@
-"""`python -m ml registry list | compare A B | approve N --note … [--force]`: ml.sagemaker.registry's commands."""
+"""`python -m ml registry list | compare A B | approve N | handoff [N] | rollback prepare|finish`.
+
+The commands of ml.sagemaker.registry (versions, approval) and ml.sagemaker.release (deploying a
+version, rolling back); the Makefile's approve, deploy-model and rollback targets call them.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
 import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 
-from ml.sagemaker import registry, tf_outputs
+from ml.sagemaker import registry, release, tf_outputs
 from ml.sagemaker.aws import Aws, run_cli
+from ml.sagemaker.tf_outputs import SetupError
+
+
+def _approve(aws: Aws, group: str, args: argparse.Namespace, workdir: Path) -> int:
+    number = release.version_number(args.version, args.model)
+    if number is None:
+        raise SetupError("approve needs a version: VERSION=N, or VERSION=trained")
+    try:
+        v = registry.approve(aws, group, number, args.note, args.force, workdir)
+    except registry.Refused as err:  # a decision, not a setup problem: exit 1
+        print(f"refused: {err}", file=sys.stderr)
+        return 1
+    print(f"version {v.number} approved: {v.note}")
+    return 0
+
+
+def _handoff(aws: Aws, group: str, version: str, bundle_dir: Path) -> registry.Version:
+    v = release.deployable(registry.versions(aws, group), release.version_number(version, bundle_dir))
+    path, values = release.write_handoff(aws, v, bundle_dir)
+    print(f"version   {v.number} ({v.status} {v.approved_at}: {v.note})")
+    print(f"model     {v.model_url}, cutoff {values['decision_cutoff']:.2f}")
+    print(f"handoff   {path}, {bundle_dir}/ and {values['lambda_zip_path']} from the registry")
+    return v
+
+
+def _rollback(aws: Aws, group: str, args: argparse.Namespace) -> int:
+    if args.stage == "prepare":
+        endpoint = tf_outputs.resolve("endpoint_name", args.endpoint_name)
+        found = registry.versions(aws, group)
+        left, to = release.rollback_pair(found, release.serving_package(aws, endpoint))
+        print(f"rollback  {endpoint} serves version {left.number}: back to version {to.number}")
+        _handoff(aws, group, str(to.number), args.model)
+        release.record_rollback(args.model, left, to)
+        return 0
+    record = release.take_rollback(args.model)
+    left = registry.find(registry.versions(aws, group), record["from"])
+    day = datetime.now(UTC).strftime("%Y-%m-%d")
+    note = f"rolled back to version {record['to']} on {day}" + (f": {args.note}" if args.note.strip() else "")
+    registry.reject(aws, left, note)
+    print(f"version {left.number} Rejected ({note}); version {record['to']} serves")
+    return 0
 
 
 def main(args: argparse.Namespace) -> int:
@@ -26,13 +72,12 @@ def main(args: argparse.Namespace) -> int:
                 print(registry.comparison_text(mine, theirs, int(a.test["rows"])))
             elif args.action == "purge":
                 print(f"registry  {registry.purge(aws, group)} version(s) of {group} deleted")
+            elif args.action == "handoff":
+                _handoff(aws, group, args.version, args.model)
+            elif args.action == "rollback":
+                return _rollback(aws, group, args)
             else:
-                try:
-                    v = registry.approve(aws, group, args.version, args.note, args.force, Path(tmp))
-                except registry.Refused as err:  # a decision, not a setup problem: exit 1
-                    print(f"refused: {err}", file=sys.stderr)
-                    return 1
-                print(f"version {v.number} approved: {v.note}")
+                return _approve(aws, group, args, Path(tmp))
         return 0
 
     return run_cli(run)

@@ -4,7 +4,7 @@ prepare (same Settings, schema, split as local) -> upload train/validation/test 
 (label first, no header; unchanged files skipped) -> managed spot training job, or a
 hyperparameter tuning job (--tune) and its best training job -> download model.tar.gz
 -> cutoff on validation (the job fits on train only) -> the same bundle as local
--> build/model.auto.tfvars.json for Terraform.
+-> registered in the model registry, pending manual approval (build/registered.json).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from ml.data.dataset import load
 from ml.model.bundle import load_archive
 from ml.model.pipeline import Prepared, build, cutoff_from, labelled_csv, prepare, summary
 from ml.model.train import predict
-from ml.sagemaker import handoff, registry, tf_outputs, tuning
+from ml.sagemaker import registry, tf_outputs, tuning
 from ml.sagemaker.aws import (
     Aws,
     clock_text,
@@ -36,7 +36,7 @@ from ml.sagemaker.aws import (
     upload_if_changed,
     wait_for,
 )
-from ml.sagemaker.publish import upload_model
+from ml.sagemaker.publish import register, upload_model
 from ml.sagemaker.settings import (
     ARTIFACT_PREFIX,
     DATA_PREFIX,
@@ -197,7 +197,6 @@ class Result:
     model_data_url: str
     image_uri: str
     metrics: dict[str, Any]
-    tfvars_path: Path
     channels: Channels
     model_package_arn: str
 
@@ -252,20 +251,10 @@ def train(
     # The job's archive holds the booster alone (algorithm mode); the endpoint serves the bundle's,
     # the same booster with the inference script, under its own content-addressed key.
     served_url, _ = upload_model(aws.s3, bucket, bundle)
-    tfvars_path, values = handoff.write_tfvars(bundle.path, served_url, image)
     # The group Terraform created is named after the stack (name_prefix), as every job is.
-    package = registry.register(
-        aws,
-        sm.name,
-        served_url,
-        bundle,
-        labelled_csv(prep.x["test"], prep.y["test"]),
-        Path(values["lambda_zip_path"]),
-        values["lambda_zip_sha256"],
-        image,
-    )
-    say(f"registry  {package} ({registry.PENDING}: make approve VERSION={package.rsplit('/', 1)[1]} NOTE=...)")
-    return Result(job, served_url, image, metrics, tfvars_path, channels, package)
+    package = register(aws, bundle, served_url, sm.name, labelled_csv(prep.x["test"], prep.y["test"]))
+    say(f"registry  {package} ({registry.PENDING}: {registry.next_step(package)})")
+    return Result(job, served_url, image, metrics, channels, package)
 
 
 def main(args: argparse.Namespace) -> int:
@@ -281,7 +270,7 @@ def main(args: argparse.Namespace) -> int:
         result = train(Aws.create(), prep, settings, bucket, role, args.out, sm, tune=args.tune)
         print(summary(result.metrics))
         print(f"model     {result.model_data_url}")
-        print(f"bundle    {args.out}/ and {result.tfvars_path} in {clock_text(time.perf_counter() - started)}")
+        print(f"bundle    {args.out}/ in {clock_text(time.perf_counter() - started)}")
         return 0
 
     return run_cli(run)

@@ -182,3 +182,28 @@ run "realtime_stack" {
     error_message = "image_uri must override the prebuilt image."
   }
 }
+
+# make deploy-model: the model is created from the registry version itself, not from a copy of
+# its container's fields; a new version is a new model (name), hence a new endpoint configuration.
+run "model_from_a_registry_version" {
+  command = plan
+
+  variables {
+    model_package_arn = "arn:aws:sagemaker:us-east-1:123456789012:model-package/churn/2"
+  }
+
+  assert {
+    condition = (
+      module.endpoint.model_container.model_package_name == var.model_package_arn &&
+      module.endpoint.model_container.image == null &&
+      module.endpoint.model_container.model_data_url == null &&
+      module.endpoint.model_container.environment == null
+    )
+    error_message = "With model_package_arn, the model's container must name the package and nothing it holds."
+  }
+
+  assert {
+    condition     = module.endpoint.model_name != run.serverless_stack.model_name
+    error_message = "A registry version must give its own model name (a new endpoint configuration, an update in place)."
+  }
+}

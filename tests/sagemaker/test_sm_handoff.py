@@ -1,4 +1,5 @@
-"""The Terraform handoff: publish's upload + tfvars, checked against terraform/variables.tf itself."""
+"""The Terraform handoff: publish's upload and registration, then the tfvars a deploy writes from the
+registry (ml.sagemaker.release), checked against terraform/variables.tf itself."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from typing import Any
 import pytest
 
 from ml.model.bundle import SCRIPT_ENVIRONMENT, Bundle, archive_members
-from ml.sagemaker import handoff, publish
+from ml.sagemaker import handoff, publish, registry, release
 from ml.sagemaker.aws import Aws
 from ml.sagemaker.settings import DEFAULT_NAME
 from tests.sagemaker.sm_fixtures import BUCKET
@@ -24,6 +25,7 @@ from tests.sagemaker.sm_fixtures import BUCKET
 ROOT = Path(__file__).resolve().parents[2]
 VARIABLES_TF = ROOT / "terraform" / "variables.tf"
 HANDOFF_VARS = (
+    "model_package_arn",
     "model_data_url",
     "image_uri",
     "decision_cutoff",
@@ -33,25 +35,31 @@ HANDOFF_VARS = (
 )
 # From metrics.json's monitoring block; terraform itself validates them in the plan test below.
 MONITORING_VARS = ("expected_flagged_share", "flagged_share_band")
+# What the API and the page say answered (terraform/variables.tf validates them).
+ANSWERED_BY_VARS = ("model_version", "model_approved_at")
 
 
-Published = tuple[Aws, str, bool, Path, dict[str, Any]]  # publish.publish's answer, after the aws handle
+Published = tuple[Aws, str, bool, Path, dict[str, Any]]  # aws, model URL, uploaded now, tfvars path, tfvars
 
 
 @pytest.fixture
 def published(aws: Aws, local_bundle: Path, tmp_path: Path) -> Published:
-    url, uploaded, path, values, package = publish.publish(
+    """publish (upload, register: pending), approve, then the deploy's handoff from the registry alone."""
+    bundle_dir = tmp_path / "build" / "model"
+    shutil.copytree(local_bundle, bundle_dir)  # build/registered.json is written beside it
+    url, uploaded, package = publish.publish(
         aws,
-        Bundle(local_bundle),
+        Bundle(bundle_dir),
         BUCKET,
         DEFAULT_NAME,
         b"0,1.5\n",  # the registered test split: tests/sagemaker/test_registry.py checks it
-        tmp_path / "model.auto.tfvars.json",
-        tmp_path / "invoker.zip",
     )
     described = aws.sm.describe_model_package(ModelPackageName=package)  # publish registers what it uploads
     assert described["InferenceSpecification"]["Containers"][0]["ModelDataUrl"] == url
     assert described["ModelApprovalStatus"] == "PendingManualApproval"
+    assert release.version_number("trained", bundle_dir) == 1
+    v = registry.approve(aws, DEFAULT_NAME, 1, "first", False, tmp_path)
+    path, values = release.write_handoff(aws, v, tmp_path / "deploy" / "model")
     return aws, url, uploaded, path, values
 
 
@@ -67,19 +75,28 @@ def test_publish_uploads_content_addressed_and_once(published: Published, local_
 
 
 def test_tfvars_file(published: Published, local_bundle: Path, tmp_path: Path) -> None:
-    _aws, url, _uploaded, path, values = published
+    aws, url, _uploaded, path, values = published
+    assert path == tmp_path / "deploy" / "model.auto.tfvars.json"
     assert json.loads(path.read_text()) == values
-    assert set(values) == set(HANDOFF_VARS) | set(MONITORING_VARS) | {"model_environment"}
+    assert set(values) == set(HANDOFF_VARS) | set(MONITORING_VARS) | set(ANSWERED_BY_VARS) | {"model_environment"}
+    assert values["model_package_arn"].endswith(":model-package/churn/1") and values["model_version"] == "1"
+    approved = aws.sm.describe_model_package(ModelPackageName=values["model_package_arn"])["LastModifiedTime"]
+    assert values["model_approved_at"] == registry.rfc3339(approved)
     assert values["model_environment"] == SCRIPT_ENVIRONMENT  # the archive is served in script mode
     monitoring = Bundle(local_bundle).metrics()["monitoring"]
     assert values["expected_flagged_share"] == monitoring["flagged_share"]
     assert values["flagged_share_band"] == monitoring["flagged_share_band"]
     assert values["model_data_url"] == url
     assert values["decision_cutoff"] == Bundle(local_bundle).schema()["decision"]["cutoff"]
-    assert values["feature_schema_path"] == str((local_bundle / "feature_schema.json").resolve())
+    # The bundle and the Lambda zip came from S3, byte for byte what was registered.
+    deployed = tmp_path / "deploy" / "model"
+    assert values["feature_schema_path"] == str((deployed / "feature_schema.json").resolve())
+    for name in ("model.tar.gz", "feature_schema.json", "metrics.json"):
+        assert (deployed / name).read_bytes() == (local_bundle / name).read_bytes(), name
+    assert Path(values["lambda_zip_path"]).read_bytes() == (tmp_path / "build" / "invoker.zip").read_bytes()
     zip_bytes = Path(values["lambda_zip_path"]).read_bytes()
     assert values["lambda_zip_sha256"] == base64.b64encode(hashlib.sha256(zip_bytes).digest()).decode()
-    assert not list(tmp_path.glob(".model.auto.tfvars.json.*"))  # atomic: no temp file left
+    assert not list((tmp_path / "deploy").glob(".*"))  # atomic: no temp file or directory left
 
 
 def test_publish_refuses_an_archive_the_container_would_reject(aws: Aws, local_bundle: Path, tmp_path: Path) -> None:
@@ -117,15 +134,18 @@ def test_publish_refuses_an_archive_without_the_inference_script(aws: Aws, local
 
 
 def test_bad_values_fail_before_terraform(local_bundle: Path, tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="model_data_url"):
-        handoff.write_tfvars(
+    arn = "arn:aws:sagemaker:us-east-1:123456789012:model-package/churn/3"
+    with pytest.raises(ValueError, match="model_data_url") as caught:
+        handoff.tfvars(
             local_bundle,
             "s3://b/model.tar.gz",
             "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:3.0-5",
-            tmp_path / "t.json",
             tmp_path / "z.zip",
+            "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=",
+            handoff.Package(arn, "2", ""),
         )
-    assert not (tmp_path / "t.json").exists()
+    assert "model_version '2' is not the version of" in str(caught.value)
+    assert "model_approved_at '' is not an approval time" in str(caught.value)
 
 
 # ------------------------------------------------ terraform/variables.tf, read with python-hcl2
@@ -180,6 +200,7 @@ def test_handoff_regexes_agree_with_variables_tf() -> None:
         ("model_data_url", handoff.MODEL_DATA_URL),
         ("image_uri", handoff.IMAGE_URI),
         ("lambda_zip_sha256", handoff.ZIP_SHA256),
+        ("model_package_arn", handoff.MODEL_PACKAGE_ARN),
     ):
         found = [_hcl_string(m) for c in validations[name] for m in re.findall(r'regex\("((?:[^"\\]|\\.)*)"', c)]
         assert found == [pattern.pattern], name

@@ -203,7 +203,7 @@ def test_every_request_was_shape_checked(trained: Trained, shape_check: RequestV
     assert {"PutObject", "HeadObject", "GetObject"} <= shape_check.operations("s3")
 
 
-def test_end_to_end_bundle_and_tfvars(aws: Aws, trained: Trained, local_bundle: Path) -> None:
+def test_end_to_end_bundle_zip_and_registration(aws: Aws, trained: Trained, local_bundle: Path) -> None:
     result, placed, tmp = trained.result, trained.placed, trained.tmp
     bundle = Bundle(tmp / "model")
     # Served: the bundle's archive (the job's booster with the inference script), content-addressed
@@ -221,16 +221,20 @@ def test_end_to_end_bundle_and_tfvars(aws: Aws, trained: Trained, local_bundle: 
     # The booster in the bundle is the one the "job" wrote.
     x = np.random.default_rng(0).random((5, len(bundle.schema()["columns"])))
     np.testing.assert_array_equal(predict(bundle.booster(), x), predict(Bundle(local_bundle).booster(), x))
-    tfvars = json.loads((tmp / "model.auto.tfvars.json").read_text())
-    assert tfvars["model_data_url"] == result.model_data_url
-    assert tfvars["image_uri"] == IMAGE
-    assert tfvars["decision_cutoff"] == metrics["cutoff"]["value"]
-    assert tfvars["feature_schema_path"] == str((tmp / "model" / "feature_schema.json").resolve())
-    assert Path(tfvars["lambda_zip_path"]).is_file() and tfvars["lambda_zip_path"].endswith("invoker.zip")
-    assert (
-        tfvars["lambda_zip_sha256"]
-        == base64.b64encode(hashlib.sha256(Path(tfvars["lambda_zip_path"]).read_bytes()).digest()).decode()
-    )
+    # Registered, pending approval, with the Lambda zip built from the same bundle; no deploy
+    # handoff: only make deploy-model writes one, for an Approved version.
+    registered = json.loads((tmp / "registered.json").read_text())
+    assert registered == {"model_package_arn": result.model_package_arn, "version": 1}
+    package = aws.sm.describe_model_package(ModelPackageName=result.model_package_arn)
+    assert package["ModelApprovalStatus"] == "PendingManualApproval"
+    assert package["InferenceSpecification"]["Containers"][0]["ModelDataUrl"] == result.model_data_url
+    assert package["InferenceSpecification"]["Containers"][0]["Image"] == IMAGE
+    zip_bytes = (tmp / "invoker.zip").read_bytes()
+    prefix = publish.model_key(bundle.model_archive).rsplit("/", 1)[0]
+    sha = aws.s3.get_object(Bucket=BUCKET, Key=f"{prefix}/invoker.zip.sha256")["Body"].read().decode()
+    assert sha == base64.b64encode(hashlib.sha256(zip_bytes).digest()).decode()
+    assert not (tmp / "model.auto.tfvars.json").exists()
+    assert any("make approve VERSION=1" in line for line in trained.lines)
     assert any("Completed" in line for line in trained.lines)
 
 
@@ -270,7 +274,7 @@ def test_failed_or_stopped_job_raises_with_reason(
     with pytest.raises(JobFailed, match=reason) as err:
         training.train(aws, prep, small_settings, BUCKET, ROLE, tmp_path / "model", FAST, say=quiet, sleep=no_sleep)
     assert status.lower() in str(err.value)
-    assert not (tmp_path / "model").exists() and not (tmp_path / "model.auto.tfvars.json").exists()
+    assert not (tmp_path / "model").exists() and not (tmp_path / "registered.json").exists()
 
 
 def test_progress_reports_transitions_and_spot_saving() -> None:

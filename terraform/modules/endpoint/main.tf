@@ -25,14 +25,18 @@ locals {
   # is destroyed. So the name hashes the whole request: any change of any input gives a new
   # name, never "Cannot create already existing model". Network isolation only where AWS
   # supports it: realtime endpoints (and batch transform); serverless endpoints reject it.
+  from_package = var.model_package_arn != null
   model_spec = {
     execution_role_arn       = local.role_arn
     enable_network_isolation = !local.serverless
+    # From a registry version, the package's own container (image, model data, environment) is
+    # the model's: CreateModel takes ModelPackageName instead of them.
     primary_container = {
-      image          = local.image
-      model_data_url = var.model_data_url
-      mode           = "SingleModel"
-      environment    = length(var.container_environment) > 0 ? var.container_environment : null
+      image              = local.from_package ? null : local.image
+      model_data_url     = local.from_package ? null : var.model_data_url
+      model_package_name = var.model_package_arn
+      mode               = "SingleModel"
+      environment        = local.from_package || length(var.container_environment) == 0 ? null : var.container_environment
     }
   }
   model_name = local.create ? "${var.name_prefix}-model-${substr(sha1(jsonencode(local.model_spec)), 0, 8)}" : null
@@ -222,10 +226,11 @@ resource "aws_sagemaker_model" "this" {
   enable_network_isolation = local.model_spec.enable_network_isolation
 
   primary_container {
-    image          = local.model_spec.primary_container.image
-    model_data_url = local.model_spec.primary_container.model_data_url
-    mode           = local.model_spec.primary_container.mode
-    environment    = local.model_spec.primary_container.environment
+    image              = local.model_spec.primary_container.image
+    model_data_url     = local.model_spec.primary_container.model_data_url
+    model_package_name = local.model_spec.primary_container.model_package_name
+    mode               = local.model_spec.primary_container.mode
+    environment        = local.model_spec.primary_container.environment
   }
 
   tags = var.tags

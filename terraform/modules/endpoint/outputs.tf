@@ -67,3 +67,8 @@ output "deployment_config" {
   description = "The endpoint's deployment guardrails (blue/green traffic routing, baking, auto-rollback); null without them."
   value       = try(one(aws_sagemaker_endpoint.this[0].deployment_config), null)
 }
+
+output "model_container" {
+  description = "The model's primary container as requested: model_package_name when it is made from a registry version, else image and model_data_url (null before a model exists)."
+  value       = one(aws_sagemaker_model.this[*].primary_container[0])
+}

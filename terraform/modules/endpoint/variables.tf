@@ -37,6 +37,12 @@ variable "model_data_url" {
   default     = null
 }
 
+variable "model_package_arn" {
+  description = "Model package version to create the model from (its container names the image, model data and environment; model_data_url and image_uri still scope the role's policy). Null: image_uri and model_data_url directly."
+  type        = string
+  default     = null
+}
+
 variable "image_uri" {
   description = "Inference image. Null uses the prebuilt SageMaker XGBoost image (image_repository:image_tag) of the region."
   type        = string
