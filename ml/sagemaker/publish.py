@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from ml.config import PRESETS
 from ml.data.dataset import load
 from ml.model.bundle import MODEL_ARCHIVE, Bundle, check_servable
-from ml.model.pipeline import labelled_csv, prepare
+from ml.model.pipeline import Prepared, prepare
 from ml.sagemaker import handoff, registry, release, tf_outputs
 from ml.sagemaker.aws import Aws, image_uri, run_cli, sha256_of, upload_if_changed
 from ml.sagemaker.settings import ARTIFACT_PREFIX, DEFAULT_NAME, check_name
@@ -53,23 +53,28 @@ def test_split_csv(bundle: Bundle, data: str, rows: int, seed: int) -> bytes:
             f"--data {data} has SHA-256 {provenance.sha256[:12]}, the bundle was trained on"
             f" {metrics['data']['sha256'][:12]} ({metrics['data']['source']}): pass that data"
         )
-    prep = prepare(PRESETS[metrics["preset"]], frame, provenance)
-    return labelled_csv(prep.x["test"], prep.y["test"])
+    return held_out_csv(prepare(PRESETS[metrics["preset"]], frame, provenance))
+
+
+def held_out_csv(prep: Prepared) -> bytes:
+    """The test split as raw customers (ml.sagemaker.registry.TEST_FILE)."""
+    text: str = prep.parts["test"].to_csv(index=False)
+    return text.encode("utf-8")
 
 
 def publish(
-    aws: Aws, bundle: Bundle, bucket: str, group: str, test_csv: bytes, zip_path: Path | None = None
+    aws: Aws, bundle: Bundle, bucket: str, group: str, test_rows: bytes, zip_path: Path | None = None
 ) -> tuple[str, bool, str]:
     """(model URL, whether uploaded now, registered version ARN)."""
     url, uploaded = upload_model(aws.s3, bucket, bundle)
-    return url, uploaded, register(aws, bundle, url, group, test_csv, zip_path)
+    return url, uploaded, register(aws, bundle, url, group, test_rows, zip_path)
 
 
-def register(aws: Aws, bundle: Bundle, url: str, group: str, test_csv: bytes, zip_path: Path | None = None) -> str:
+def register(aws: Aws, bundle: Bundle, url: str, group: str, test_rows: bytes, zip_path: Path | None = None) -> str:
     """Build the bundle's Lambda zip, register the uploaded bundle (pending), record it; returns the version's ARN."""
     zip_file = Path(zip_path or handoff.default_paths(bundle.path)[1])
     digest = handoff.build_lambda_zip(bundle.path, zip_file)
-    package = registry.register(aws, group, url, bundle, test_csv, zip_file, digest, image_uri(aws.region))
+    package = registry.register(aws, group, url, bundle, test_rows, zip_file, digest, image_uri(aws.region))
     release.record_registered(bundle.path, package)
     return package
 
@@ -89,9 +94,9 @@ def main(argv: list[str] | None = None) -> int:
     def run() -> int:
         bucket = tf_outputs.resolve("data_bucket", args.bucket)
         bundle = Bundle(args.model)
-        test_csv = test_split_csv(bundle, args.data, args.rows, args.seed)
+        test_rows = test_split_csv(bundle, args.data, args.rows, args.seed)
         url, uploaded, package = publish(
-            Aws.create(args.region), bundle, bucket, check_name(args.name), test_csv, args.zip
+            Aws.create(args.region), bundle, bucket, check_name(args.name), test_rows, args.zip
         )
         print(f"model     {url} ({'uploaded' if uploaded else 'already there'})")
         print(f"registry  {package} ({registry.PENDING}: {registry.next_step(package)})")

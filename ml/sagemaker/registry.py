@@ -7,7 +7,9 @@ costs more per 1,000 customers unless forced.
 
 Everything a deploy needs is recoverable from the package and S3 alone: beside the model
 (``models/<sha256[:16]>/``, content-addressed like it) go metrics.json, feature_schema.json,
-the test split (label first, no header) and the Lambda zip with its base64 SHA-256. The
+the test split as raw customers (the dataset's own columns, with its label: each version encodes
+them with its own feature schema, so a challenger with other features is compared on the same
+customers) and the Lambda zip with its base64 SHA-256. The
 package names the model and the metrics objects; the rest sits at fixed names beside the model.
 The cutoff and the data's SHA-256 are also CustomerMetadataProperties, but moto 5.2.5 does not
 return those on describe, so they are read back from metrics.json and feature_schema.json.
@@ -15,7 +17,6 @@ return those on describe, so they are read back from metrics.json and feature_sc
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,10 +24,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
+import pandas as pd
 import xgboost as xgb
 
 from ml.config import CostMatrix
+from ml.data.dataset import parse_raw
+from ml.features.schema import encode_frame, labels
 from ml.model import evaluate as ev
 from ml.model.bundle import METRICS_FILE, MODEL_ARCHIVE, SCHEMA_FILE, SCRIPT_ENVIRONMENT, Bundle, load_archive
 from ml.model.train import predict
@@ -46,7 +49,7 @@ if TYPE_CHECKING:
 PENDING: ModelApprovalStatusType = "PendingManualApproval"
 APPROVED: ModelApprovalStatusType = "Approved"
 REJECTED: ModelApprovalStatusType = "Rejected"
-TEST_FILE = "test.csv"
+TEST_FILE = "held_out_csv.csv"  # raw rows, header, label: every version can encode them
 ZIP_FILE = "invoker.zip"
 ZIP_SHA_FILE = "invoker.zip.sha256"
 CONTENT_TYPES = ["text/csv", "text/libsvm"]  # what the container accepts (others: 415)
@@ -102,7 +105,7 @@ def get(s3: S3Client, url: str) -> bytes:
 
 
 def upload_beside_model(
-    s3: S3Client, model_url: str, bundle: Bundle, test_csv: bytes, zip_path: Path, zip_sha256: str
+    s3: S3Client, model_url: str, bundle: Bundle, test_rows: bytes, zip_path: Path, zip_sha256: str
 ) -> str:
     """Upload what a deploy needs beside the (uploaded) model; returns that prefix's URL."""
     bucket, key = split_s3(model_url)
@@ -110,7 +113,7 @@ def upload_beside_model(
     files: dict[str, tuple[bytes | Path, str]] = {
         METRICS_FILE: (bundle.path / METRICS_FILE, "application/json"),
         SCHEMA_FILE: (bundle.schema_path, "application/json"),
-        TEST_FILE: (test_csv, "text/csv"),
+        TEST_FILE: (test_rows, "text/csv"),
         ZIP_FILE: (Path(zip_path), "application/zip"),
         ZIP_SHA_FILE: (zip_sha256.encode("ascii"), "text/plain"),
     }
@@ -124,13 +127,13 @@ def register(
     group: str,
     model_url: str,
     bundle: Bundle,
-    test_csv: bytes,
+    test_rows: bytes,
     zip_path: Path,
     zip_sha256: str,
     image: str,
 ) -> str:
     """Register the bundle whose archive is at model_url as a new version, pending manual approval; returns its ARN."""
-    prefix = upload_beside_model(aws.s3, model_url, bundle, test_csv, zip_path, zip_sha256)
+    prefix = upload_beside_model(aws.s3, model_url, bundle, test_rows, zip_path, zip_sha256)
     metrics = bundle.metrics()
     spec: InferenceSpecificationTypeDef = {
         "Containers": [{"Image": image, "ModelDataUrl": model_url, "Environment": dict(SCRIPT_ENVIRONMENT)}],
@@ -220,10 +223,9 @@ class Score:
     confusion: dict[str, int]
 
 
-def held_out_rows(aws: Aws, v: Version) -> tuple[np.ndarray, np.ndarray]:
-    """(x, y) of the rows the version was tested on (label first, no header)."""
-    rows = np.loadtxt(io.BytesIO(get(aws.s3, v.prefix + TEST_FILE)), delimiter=",", ndmin=2)
-    return rows[:, 1:], rows[:, 0]
+def held_out_customers(aws: Aws, v: Version) -> pd.DataFrame:
+    """The customers the version was tested on, validated as any raw data is."""
+    return parse_raw(get(aws.s3, v.prefix + TEST_FILE), f"version {v.number}'s {TEST_FILE}")
 
 
 def booster(aws: Aws, v: Version, workdir: Path) -> xgb.Booster:
@@ -234,17 +236,18 @@ def booster(aws: Aws, v: Version, workdir: Path) -> xgb.Booster:
 
 def compare(aws: Aws, candidate: Version, other: Version, workdir: Path) -> tuple[Score, Score]:
     """Both versions scored on the candidate's test split, each at its own cutoff, with the candidate's costs."""
-    if candidate.schema["columns"] != other.schema["columns"]:
-        raise SetupError(
-            f"versions {candidate.number} and {other.number} encode customers differently"
-            f" ({len(candidate.schema['columns'])} and {len(other.schema['columns'])} model columns):"
-            " one cannot score the other's rows"
-        )
-    x, y = held_out_rows(aws, candidate)
+    customers = held_out_customers(aws, candidate)
+    y = labels(customers)
     costs = CostMatrix(**candidate.metrics["costs"])
     scores = []
     for v in (candidate, other):
-        s = predict(booster(aws, v, workdir), x)
+        model, x = booster(aws, v, workdir), encode_frame(customers, v.schema)
+        if model.num_features() != x.shape[1]:
+            raise SetupError(
+                f"version {v.number}'s model takes {model.num_features()} columns, its feature schema"
+                f" encodes {x.shape[1]}: the version's objects do not belong together"
+            )
+        s = predict(model, x)
         matrix = ev.confusion(y, s, v.cutoff)
         auc = ev.split_metrics(y, s, v.cutoff, costs)["auc"]  # None when the split has one class
         auc = float(auc) if isinstance(auc, float) else float("nan")

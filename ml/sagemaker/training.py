@@ -36,7 +36,7 @@ from ml.sagemaker.aws import (
     upload_if_changed,
     wait_for,
 )
-from ml.sagemaker.publish import register, upload_model
+from ml.sagemaker.publish import held_out_csv, register, upload_model
 from ml.sagemaker.settings import (
     ARTIFACT_PREFIX,
     DATA_PREFIX,
@@ -252,7 +252,7 @@ def train(
     # the same booster with the inference script, under its own content-addressed key.
     served_url, _ = upload_model(aws.s3, bucket, bundle)
     # The group Terraform created is named after the stack (name_prefix), as every job is.
-    package = register(aws, bundle, served_url, sm.name, labelled_csv(prep.x["test"], prep.y["test"]))
+    package = register(aws, bundle, served_url, sm.name, held_out_csv(prep))
     say(f"registry  {package} ({registry.PENDING}: {registry.next_step(package)})")
     return Result(job, served_url, image, metrics, channels, package)
 

@@ -3,9 +3,15 @@ steps, tests/rehearsal/test_deployed_stack.py the stack it built, tests/rehearsa
 the permissions its AWS calls needed.
 
 One path, the workflows' (NAME churn, the default; state in the bootstrap's bucket), from a clean
-checkout: terraform/bootstrap -> STATE_BUCKET=… make init -> make deploy -> (the stack checks)
--> make smoke -> make deploy again in realtime mode (a new model and endpoint; the Lambda
-follows) -> make plan CHECK=1 -> make destroy. The bootstrap's apply goes on while the path
+checkout: terraform/bootstrap -> STATE_BUCKET=… make init -> make deploy (trains, registers and
+approves version 1, deploys it) -> (the stack checks) -> make smoke -> then a release, as
+docs/releasing.md has a team do it: version 2 trained (PRESET=notebook) and version 3, a
+challenger made worse on purpose, published; `python -m ml registry compare 3 2`; make approve
+refuses 3 and approves 2; make deploy-model (version 2: the endpoint updated in place, the Lambda
+follows); make rollback (version 1 again, version 2 Rejected); make deploy-model in realtime mode
+(a new, guarded endpoint) -> make plan CHECK=1 -> version 2 approved again and deployed while
+SageMaker rolls the update back behind Terraform's back (the deploy fails and keeps the old
+configuration) -> make destroy. The bootstrap's apply goes on while the path
 starts: its bucket exists within a second, and the rest of its minute is the provider waiting for
 the lifecycle rules to settle (three equal reads, 10 s apart).
 
@@ -16,6 +22,7 @@ full path cost ~95 s of CPU, a third of make test's budget, for those few lines.
 
 from __future__ import annotations
 
+import http.client
 import json
 import shutil
 import subprocess
@@ -30,6 +37,7 @@ import pytest
 pytest.register_assert_rewrite("tests.rehearsal.stack_checks")  # its asserts explain themselves too
 
 from tests.rehearsal.aws_server import HARNESS_KEY  # noqa: E402  (after the rewrite hook)
+from tests.rehearsal.fidelity import ROLL_BACK_NEXT_UPDATE  # noqa: E402
 from tests.rehearsal.harness import (  # noqa: E402
     Aws,
     Step,
@@ -39,6 +47,7 @@ from tests.rehearsal.harness import (  # noqa: E402
     critical_path,
     deploy_env,
     make,
+    run,
 )
 from tests.rehearsal.stack_checks import DeployedStack, run_all  # noqa: E402
 from tests.shared import made_once  # noqa: E402
@@ -47,6 +56,15 @@ ROOT = Path(__file__).resolve().parents[2]
 TEAM_NAME = "churn"  # the default NAME (the workflows' vars.NAME || 'churn')
 REPOSITORY = "example-org/churn"
 DEPLOY = ("deploy", "AUTO_APPROVE=1", "SMOKE=0")
+TRAIN_V2 = ("train", "BACKEND=sagemaker", "PRESET=notebook")
+PUBLISH_WORSE = ("publish", "MODEL=build/worse")
+COMPARE = "python -m ml registry compare 3 2"
+APPROVE_WORSE = ("approve", "VERSION=3", "NOTE=worse on purpose")
+APPROVE_V2 = ("approve", "VERSION=2", 'NOTE=the lab\'s "notebook" recipe')
+DEPLOY_MODEL = ("deploy-model", "AUTO_APPROVE=1")
+ROLLBACK = ("rollback", "AUTO_APPROVE=1", "NOTE=rehearsed")
+REAPPROVE_V2 = ("approve", "VERSION=2", "NOTE=again, after the fix")
+DEPLOY_V2 = ("deploy-model", "VERSION=2", "AUTO_APPROVE=1")
 
 
 @dataclass
@@ -161,6 +179,82 @@ def state_bucket(aws: Aws, bootstrap: threading.Thread, timeout: float = 120) ->
     raise RuntimeError("no state bucket yet")
 
 
+def serving(aws: Aws, name: str) -> dict[str, Any]:
+    """What SageMaker serves and what the Lambda says: the endpoint's configuration, model and package."""
+    sm, lam = aws.client("sagemaker"), aws.client("lambda")
+    endpoints = [e["EndpointName"] for e in sm.list_endpoints()["Endpoints"] if e["EndpointName"].startswith(name)]
+    (endpoint,) = endpoints
+    config = sm.describe_endpoint(EndpointName=endpoint)["EndpointConfigName"]
+    model = sm.describe_endpoint_config(EndpointConfigName=config)["ProductionVariants"][0]["ModelName"]
+    package = sm.describe_model(ModelName=model)["PrimaryContainer"].get("ModelPackageName", "")
+    env = lam.get_function_configuration(FunctionName=f"{name}-invoker")["Environment"]["Variables"]
+    return {"endpoint": endpoint, "config": config, "model": model, "package": package, "lambda": env}
+
+
+def statuses(aws: Aws, name: str) -> dict[str, str]:
+    sm = aws.client("sagemaker")
+    listed = sm.list_model_packages(ModelPackageGroupName=name)["ModelPackageSummaryList"]
+    return {p["ModelPackageArn"].rsplit("/", 1)[1]: p["ModelApprovalStatus"] for p in listed}
+
+
+def worse_bundle(aws: Aws, tree: Path) -> None:
+    """build/worse: version 2's bundle with a booster trained on inverted labels (worse on purpose)."""
+    import numpy as np
+    import xgboost as xgb
+
+    from ml.model.bundle import MODEL_ARCHIVE, model_archive_bytes
+
+    arn = json.loads((tree / "build" / "registered.json").read_text())["model_package_arn"]
+    spec = aws.client("sagemaker").describe_model_package(ModelPackageName=arn)["InferenceSpecification"]
+    bucket, key = spec["Containers"][0]["ModelDataUrl"].removeprefix("s3://").split("/", 1)
+    body = aws.client("s3").get_object(Bucket=bucket, Key=key.rsplit("/", 1)[0] + "/test.csv")["Body"].read()
+    rows = np.loadtxt(body.decode().splitlines(), delimiter=",", ndmin=2)
+    inverted = xgb.DMatrix(rows[:, 1:], label=1 - rows[:, 0])
+    booster = xgb.train({"objective": "binary:logistic", "max_depth": 2, "seed": 7}, inverted, num_boost_round=5)
+    shutil.copytree(tree / "build" / "model", tree / "build" / "worse")
+    (tree / "build" / "worse" / MODEL_ARCHIVE).write_bytes(model_archive_bytes(booster))
+
+
+def release_path(aws: Aws, tree: Path, env: dict[str, str], r: Rehearsal) -> None:
+    """From version 1 serving (make deploy) to the realtime endpoint, as docs/releasing.md runs a release."""
+    steps, snap = r.steps, r.snapshots
+    realtime = dict(env, TF_VAR_endpoint_mode="realtime")
+    if make(tree, env, *TRAIN_V2, log=steps).returncode != 0:
+        return
+    worse_bundle(aws, tree)
+    make(tree, env, *PUBLISH_WORSE, log=steps)
+    snap["registered"] = statuses(aws, TEAM_NAME)
+    python = [str(tree / ".venv" / "bin" / "python"), "-m", "ml", "registry", "--group", TEAM_NAME]
+    run(tree, env, [*python, "compare", "3", "2"], COMPARE, steps)
+    make(tree, env, *APPROVE_WORSE, log=steps)
+    if make(tree, env, *APPROVE_V2, log=steps).returncode != 0:
+        return
+    if make(tree, env, *DEPLOY_MODEL, log=steps).returncode != 0:
+        return
+    snap["v2 serving"] = serving(aws, TEAM_NAME)
+    snap["v2 tfvars"] = json.loads((tree / "build" / "model.auto.tfvars.json").read_text())
+    snap["v2 inventory"] = inventory(aws, TEAM_NAME)
+    if make(tree, env, *ROLLBACK, log=steps).returncode != 0:
+        return
+    snap["rolled back"] = serving(aws, TEAM_NAME)
+    snap["after rollback"] = statuses(aws, TEAM_NAME)
+    if make(tree, realtime, *DEPLOY_MODEL, log=steps).returncode != 0:
+        return
+    snap["second deploy"] = inventory(aws, TEAM_NAME)
+    snap["second outputs"] = tf_outputs(tree, env)
+    snap["realtime serving"] = serving(aws, TEAM_NAME)
+    make(tree, realtime, "plan", "CHECK=1", log=steps)
+    # SageMaker rolls the next update back by itself (an alarm fired while it baked): the deploy must say so.
+    make(tree, realtime, *REAPPROVE_V2, log=steps)
+    host, port = aws.url.removeprefix("http://").split(":")
+    armed = http.client.HTTPConnection(host, int(port), timeout=10)
+    armed.request("POST", ROLL_BACK_NEXT_UPDATE)
+    assert armed.getresponse().status == 200
+    make(tree, realtime, *DEPLOY_V2, log=steps)
+    snap["after the rolled-back update"] = serving(aws, TEAM_NAME)
+    snap["rolled-back inventory"] = inventory(aws, TEAM_NAME)
+
+
 def team_path(aws: Aws, workdir: Path, r: Rehearsal) -> None:
     steps = r.steps
     env = deploy_env(aws, TEAM_NAME)
@@ -187,6 +281,7 @@ def team_path(aws: Aws, workdir: Path, r: Rehearsal) -> None:
         if make(tree, env, *DEPLOY, log=steps).returncode == 0:
             r.snapshots["deploy"] = inventory(aws, TEAM_NAME)
             r.snapshots["outputs"] = tf_outputs(tree, env)
+            r.snapshots["v1 serving"] = serving(aws, TEAM_NAME)
             build = tree / "build"
             stack = DeployedStack(
                 aws,
@@ -198,10 +293,7 @@ def team_path(aws: Aws, workdir: Path, r: Rehearsal) -> None:
             )
             r.snapshots["stack checks"] = run_all(stack)  # tests/rehearsal/test_deployed_stack.py
             make(tree, env, "smoke", log=steps)
-            if make(tree, realtime, *DEPLOY, log=steps).returncode == 0:
-                r.snapshots["second deploy"] = inventory(aws, TEAM_NAME)
-                r.snapshots["second outputs"] = tf_outputs(tree, env)
-                make(tree, realtime, "plan", "CHECK=1", log=steps)
+            release_path(aws, tree, env, r)
         make(tree, realtime, "destroy", "AUTO_APPROVE=1", log=steps)
         r.snapshots["after destroy"] = inventory(aws, TEAM_NAME)
         s3 = aws.client("s3")

@@ -18,6 +18,14 @@ deploy hangs (a 500 the provider retries for ever) or `make plan` after a deploy
   provider retries the group's deletion for ever). Answered here as AWS does: a deleted version
   leaves ListModelPackages, a group that still holds versions is refused (ConflictException:
   `make destroy` must delete them first), a deleted group is "does not exist" to Describe.
+- SageMaker UpdateEndpoint: not implemented by moto. It switches the endpoint to the new
+  configuration, as a deployment that sticks does; after the harness's ROLL_BACK_NEXT_UPDATE
+  request, the next one is answered as SageMaker answers a guarded update it then rolled back:
+  accepted, and the endpoint InService on the configuration it ran before
+  (terraform-provider-aws#48997: the provider reports success).
+- SageMaker CreateModel from a model package version that is not Approved: moto creates it; AWS
+  refuses ("For versioned models, the value of this parameter must be set to Approved to deploy
+  the model": CreateModelPackage, ModelApprovalStatus).
 - CloudFront: moto drops an origin's OriginAccessControlId and adds ForwardedValues to a cache
   behaviour that names a cache policy; AWS returns the DistributionConfig as it was sent.
 """
@@ -27,7 +35,13 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import parse_qs
+
+ACCOUNT, REGION = "123456789012", "us-east-1"  # moto's account; the rehearsal's region
+# The harness's own request (signed with its key; no AWS API has this path): the next UpdateEndpoint is rolled back.
+ROLL_BACK_NEXT_UPDATE = "/_rehearsal/roll-back-next-update"
+JSON_TYPE = "application/x-amz-json-1.1"
 
 # (parent, child) elements of a DistributionConfig that moto drops, adds or changes: answered as sent.
 ECHOED = (
@@ -83,8 +97,15 @@ def _echo_config(answer: str, sent: str) -> str:
     return answer
 
 
-def _error(code: str, message: str) -> bytes:
-    return json.dumps({"__type": code, "message": message}).encode()
+def _sagemaker() -> Any:
+    """moto's SageMaker backend: the stand-in's moto runs in this process."""
+    from moto.sagemaker.models import sagemaker_backends
+
+    return sagemaker_backends[ACCOUNT][REGION]
+
+
+def _error(code: str, message: str) -> Answer:
+    return Answer("400 Bad Request", JSON_TYPE, json.dumps({"__type": code, "message": message}).encode())
 
 
 def _statements(policy: dict) -> list[dict]:
@@ -107,6 +128,7 @@ class Fixes:
         self.packages: dict[str, set[str]] = {}  # model package group -> its versions' ARNs, not deleted
         self.deleted_packages: set[str] = set()
         self.deleted_groups: set[str] = set()
+        self.roll_back_next_update = False
 
     # -- before moto: answer here, or hand moto another body ----------------------------------
     def answer(self, req: Request) -> Answer | None:
@@ -123,6 +145,17 @@ class Fixes:
         registry = self._registry(req)
         if registry is not None:
             return registry
+        if req.path == ROLL_BACK_NEXT_UPDATE:
+            self.roll_back_next_update = True
+            return Answer("200 OK", "text/plain", b"armed")
+        if req.target == "SageMaker.UpdateEndpoint":
+            return self._update_endpoint(json.loads(req.body))
+        if req.target == "SageMaker.CreateModel":
+            package = (json.loads(req.body).get("PrimaryContainer") or {}).get("ModelPackageName")
+            status = _sagemaker().describe_model_package(package).model_approval_status if package else None
+            if package and status != "Approved":
+                message = f"Model package {package} is {status}: a versioned model deploys only when Approved."
+                return _error("ValidationException", message)
         prefix = "AnyScaleFrontendService."
         if req.target in {prefix + op for op in ("ListTagsForResource", "TagResource", "UntagResource")}:
             request = json.loads(req.body or b"{}")
@@ -164,6 +197,22 @@ class Fixes:
                     json.dumps({"__type": "ValidationException", "message": message}).encode(),
                 )
         return None
+
+    def _update_endpoint(self, request: dict) -> Answer:
+        backend = _sagemaker()
+        name, config = request["EndpointName"], request["EndpointConfigName"]
+        if name not in backend.endpoints:
+            return _error("ValidationException", f'Could not find endpoint "{name}".')
+        if config not in backend.endpoint_configs:
+            return _error("ValidationException", f'Could not find endpoint configuration "{config}".')
+        endpoint = backend.endpoints[name]
+        if self.roll_back_next_update:
+            self.roll_back_next_update = False  # SageMaker rolled it back: still on the old configuration
+        else:
+            endpoint.endpoint_config_name = config
+        if request.get("DeploymentConfig"):
+            self.deployment_configs[name] = request["DeploymentConfig"]
+        return Answer("200 OK", JSON_TYPE, json.dumps({"EndpointArn": endpoint.arn}).encode())
 
     def for_moto(self, req: Request) -> bytes:
         if req.method == "PUT" and self._policy_bucket(req) is not None:

@@ -143,13 +143,18 @@ class Step:
 
 def make(tree: Path, env: dict[str, str], *args: str, log: list[Step], timeout: float = 900) -> Step:
     """Run `make ARGS` in the checkout, as a user would; keep its output, each line with its second."""
+    return run(tree, env, ["make", "--no-print-directory", *args], "make " + " ".join(args), log, timeout)
+
+
+def run(tree: Path, env: dict[str, str], argv: list[str], command: str, log: list[Step], timeout: float = 900) -> Step:
+    """Run a user's command in the checkout; the step is named ``command`` (what the user types)."""
     started = time.monotonic()
     lines: list[str] = []
     transcript = tree.parent / f"{tree.name}-make.log"
     with transcript.open("a") as out:
-        out.write(f"$ make {' '.join(args)}\n")
+        out.write(f"$ {command}\n")
         proc = subprocess.Popen(
-            ["make", "--no-print-directory", *args],
+            argv,
             cwd=tree,
             env=env,
             stdout=subprocess.PIPE,
@@ -168,6 +173,6 @@ def make(tree: Path, env: dict[str, str], *args: str, log: list[Step], timeout: 
                 lines.append(f"killed after {timeout} s\n")
                 break
         returncode = proc.wait()
-    step = Step("make " + " ".join(args), returncode, "".join(lines), time.monotonic() - started)
+    step = Step(command, returncode, "".join(lines), time.monotonic() - started)
     log.append(step)
     return step

@@ -202,12 +202,19 @@ def check_sagemaker_model_endpoint(stack: DeployedStack) -> None:
     assert variant["ServerlessConfig"]["MemorySizeInMB"] == 2048
     assert variant["ServerlessConfig"]["MaxConcurrency"] == 5
     model = sm.describe_model(ModelName=variant["ModelName"])
-    assert model["PrimaryContainer"]["ModelDataUrl"] == stack.model_data_url
-    assert model["PrimaryContainer"]["Image"] == f"683313688378.dkr.ecr.{REGION}.amazonaws.com/sagemaker-xgboost:3.0-5"
+    # Made from the registry version itself (make deploy approved it), not from a copy of its fields.
+    package_arn = stack.tfvars["model_package_arn"]
+    assert model["PrimaryContainer"] == {"ModelPackageName": package_arn}
+    package = sm.describe_model_package(ModelPackageName=package_arn)
+    assert package["ModelApprovalStatus"] == "Approved"
+    assert package["ModelPackageGroupName"] == stack.name
+    (container,) = package["InferenceSpecification"]["Containers"]
+    assert container["ModelDataUrl"] == stack.model_data_url
+    assert container["Image"] == f"683313688378.dkr.ecr.{REGION}.amazonaws.com/sagemaker-xgboost:3.0-5"
     assert model["ExecutionRoleArn"] == stack.outputs["sagemaker_role_arn"]
     # Script mode: the served archive is the job's booster repacked with the inference script
-    # (the stand-in job, like SageMaker's, wrote the booster alone), and the model runs that script.
-    assert model["PrimaryContainer"].get("Environment") == SCRIPT_ENVIRONMENT
+    # (the stand-in job, like SageMaker's, wrote the booster alone), and the package runs that script.
+    assert container.get("Environment") == SCRIPT_ENVIRONMENT
     bucket, key = stack.model_data_url.removeprefix("s3://").split("/", 1)
     with tempfile.TemporaryDirectory() as tmp:
         archive = Path(tmp) / "model.tar.gz"
@@ -258,6 +265,8 @@ def check_lambda_function_env_and_policy(stack: DeployedStack) -> None:
         "INVOKE_CONNECT_TIMEOUT": "2",
         "INVOKE_READ_TIMEOUT": "10",
         "INVOKE_MAX_ATTEMPTS": "2",
+        "MODEL_VERSION": stack.tfvars["model_version"],  # what the API and the page say answered
+        "MODEL_APPROVED_AT": stack.tfvars["model_approved_at"],
     }
     assert float(fn["Environment"]["Variables"]["DECISION_CUTOFF"]) == stack.tfvars["decision_cutoff"]
     assert fn["Timeout"] == 28

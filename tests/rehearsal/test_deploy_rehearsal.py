@@ -19,7 +19,18 @@ import json
 
 import pytest
 
-from tests.rehearsal.conftest import DEPLOY, Rehearsal
+from tests.rehearsal.conftest import (
+    APPROVE_V2,
+    APPROVE_WORSE,
+    COMPARE,
+    DEPLOY,
+    DEPLOY_MODEL,
+    DEPLOY_V2,
+    PUBLISH_WORSE,
+    ROLLBACK,
+    TRAIN_V2,
+    Rehearsal,
+)
 from tests.rehearsal.conftest import TEAM_NAME as NAME
 from tests.rehearsal.harness import Step
 
@@ -27,6 +38,16 @@ from tests.rehearsal.harness import Step
 pytestmark = [pytest.mark.terraform, pytest.mark.integration, pytest.mark.xdist_group("deploy-rehearsal")]
 
 MAKE_DEPLOY = "make " + " ".join(DEPLOY)
+MAKE_DEPLOY_MODEL = "make " + " ".join(DEPLOY_MODEL)  # nth=0: version 2, serverless; nth=1: realtime
+ACCOUNT_ARN = "arn:aws:sagemaker:us-east-1:123456789012"
+
+
+def package(version: int) -> str:
+    return f"{ACCOUNT_ARN}:model-package/{NAME}/{version}"
+
+
+def make_step(rehearsal: Rehearsal, args: tuple[str, ...], nth: int = 0) -> Step:
+    return rehearsal.step("make " + " ".join(args), nth=nth)
 
 
 def ok(step: Step) -> Step:
@@ -67,22 +88,98 @@ def test_smoke_fails_only_on_reaching_the_api(rehearsal: Rehearsal):
     assert f"{api_url}/predict" in step.output, step.output[-3000:]
 
 
-def test_second_deploy_rolls_the_endpoint_and_the_lambda_follows(rehearsal: Rehearsal):
-    ok(rehearsal.step(MAKE_DEPLOY, nth=1))
+def test_make_deploy_trains_registers_approves_and_deploys_version_1(rehearsal: Rehearsal):
+    out = rehearsal.step(MAKE_DEPLOY).output
+    assert f"registry  {package(1)} (PendingManualApproval" in out, out[-3000:]
+    assert "make deploy approves the version it trained" in out
+    assert "no approved version yet: version 1 becomes the first champion" in out
+    assert "version 1 approved: make deploy: trained, approved and deployed in one command" in out
+    served = rehearsal.snapshots["v1 serving"]
+    assert served["package"] == package(1) and served["lambda"]["MODEL_VERSION"] == "1"
+
+
+def test_versions_2_and_3_are_registered_pending_approval(rehearsal: Rehearsal):
+    assert f"registry  {package(2)} (PendingManualApproval" in ok(make_step(rehearsal, TRAIN_V2)).output
+    assert f"registry  {package(3)} (PendingManualApproval" in ok(make_step(rehearsal, PUBLISH_WORSE)).output
+    assert rehearsal.snapshots["registered"] == {
+        "1": "Approved",
+        "2": "PendingManualApproval",
+        "3": "PendingManualApproval",
+    }
+
+
+def test_compare_prints_both_versions_on_the_newer_ones_rows(rehearsal: Rehearsal):
+    out = ok(rehearsal.step(COMPARE)).output
+    assert "on version 3's test split" in out, out
+    for v in (3, 2):
+        assert f"version {v}: $" in out and "per 1,000 customers at cutoff" in out, out
+
+
+def test_approve_refuses_the_worse_challenger_and_prints_both_figures(rehearsal: Rehearsal):
+    refused = make_step(rehearsal, APPROVE_WORSE)
+    assert refused.returncode != 0
+    assert "refused: version 3 costs $" in refused.output and "against the champion (version 1)" in refused.output
+    assert "version 3: $" in refused.output and "version 1: $" in refused.output, refused.output[-2000:]
+    approved = ok(make_step(rehearsal, APPROVE_V2)).output
+    assert "version 2: $" in approved and "version 1: $" in approved
+    assert 'version 2 approved: the lab\'s "notebook" recipe' in approved, "the note, quotes and all"
+
+
+def test_deploy_model_updates_the_endpoint_in_place_and_the_lambda_follows(rehearsal: Rehearsal):
+    ok(rehearsal.step(MAKE_DEPLOY_MODEL))
+    v1, v2, tfvars = (rehearsal.snapshots[k] for k in ("v1 serving", "v2 serving", "v2 tfvars"))
+    assert v2["endpoint"] == v1["endpoint"] == f"{NAME}-serverless", "the same endpoint"
+    assert v2["config"] != v1["config"] and v2["model"] != v1["model"], "a new configuration and model"
+    assert v2["package"] == package(2) == tfvars["model_package_arn"]
+    assert v2["lambda"]["MODEL_VERSION"] == "2" and v2["lambda"]["MODEL_APPROVED_AT"] == tfvars["model_approved_at"]
+    assert float(v2["lambda"]["DECISION_CUTOFF"]) == tfvars["decision_cutoff"], "the Lambda's cutoff follows"
+    requests = rehearsal.requests()
+    updates = [json.loads(e["body"]) for e in requests if e.get("target") == "SageMaker.UpdateEndpoint"]
+    assert {"EndpointName": v1["endpoint"], "EndpointConfigName": v2["config"]}.items() <= updates[0].items()
+    deleted = [json.loads(e["body"])["EndpointName"] for e in requests if e.get("target") == "SageMaker.DeleteEndpoint"]
+    assert v1["endpoint"] not in deleted[:1] or len(deleted) == 1, "updated in place, not deleted and recreated"
+    assert rehearsal.snapshots["v2 inventory"]["endpoint_configs"] == [v2["config"]], "the old configuration goes after"
+
+
+def test_rollback_serves_version_1_again_and_rejects_version_2(rehearsal: Rehearsal):
+    out = ok(make_step(rehearsal, ROLLBACK)).output
+    assert f"rollback  {NAME}-serverless serves version 2: back to version 1" in out, out[-3000:]
+    back, v1 = rehearsal.snapshots["rolled back"], rehearsal.snapshots["v1 serving"]
+    assert back["endpoint"] == v1["endpoint"] and back["package"] == package(1)
+    assert (
+        back["lambda"]["MODEL_VERSION"] == "1" and back["lambda"]["DECISION_CUTOFF"] == v1["lambda"]["DECISION_CUTOFF"]
+    )
+    assert rehearsal.snapshots["after rollback"] == {"1": "Approved", "2": "Rejected", "3": "PendingManualApproval"}
+
+
+def test_realtime_deploy_model_replaces_the_endpoint_without_training(rehearsal: Rehearsal):
+    ok(rehearsal.step(MAKE_DEPLOY_MODEL, nth=1))
     first_inv, inv = rehearsal.snapshots["deploy"], rehearsal.snapshots["second deploy"]
     assert inv["endpoints"] == [f"{NAME}-rt-m5-large"], "the serverless endpoint is replaced, not kept"
     assert inv["scalable_targets"] == [f"endpoint/{NAME}-rt-m5-large/variant/AllTraffic"]
     assert len(inv["models"]) == 1 and inv["models"] != first_inv["models"], "a new model"
-    assert len(inv["training_jobs"]) == 2, "the second deploy trained again"
+    assert len(inv["training_jobs"]) == 2, "make deploy and make train trained; deploy-model and rollback never do"
     first, now = rehearsal.snapshots["outputs"], rehearsal.snapshots["second outputs"]
     assert now["endpoint_name"] == f"{NAME}-rt-m5-large" != first["endpoint_name"]
     assert now["lambda_name"] == first["lambda_name"] and now["api_url"] == first["api_url"]
-    lambda_env = [
-        json.loads(e["body"])["Environment"]["Variables"]
-        for e in rehearsal.requests()
-        if e.get("path") == f"/2015-03-31/functions/{NAME}-invoker/configuration" and e["method"] == "PUT"
+    serving = rehearsal.snapshots["realtime serving"]
+    assert serving["package"] == package(1) and serving["lambda"]["ENDPOINT_NAME"] == now["endpoint_name"]
+
+
+def test_an_update_sagemaker_rolled_back_fails_the_deploy_and_keeps_the_old_configuration(rehearsal: Rehearsal):
+    step = make_step(rehearsal, DEPLOY_V2)
+    assert step.returncode != 0
+    flat = " ".join(step.output.split())
+    before = rehearsal.snapshots["realtime serving"]
+    after = rehearsal.snapshots["after the rolled-back update"]
+    assert f"SageMaker rolled endpoint {NAME}-rt-m5-large back to configuration {before['config']}" in flat, flat[
+        -4000:
     ]
-    assert lambda_env and lambda_env[-1]["ENDPOINT_NAME"] == now["endpoint_name"], "the Lambda follows the endpoint"
+    assert "rollout check FAILED" in flat and f"The configuration it runs, {before['config']}, still exists" in flat
+    assert after["endpoint"] == before["endpoint"] and after["config"] == before["config"]
+    assert after["package"] == package(1), "version 1 still answers"
+    inv = rehearsal.snapshots["rolled-back inventory"]
+    assert before["config"] in inv["endpoint_configs"] and before["model"] in inv["models"], "kept"
 
 
 def test_realtime_deploy_is_guarded_and_each_apply_checked(rehearsal: Rehearsal):
@@ -126,7 +223,7 @@ def test_training_ran_in_the_container_stand_in(rehearsal: Rehearsal):
     assert not failed, failed[0]["error"]
     trained = [e["trained"] for e in entries if "trained" in e]
     jobs = [json.loads(e["body"]) for e in entries if e.get("target") == "SageMaker.CreateTrainingJob"]
-    assert len(jobs) == 2, "one training job per make deploy"
+    assert len(jobs) == 2, "make deploy's job and make train's; no other step trains"
     assert sorted(j["TrainingJobName"] for j in jobs) == sorted(trained)
     for job in jobs:
         assert job["HyperParameters"]["num_round"] == "100" and job["HyperParameters"]["eta"] == "0.2"

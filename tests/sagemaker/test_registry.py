@@ -11,13 +11,15 @@ import pytest
 import xgboost as xgb
 
 from ml.config import CostMatrix, Settings
+from ml.data.dataset import parse_raw
+from ml.features.schema import encode_frame
 from ml.model import evaluate as ev
 from ml.model.bundle import METRICS_FILE, MODEL_ARCHIVE, SCRIPT_ENVIRONMENT, Bundle, model_archive_bytes
-from ml.model.pipeline import Prepared, labelled_csv
+from ml.model.pipeline import Prepared
 from ml.model.train import predict
 from ml.sagemaker import handoff, registry
 from ml.sagemaker.aws import Aws, image_uri, split_s3
-from ml.sagemaker.publish import upload_model
+from ml.sagemaker.publish import held_out_csv, upload_model
 from ml.sagemaker.settings import DEFAULT_NAME
 from ml.sagemaker.tf_outputs import SetupError
 from ml.serving.inference import EXPLAIN_TYPE
@@ -49,18 +51,20 @@ def registered(
 ) -> tuple[Aws, list[str], list[dict]]:
     """Version 1: the real bundle; version 2: the inverted-label challenger."""
     created = capture(aws.sm, "CreateModelPackage")
-    test_csv = labelled_csv(prep.x["test"], prep.y["test"])
+    test_rows = held_out_csv(prep)
     arns = []
     bundles = [local_bundle, inverted_bundle(local_bundle, prep, small_settings, tmp_path / "worse")]
     for i, path in enumerate(bundles):
         zip_path = tmp_path / f"invoker-{i}.zip"
         digest = handoff.build_lambda_zip(path, zip_path)
         url, _ = upload_model(aws.s3, BUCKET, Bundle(path))
-        arns.append(registry.register(aws, GROUP, url, Bundle(path), test_csv, zip_path, digest, image_uri(REGION)))
+        arns.append(registry.register(aws, GROUP, url, Bundle(path), test_rows, zip_path, digest, image_uri(REGION)))
     return aws, arns, created
 
 
-def test_register_creates_pending_versions_with_everything_a_deploy_needs(registered, local_bundle: Path) -> None:
+def test_register_creates_pending_versions_with_everything_a_deploy_needs(
+    registered, local_bundle: Path, prep: Prepared
+) -> None:
     aws, arns, created = registered
     assert [a.rsplit("/", 1)[1] for a in arns] == ["1", "2"]
     request = created[0]
@@ -86,8 +90,9 @@ def test_register_creates_pending_versions_with_everything_a_deploy_needs(regist
 
     assert body("model.tar.gz") == bundle.model_archive.read_bytes()
     assert json.loads(body("feature_schema.json")) == bundle.schema()
-    rows = np.loadtxt(body("test.csv").decode().splitlines(), delimiter=",", ndmin=2)
-    assert len(rows) == bundle.metrics()["evaluation"]["test"]["rows"]
+    customers = parse_raw(body("held_out_csv.csv"), "test")  # raw: each version encodes them itself
+    assert len(customers) == bundle.metrics()["evaluation"]["test"]["rows"]
+    np.testing.assert_array_equal(encode_frame(customers, bundle.schema()), prep.x["test"])
     assert len(body("invoker.zip")) > 0 and len(body("invoker.zip.sha256")) == 44
 
 
@@ -156,7 +161,7 @@ def test_publish_registers_the_test_split_of_the_bundles_own_data(local_bundle: 
     from ml.sagemaker import publish
 
     bundle = Bundle(local_bundle)
-    assert publish.test_split_csv(bundle, "synthetic", 600, 42) == labelled_csv(prep.x["test"], prep.y["test"])
+    assert publish.test_split_csv(bundle, "synthetic", 600, 42) == publish.held_out_csv(prep)
     with pytest.raises(SetupError, match="the bundle was trained on"):
         publish.test_split_csv(bundle, "synthetic", 601, 42)
 

@@ -136,9 +136,16 @@ def test_approving_an_approved_version_changes_nothing(registered, tmp_path: Pat
     assert again == before and said == [f"version 1 is already Approved ({before.approved_at}): approve 1"]
 
 
-def test_compare_refuses_versions_that_encode_customers_differently(registered, tmp_path: Path) -> None:  # noqa: F811
+def test_compare_scores_versions_with_other_features_on_the_same_customers(
+    registered,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """A challenger with other features (the notebook preset has no derived columns) is compared on the
+    same customers: each version encodes the registered raw rows with its own schema."""
     aws, _arns, _created = registered
     a, b = registry.versions(aws, GROUP)
-    narrower = registry.Version(**{**b.__dict__, "schema": {**b.schema, "columns": b.schema["columns"][:-1]}})
-    with pytest.raises(SetupError, match="encode customers differently"):
-        registry.compare(aws, a, narrower, tmp_path)
+    fewer = registry.Version(**{**b.__dict__, "schema": {**b.schema, "columns": b.schema["columns"][:-1]}})
+    with pytest.raises(SetupError, match=r"version 2's model takes 72 columns, its feature schema encodes 71"):
+        registry.compare(aws, a, fewer, tmp_path)
+    mine, theirs = registry.compare(aws, a, b, tmp_path)
+    assert mine.version == 1 and theirs.version == 2 and sum(mine.confusion.values()) == sum(theirs.confusion.values())
