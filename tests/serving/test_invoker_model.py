@@ -128,9 +128,12 @@ def test_a_malformed_value_is_a_configuration_error(invoker, aws, monkeypatch, c
     assert line["outcome"] == "config_error" and named in line["config_error"]
 
 
-def test_the_patterns_are_terraforms(invoker):
-    """One shape on both sides: terraform/variables.tf validates the variables with the handler's patterns."""
+def test_one_shape_in_the_handler_terraform_and_the_openapi_document(invoker):
+    """terraform/variables.tf validates the variables with the handler's patterns, the invoker
+    module passes them on under the names the handler reads, and docs/openapi.json documents them."""
     from tests.terraform.tf_helpers import TF_DIR
+
+    from .conftest import ROOT
 
     text = (TF_DIR / "variables.tf").read_text(encoding="utf-8")
     for pattern, variable in (
@@ -141,3 +144,12 @@ def test_the_patterns_are_terraforms(invoker):
     wiring = (TF_DIR / "modules" / "invoker" / "main.tf").read_text(encoding="utf-8")
     for env_name, variable in (("MODEL_VERSION", "model_version"), ("MODEL_APPROVED_AT", "model_approved_at")):
         assert re.search(rf"{env_name}\s*=\s*var\.{variable}\b", wiring), env_name
+
+    schemas = json.loads((ROOT / "docs" / "openapi.json").read_text(encoding="utf-8"))["components"]["schemas"]
+    assert "model" in schemas["Predictions"]["required"]
+    assert schemas["Predictions"]["properties"]["model"] == {"$ref": "#/components/schemas/Model"}
+    model = schemas["Model"]
+    assert model["required"] == list(REGISTERED) and model["additionalProperties"] is False
+    assert model["properties"]["version"]["pattern"] == invoker.MODEL_VERSION_PATTERN
+    assert model["properties"]["approved_at"]["pattern"] == invoker.MODEL_APPROVED_AT_PATTERN
+    assert all(prop["nullable"] for prop in model["properties"].values())
