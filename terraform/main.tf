@@ -91,6 +91,8 @@ module "invoker" {
   endpoint_name      = module.endpoint.endpoint_name
   endpoint_arn       = module.endpoint.endpoint_arn
   decision_cutoff    = var.decision_cutoff
+  model_version      = var.model_version
+  model_approved_at  = var.model_approved_at
   timeout_s          = var.lambda_timeout_s
   memory_mb          = var.lambda_memory_mb
   log_retention_days = var.log_retention_days

@@ -150,6 +150,36 @@ variable "lambda_zip_sha256" {
   }
 }
 
+variable "model_version" {
+  description = "Model registry version of the deployed model, a decimal string such as \"3\" (the deploy writes it from the model package group). Empty: the model did not come from the registry. The API answers it in every response's model.version (null when empty) and the page shows it."
+  type        = string
+  default     = ""
+  nullable    = false
+
+  validation {
+    condition     = var.model_version == "" || can(regex("^[1-9][0-9]{0,9}$", var.model_version))
+    error_message = "model_version must be \"\" or a version number from 1, up to 10 digits, such as \"3\"."
+  }
+}
+
+variable "model_approved_at" {
+  description = "When model_version was approved, RFC 3339 UTC to the second such as \"2026-12-06T21:04:05Z\" (the API's model.approved_at). Empty exactly when model_version is empty."
+  type        = string
+  default     = ""
+  nullable    = false
+
+  validation {
+    # timeadd also refuses a time of the right shape that is no time (2026-02-30, 24:00:00).
+    condition     = var.model_approved_at == "" || (can(regex("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$", var.model_approved_at)) && can(timeadd(var.model_approved_at, "0s")))
+    error_message = "model_approved_at must be \"\" or an RFC 3339 UTC time to the second, such as \"2026-12-06T21:04:05Z\"."
+  }
+
+  validation {
+    condition     = (var.model_version == "") == (var.model_approved_at == "")
+    error_message = "model_version and model_approved_at must both be set (a version from the registry) or both be \"\"."
+  }
+}
+
 ################################################################################
 # Endpoint
 ################################################################################

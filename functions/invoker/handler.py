@@ -21,6 +21,10 @@ Environment:
     invoke budget. Terraform sets all three (terraform/modules/invoker, from the invoke_* variables,
     checked there against the Lambda timeout and the HTTP API's 30 s); these defaults, used only
     when running outside Lambda, equal Terraform's (a test holds them together).
+  MODEL_VERSION, MODEL_APPROVED_AT the model registry's version number ("3") and when it was
+    approved (RFC 3339 UTC, "2026-12-06T21:04:05Z"): both set, or both unset/empty for a model
+    that did not come from the registry. Every 200 says which model answered, as
+    ``"model": {"version", "approved_at"}`` (both null for an unregistered model).
   LOG_LEVEL (INFO)
 
 Status codes: 200; 400 bad input (message names record and field) or an event whose fields have
@@ -36,9 +40,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime
 import json
 import logging
 import os
+import re
 import threading
 import time
 from dataclasses import dataclass
@@ -93,6 +99,7 @@ class Settings:
     connect_timeout: float
     read_timeout: float
     max_attempts: int
+    model: dict[str, str | None]  # {"version", "approved_at"}: answered as is with every score
 
 
 # Defaults of the invoke budget outside Lambda; in Lambda, Terraform's environment wins.
@@ -105,6 +112,34 @@ def invoke_budget_s(cfg: Settings) -> float:
     (random, at most 2^(n-1) s, capped at 20 s). Terraform's precondition uses the same sum."""
     backoff = sum(min(1 << i, 20) for i in range(cfg.max_attempts - 1))
     return cfg.max_attempts * (cfg.connect_timeout + cfg.read_timeout) + backoff
+
+
+# The shapes terraform/variables.tf's model_version and model_approved_at validations accept (a
+# test holds the two together): a decimal version from 1, and RFC 3339 UTC to the second.
+MODEL_VERSION_PATTERN = r"^[1-9][0-9]{0,9}$"
+MODEL_APPROVED_AT_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"
+
+
+def model_identity(version: str, approved_at: str) -> dict[str, str | None]:
+    """The answer's ``model`` field from MODEL_VERSION and MODEL_APPROVED_AT ("" = unset).
+
+    A malformed value raises ValueError: the registry's deploy wrote it, so it is a configuration
+    error (a 500 on every request, and its reason logged), never a guess shown to callers."""
+    if not version and not approved_at:
+        return {"version": None, "approved_at": None}
+    if not (version and approved_at):
+        raise ValueError("MODEL_VERSION and MODEL_APPROVED_AT must be set together or not at all")
+    if not re.fullmatch(MODEL_VERSION_PATTERN, version):
+        raise ValueError(f"MODEL_VERSION {version[:20]!r} is not a version number such as 3")
+    try:
+        if not re.fullmatch(MODEL_APPROVED_AT_PATTERN, approved_at):
+            raise ValueError
+        datetime.datetime.strptime(approved_at, "%Y-%m-%dT%H:%M:%SZ")  # a real date and time
+    except ValueError:
+        raise ValueError(
+            f"MODEL_APPROVED_AT {approved_at[:30]!r} is not an RFC 3339 UTC time such as 2026-12-06T21:04:05Z"
+        ) from None
+    return {"version": version, "approved_at": approved_at}
 
 
 _lock = threading.Lock()
@@ -123,6 +158,8 @@ def _env_key() -> tuple[str | None, ...]:
         "INVOKE_CONNECT_TIMEOUT",
         "INVOKE_READ_TIMEOUT",
         "INVOKE_MAX_ATTEMPTS",
+        "MODEL_VERSION",
+        "MODEL_APPROVED_AT",
     )
     return tuple(os.environ.get(n) for n in names)
 
@@ -156,6 +193,7 @@ def settings() -> Settings:
         connect_timeout=float(env.get("INVOKE_CONNECT_TIMEOUT") or INVOKE_DEFAULTS["INVOKE_CONNECT_TIMEOUT"]),
         read_timeout=float(env.get("INVOKE_READ_TIMEOUT") or INVOKE_DEFAULTS["INVOKE_READ_TIMEOUT"]),
         max_attempts=int(env.get("INVOKE_MAX_ATTEMPTS") or INVOKE_DEFAULTS["INVOKE_MAX_ATTEMPTS"]),
+        model=model_identity(env.get("MODEL_VERSION", ""), env.get("MODEL_APPROVED_AT", "")),
     )
     with _lock:
         _settings_cache.clear()
@@ -337,6 +375,7 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
                 "predictions": explained.predictions(rows, vectors, cfg.spans, cfg.cutoff),
                 "cutoff": cfg.cutoff,
                 "explanation": explained.explanation(rows),
+                "model": cfg.model,
             }
             status, extra = 200, _cors(cfg, headers)
             log["outcome"] = "ok"

@@ -11,6 +11,9 @@ origin, as they do behind CloudFront in AWS: ``/config.js`` says ``apiUrl: ""`` 
 ``/predict`` here), the CSP's ``connect-src`` is ``'self'`` and the handler gets no
 ``ALLOWED_ORIGIN`` (no CORS). The public origin (``CHURN_PUBLIC_ORIGIN``, else this server's own
 address) only decides HSTS (https) and what the start-up line prints; never the ``Host`` header.
+The bundle served here is not from the model registry, so the API's ``model`` field is null
+unless the stack's own environment sets ``MODEL_VERSION`` and ``MODEL_APPROVED_AT`` (handed to
+the handler as Terraform hands them to the Lambda; the handler validates them).
 
 The model server is a separate process (``python -m ml serve``) so it can be stopped and
 restarted on the same port: meanwhile ``/predict`` answers 503 and then recovers.
@@ -53,6 +56,8 @@ def handler_environment(model_dir: Path, model_url: str, origin: str) -> dict[st
         "AWS_REGION": "us-east-1",
         "AWS_EC2_METADATA_DISABLED": "true",
         "INVOKE_MAX_ATTEMPTS": os.environ.get("INVOKE_MAX_ATTEMPTS", "2"),
+        "MODEL_VERSION": os.environ.get("MODEL_VERSION", ""),  # "": a local bundle, not from the registry
+        "MODEL_APPROVED_AT": os.environ.get("MODEL_APPROVED_AT", ""),
         "STACK_PUBLIC_ORIGIN": origin,  # https turns HSTS on
     }
 

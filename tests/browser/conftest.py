@@ -198,7 +198,8 @@ def _get(url: str) -> int:
 
 
 @contextlib.contextmanager
-def run_stack(bundle: Path, log: Path) -> Iterator[Stack]:
+def run_stack(bundle: Path, log: Path, env: dict[str, str] | None = None) -> Iterator[Stack]:
+    """``env`` is added to the stack's environment (which it hands on to the handler)."""
     port, model_port = free_port(), free_port()
     while model_port == port:
         model_port = free_port()
@@ -216,7 +217,13 @@ def run_stack(bundle: Path, log: Path) -> Iterator[Stack]:
     ]
     with open(log, "wb") as out:
         proc = subprocess.Popen(
-            cmd, cwd=REPO, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+            cmd,
+            cwd=REPO,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            env={**os.environ, **env} if env else None,
         )
     stack = Stack(f"http://127.0.0.1:{port}", port, model_port, proc, log)
     try:

@@ -44,6 +44,8 @@ def env(monkeypatch, serving_bundle, invoker):
         "DECISION_CUTOFF",
         "MAX_RECORDS",
         "MAX_BODY_BYTES",
+        "MODEL_VERSION",
+        "MODEL_APPROVED_AT",
         "AWS_PROFILE",
         "AWS_SESSION_TOKEN",
     ):
@@ -172,6 +174,7 @@ def test_json_one_record(invoker, aws, schema):
             "base_probability": round(1 / (1 + math.exp(-base)), 4),
             "points": "percentage points of churn probability",
         },
+        "model": {"version": None, "approved_at": None},  # no MODEL_VERSION: not from the registry
     }
     assert headers["Access-Control-Allow-Origin"] == ORIGIN and headers["Vary"] == "Origin"
     (request,) = sent

@@ -45,6 +45,7 @@ def test_predictions_equal_in_process_booster(stack, booster, schema):
     vectors = np.array([encoder.encode(r) for r in records], dtype=np.float64)
     truth = booster.predict(xgb.DMatrix(vectors))
     assert answer["cutoff"] == schema["decision"]["cutoff"]
+    assert answer["model"] == {"version": None, "approved_at": None}  # a local bundle, not from the registry
     for got, want in zip(answer["predictions"], truth, strict=True):
         assert abs(got["churn_probability"] - float(want)) <= 1e-6
         assert got["will_churn"] == (got["churn_probability"] >= answer["cutoff"])

@@ -141,6 +141,8 @@
     result.appendChild(el("h3", { className: "decision", id: "decision" },
       [churn ? "Likely to churn — make a retention offer" : "Likely to stay"]));
     result.appendChild(el("p", { className: "probability" }, ["Churn probability ", el("strong", { id: "probability", text: fmtPct(p) })]));
+    var model = C.modelLine(data);
+    if (model) result.appendChild(el("p", { className: "model-line", id: "model-line", text: model }));
     var yours = costs.available() ? costs.cutoff() : null;
     result.appendChild(probabilityBar(p, cutoff, yours));
     if (costs.available()) result.appendChild(decisions(p, churn, cutoff));

@@ -200,6 +200,8 @@
     out.appendChild(el("p", { className: "batch-summary", id: "batch-summary", text:
       rows.length + (rows.length === 1 ? " customer" : " customers") + " scored; " + flagged + " likely to churn" +
       (cutoff !== null ? " at the cutoff of " + fmtPct(cutoff) : "") + "." }));
+    var model = C.modelLine(data);
+    if (model) out.appendChild(el("p", { className: "model-line", id: "batch-model-line", text: model }));
 
     var sort = { key: "p", dir: "descending" };
     var table = el("table", { className: "results", id: "results-table" });

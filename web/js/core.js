@@ -122,6 +122,19 @@
     return schema.decision && typeof schema.decision.cutoff === "number" ? schema.decision.cutoff : null;
   }
 
+  // Which model answered, from the API's `model`: "Model version 3, approved 6 Dec 2026" (the
+  // date in the reader's own format, the day in UTC as the registry records it), or the local
+  // bundle's line when the model is not from the registry. Null when the answer has no `model`.
+  var approvedFormat = new Intl.DateTimeFormat(undefined, { day: "numeric", month: "short", year: "numeric", timeZone: "UTC" });
+  function modelLine(data) {
+    var model = data && data.model;
+    if (!model || typeof model !== "object") return null;
+    if (typeof model.version !== "string" || !model.version) return "Model: local bundle, not from the registry";
+    var approved = typeof model.approved_at === "string" ? new Date(model.approved_at) : null;
+    var when = approved && !isNaN(approved.getTime()) ? ", approved " + approvedFormat.format(approved) : "";
+    return "Model version " + model.version + when;
+  }
+
   C.config = config;
   C.schema = schema;
   C.apiUrl = apiUrl;
@@ -136,4 +149,5 @@
   C.callApi = callApi;
   C.errorBox = errorBox;
   C.cutoffOf = cutoffOf;
+  C.modelLine = modelLine;
 })(window.Churn = window.Churn || {});

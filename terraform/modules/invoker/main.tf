@@ -1,6 +1,9 @@
 locals {
   # The handler's botocore client reads its timeouts and attempts from here (one source).
   # ALLOWED_ORIGIN only for a page on another origin (the handler sends no CORS header without it).
+  # MODEL_VERSION and MODEL_APPROVED_AT only for a model from the registry: an unregistered
+  # model's environment stays what it was before these existed (no change to plan on upgrade),
+  # and the handler reads "absent" as null.
   environment = merge(
     {
       ENDPOINT_NAME          = var.endpoint_name
@@ -10,6 +13,7 @@ locals {
       INVOKE_MAX_ATTEMPTS    = tostring(var.invoke_max_attempts)
     },
     var.allowed_origin == null ? {} : { ALLOWED_ORIGIN = var.allowed_origin },
+    var.model_version == "" ? {} : { MODEL_VERSION = var.model_version, MODEL_APPROVED_AT = var.model_approved_at },
   )
 
   # Worst case of one InvokeEndpoint call as the handler makes it: every attempt runs to its
@@ -78,7 +82,7 @@ resource "aws_lambda_function" "this" {
   #checkov:skip=CKV_AWS_115: reserved concurrency eats the account's unreserved pool (10 on new accounts); the HTTP API throttles instead
   #checkov:skip=CKV_AWS_116: a dead-letter queue only applies to asynchronous invocation; the HTTP API invokes synchronously
   #checkov:skip=CKV_AWS_117: the function only calls the SageMaker runtime API; a VPC would add NAT or endpoint costs
-  #checkov:skip=CKV_AWS_173: the environment holds no secrets (endpoint name, cutoff, origin)
+  #checkov:skip=CKV_AWS_173: the environment holds no secrets (endpoint name, cutoff, origin, model version)
   #checkov:skip=CKV_AWS_272: code signing needs a signing profile; the zip is built and hashed by the project's own pipeline
   function_name    = var.function_name
   role             = aws_iam_role.this.arn

@@ -42,6 +42,20 @@ variable "decision_cutoff" {
   type        = number
 }
 
+variable "model_version" {
+  description = "Model registry version of the deployed model, a decimal string such as \"3\" (env MODEL_VERSION, with MODEL_APPROVED_AT). Empty: the model is not from the registry, and neither variable is set. The root module validates both."
+  type        = string
+  default     = ""
+  nullable    = false
+}
+
+variable "model_approved_at" {
+  description = "When that version was approved, RFC 3339 UTC such as \"2026-12-06T21:04:05Z\" (env MODEL_APPROVED_AT). Empty exactly when model_version is."
+  type        = string
+  default     = ""
+  nullable    = false
+}
+
 variable "allowed_origin" {
   description = "Browser origin of a page on another origin that may call the API (env ALLOWED_ORIGIN: the handler's CORS headers). Null: no CORS headers (a page on the API's own origin needs none)."
   type        = string
