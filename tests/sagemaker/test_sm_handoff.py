@@ -201,6 +201,7 @@ def test_handoff_regexes_agree_with_variables_tf() -> None:
         ("image_uri", handoff.IMAGE_URI),
         ("lambda_zip_sha256", handoff.ZIP_SHA256),
         ("model_package_arn", handoff.MODEL_PACKAGE_ARN),
+        ("model_approved_at", handoff.APPROVED_AT),
     ):
         found = [_hcl_string(m) for c in validations[name] for m in re.findall(r'regex\("((?:[^"\\]|\\.)*)"', c)]
         assert found == [pattern.pattern], name
