@@ -3,15 +3,19 @@ steps, tests/rehearsal/test_deployed_stack.py the stack it built, tests/rehearsa
 the permissions its AWS calls needed.
 
 One path, the workflows' (NAME churn, the default; state in the bootstrap's bucket), from a clean
-checkout: terraform/bootstrap -> STATE_BUCKET=… make init -> make deploy (trains, registers and
-approves version 1, deploys it) -> (the stack checks) -> make smoke -> then a release, as
+checkout, each step signed as the one who runs it: the deploy role's key for the train and
+deploy workflows' steps, a person's for approving, rolling back and publishing a laptop's bundle.
+terraform/bootstrap -> STATE_BUCKET=… make init -> the train workflow (make apply-base, make train
+BACKEND=sagemaker: version 1, pending) -> a person approves it -> the deploy workflow (make
+deploy-model: version 1) -> (the stack checks) -> make smoke -> then a release, as
 docs/releasing.md has a team do it: version 2 trained (PRESET=notebook) and version 3, a
 challenger made worse on purpose, published; `python -m ml registry compare 3 2`; make approve
 refuses 3 and approves 2; make deploy-model (version 2: the endpoint updated in place, the Lambda
 follows); make rollback (version 1 again, version 2 Rejected); make deploy-model in realtime mode
 (a new, guarded endpoint) -> make plan CHECK=1 -> version 2 approved again and deployed while
 SageMaker rolls the update back behind Terraform's back (the deploy fails and keeps the old
-configuration) -> make destroy. The bootstrap's apply goes on while the path
+configuration) -> a laptop's `make deploy` (the same targets in one command: train, approve as
+the person it runs as, deploy-model) -> make destroy. The bootstrap's apply goes on while the path
 starts: its bucket exists within a second, and the rest of its minute is the provider waiting for
 the lifecycle rules to settle (three equal reads, 10 s apart).
 
@@ -39,6 +43,7 @@ pytest.register_assert_rewrite("tests.rehearsal.stack_checks")  # its asserts ex
 from tests.rehearsal.aws_server import HARNESS_KEY  # noqa: E402  (after the rewrite hook)
 from tests.rehearsal.fidelity import ROLL_BACK_NEXT_UPDATE  # noqa: E402
 from tests.rehearsal.harness import (  # noqa: E402
+    PERSON_KEY,
     Aws,
     Step,
     aws_server,
@@ -55,7 +60,10 @@ from tests.shared import made_once  # noqa: E402
 ROOT = Path(__file__).resolve().parents[2]
 TEAM_NAME = "churn"  # the default NAME (the workflows' vars.NAME || 'churn')
 REPOSITORY = "example-org/churn"
-DEPLOY = ("deploy", "AUTO_APPROVE=1", "SMOKE=0")
+LAPTOP_DEPLOY = ("deploy", "AUTO_APPROVE=1", "SMOKE=0")
+APPLY_BASE = ("apply-base", "AUTO_APPROVE=1")
+TRAIN = ("train", "BACKEND=sagemaker")
+APPROVE_V1 = ("approve", "VERSION=1", "NOTE=the first model")
 TRAIN_V2 = ("train", "BACKEND=sagemaker", "PRESET=notebook")
 PUBLISH_WORSE = ("publish", "MODEL=build/worse")
 COMPARE = "python -m ml registry compare 3 2"
@@ -198,43 +206,48 @@ def statuses(aws: Aws, name: str) -> dict[str, str]:
 
 
 def worse_bundle(aws: Aws, tree: Path) -> None:
-    """build/worse: version 2's bundle with a booster trained on inverted labels (worse on purpose)."""
-    import numpy as np
+    """build/worse: version 2's bundle with a booster trained on inverted labels (worse on purpose),
+    on version 2's registered test customers."""
     import xgboost as xgb
 
-    from ml.model.bundle import MODEL_ARCHIVE, model_archive_bytes
+    from ml.data.dataset import parse_raw
+    from ml.features.schema import encode_frame, labels
+    from ml.model.bundle import MODEL_ARCHIVE, Bundle, model_archive_bytes
+    from ml.sagemaker.registry import TEST_FILE
 
     arn = json.loads((tree / "build" / "registered.json").read_text())["model_package_arn"]
     spec = aws.client("sagemaker").describe_model_package(ModelPackageName=arn)["InferenceSpecification"]
     bucket, key = spec["Containers"][0]["ModelDataUrl"].removeprefix("s3://").split("/", 1)
-    body = aws.client("s3").get_object(Bucket=bucket, Key=key.rsplit("/", 1)[0] + "/test.csv")["Body"].read()
-    rows = np.loadtxt(body.decode().splitlines(), delimiter=",", ndmin=2)
-    inverted = xgb.DMatrix(rows[:, 1:], label=1 - rows[:, 0])
+    body = aws.client("s3").get_object(Bucket=bucket, Key=key.rsplit("/", 1)[0] + "/" + TEST_FILE)["Body"].read()
+    customers = parse_raw(body, "version 2's test customers")
+    x = encode_frame(customers, Bundle(tree / "build" / "model").schema())
+    inverted = xgb.DMatrix(x, label=1 - labels(customers))
     booster = xgb.train({"objective": "binary:logistic", "max_depth": 2, "seed": 7}, inverted, num_boost_round=5)
     shutil.copytree(tree / "build" / "model", tree / "build" / "worse")
     (tree / "build" / "worse" / MODEL_ARCHIVE).write_bytes(model_archive_bytes(booster))
 
 
 def release_path(aws: Aws, tree: Path, env: dict[str, str], r: Rehearsal) -> None:
-    """From version 1 serving (make deploy) to the realtime endpoint, as docs/releasing.md runs a release."""
+    """From version 1 serving to the realtime endpoint, as docs/releasing.md runs a release."""
     steps, snap = r.steps, r.snapshots
     realtime = dict(env, TF_VAR_endpoint_mode="realtime")
+    person = dict(env, AWS_ACCESS_KEY_ID=PERSON_KEY)
     if make(tree, env, *TRAIN_V2, log=steps).returncode != 0:
         return
     worse_bundle(aws, tree)
-    make(tree, env, *PUBLISH_WORSE, log=steps)
+    make(tree, person, *PUBLISH_WORSE, log=steps)
     snap["registered"] = statuses(aws, TEAM_NAME)
     python = [str(tree / ".venv" / "bin" / "python"), "-m", "ml", "registry", "--group", TEAM_NAME]
-    run(tree, env, [*python, "compare", "3", "2"], COMPARE, steps)
-    make(tree, env, *APPROVE_WORSE, log=steps)
-    if make(tree, env, *APPROVE_V2, log=steps).returncode != 0:
+    run(tree, person, [*python, "compare", "3", "2"], COMPARE, steps)
+    make(tree, person, *APPROVE_WORSE, log=steps)
+    if make(tree, person, *APPROVE_V2, log=steps).returncode != 0:
         return
     if make(tree, env, *DEPLOY_MODEL, log=steps).returncode != 0:
         return
     snap["v2 serving"] = serving(aws, TEAM_NAME)
     snap["v2 tfvars"] = json.loads((tree / "build" / "model.auto.tfvars.json").read_text())
     snap["v2 inventory"] = inventory(aws, TEAM_NAME)
-    if make(tree, env, *ROLLBACK, log=steps).returncode != 0:
+    if make(tree, person, *ROLLBACK, log=steps).returncode != 0:
         return
     snap["rolled back"] = serving(aws, TEAM_NAME)
     snap["after rollback"] = statuses(aws, TEAM_NAME)
@@ -245,7 +258,7 @@ def release_path(aws: Aws, tree: Path, env: dict[str, str], r: Rehearsal) -> Non
     snap["realtime serving"] = serving(aws, TEAM_NAME)
     make(tree, realtime, "plan", "CHECK=1", log=steps)
     # SageMaker rolls the next update back by itself (an alarm fired while it baked): the deploy must say so.
-    make(tree, realtime, *REAPPROVE_V2, log=steps)
+    make(tree, dict(realtime, AWS_ACCESS_KEY_ID=PERSON_KEY), *REAPPROVE_V2, log=steps)
     host, port = aws.url.removeprefix("http://").split(":")
     armed = http.client.HTTPConnection(host, int(port), timeout=10)
     armed.request("POST", ROLL_BACK_NEXT_UPDATE)
@@ -253,6 +266,10 @@ def release_path(aws: Aws, tree: Path, env: dict[str, str], r: Rehearsal) -> Non
     make(tree, realtime, *DEPLOY_V2, log=steps)
     snap["after the rolled-back update"] = serving(aws, TEAM_NAME)
     snap["rolled-back inventory"] = inventory(aws, TEAM_NAME)
+    # A laptop's make deploy, as the person it runs as: train, approve what it trained, deploy it.
+    make(tree, dict(realtime, AWS_ACCESS_KEY_ID=PERSON_KEY), *LAPTOP_DEPLOY, log=steps)
+    snap["laptop deploy"] = serving(aws, TEAM_NAME)
+    snap["laptop inventory"] = inventory(aws, TEAM_NAME)
 
 
 def team_path(aws: Aws, workdir: Path, r: Rehearsal) -> None:
@@ -277,8 +294,15 @@ def team_path(aws: Aws, workdir: Path, r: Rehearsal) -> None:
     r.snapshots["clean checkout has build/"] = (tree / "build").exists()
     env.update(STATE_BUCKET=bucket, BACKEND_ARGS=backend_args(), AWS_ENDPOINT_URL_S3=aws.url)
     realtime = dict(env, TF_VAR_endpoint_mode="realtime")
+    person = dict(env, AWS_ACCESS_KEY_ID=PERSON_KEY)
     if make(tree, env, "init", log=steps).returncode == 0:
-        if make(tree, env, *DEPLOY, log=steps).returncode == 0:
+        first = (
+            make(tree, env, *APPLY_BASE, log=steps).returncode == 0  # the train workflow
+            and make(tree, env, *TRAIN, log=steps).returncode == 0
+            and make(tree, person, *APPROVE_V1, log=steps).returncode == 0  # a person approves
+            and make(tree, env, *DEPLOY_MODEL, log=steps).returncode == 0  # the deploy workflow
+        )
+        if first:
             r.snapshots["deploy"] = inventory(aws, TEAM_NAME)
             r.snapshots["outputs"] = tf_outputs(tree, env)
             r.snapshots["v1 serving"] = serving(aws, TEAM_NAME)

@@ -27,6 +27,9 @@ REGION = "us-east-1"
 # The deploy's signing key (moto accepts any): the log tells its requests, the ones the deploy
 # role's policy must allow, from the harness's own.
 DEPLOY_KEY = "REHEARSALDEPLOYROLE1"
+# A person's key: approving, rolling back and publishing a laptop's bundle are people's acts, not
+# the workflows' (the deploy role may register versions but not approve or reject them).
+PERSON_KEY = "REHEARSALDATAPERSON1"
 
 
 @contextmanager

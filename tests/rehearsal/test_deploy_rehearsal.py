@@ -20,14 +20,17 @@ import json
 import pytest
 
 from tests.rehearsal.conftest import (
+    APPLY_BASE,
+    APPROVE_V1,
     APPROVE_V2,
     APPROVE_WORSE,
     COMPARE,
-    DEPLOY,
     DEPLOY_MODEL,
     DEPLOY_V2,
+    LAPTOP_DEPLOY,
     PUBLISH_WORSE,
     ROLLBACK,
+    TRAIN,
     TRAIN_V2,
     Rehearsal,
 )
@@ -37,8 +40,7 @@ from tests.rehearsal.harness import Step
 # One xdist group with the deploy-role check, which reads the same rehearsal.
 pytestmark = [pytest.mark.terraform, pytest.mark.integration, pytest.mark.xdist_group("deploy-rehearsal")]
 
-MAKE_DEPLOY = "make " + " ".join(DEPLOY)
-MAKE_DEPLOY_MODEL = "make " + " ".join(DEPLOY_MODEL)  # nth=0: version 2, serverless; nth=1: realtime
+MAKE_DEPLOY_MODEL = "make " + " ".join(DEPLOY_MODEL)  # nth: 0 version 1, 1 version 2, 2 realtime
 ACCOUNT_ARN = "arn:aws:sagemaker:us-east-1:123456789012"
 
 
@@ -63,7 +65,9 @@ def nothing_left(inventory: dict[str, list[str]]) -> dict[str, list[str]]:
 def test_first_deploy_from_a_clean_checkout(rehearsal: Rehearsal):
     assert rehearsal.snapshots["clean checkout has build/"] is False
     ok(rehearsal.step("make init"))
-    ok(rehearsal.step(MAKE_DEPLOY))
+    for args in (APPLY_BASE, TRAIN, APPROVE_V1):
+        ok(make_step(rehearsal, args))
+    ok(rehearsal.step(MAKE_DEPLOY_MODEL))
     inv = rehearsal.snapshots["deploy"]
     assert inv["endpoints"] == [f"{NAME}-serverless"]
     assert inv["functions"] == [f"{NAME}-invoker"] and inv["apis"] == [f"{NAME}-api"]
@@ -74,7 +78,7 @@ def test_first_deploy_from_a_clean_checkout(rehearsal: Rehearsal):
 
 def test_stage_one_creates_the_role_training_needs(rehearsal: Rehearsal):
     """make apply-base must leave sagemaker_role_arn set: make train reads it next."""
-    stage1 = rehearsal.step(MAKE_DEPLOY).output.split("-m ml train", 1)[0]
+    stage1 = make_step(rehearsal, APPLY_BASE).output
     assert "sagemaker_role_arn = " in stage1, stage1[-3000:]
     assert "module.endpoint.aws_iam_role.this: Creation complete" in stage1
 
@@ -88,12 +92,13 @@ def test_smoke_fails_only_on_reaching_the_api(rehearsal: Rehearsal):
     assert f"{api_url}/predict" in step.output, step.output[-3000:]
 
 
-def test_make_deploy_trains_registers_approves_and_deploys_version_1(rehearsal: Rehearsal):
-    out = rehearsal.step(MAKE_DEPLOY).output
-    assert f"registry  {package(1)} (PendingManualApproval" in out, out[-3000:]
-    assert "make deploy approves the version it trained" in out
-    assert "no approved version yet: version 1 becomes the first champion" in out
-    assert "version 1 approved: make deploy: trained, approved and deployed in one command" in out
+def test_the_first_version_is_trained_pending_approved_by_a_person_then_deployed(rehearsal: Rehearsal):
+    assert f"registry  {package(1)} (PendingManualApproval" in make_step(rehearsal, TRAIN).output
+    approved = make_step(rehearsal, APPROVE_V1).output
+    assert "no approved version yet: version 1 becomes the first champion" in approved
+    assert "version 1 approved: the first model" in approved
+    deployed = rehearsal.step(MAKE_DEPLOY_MODEL).output
+    assert "version   1 (Approved " in deployed and "from the registry" in deployed, deployed[-3000:]
     served = rehearsal.snapshots["v1 serving"]
     assert served["package"] == package(1) and served["lambda"]["MODEL_VERSION"] == "1"
 
@@ -126,7 +131,7 @@ def test_approve_refuses_the_worse_challenger_and_prints_both_figures(rehearsal:
 
 
 def test_deploy_model_updates_the_endpoint_in_place_and_the_lambda_follows(rehearsal: Rehearsal):
-    ok(rehearsal.step(MAKE_DEPLOY_MODEL))
+    ok(rehearsal.step(MAKE_DEPLOY_MODEL, nth=1))
     v1, v2, tfvars = (rehearsal.snapshots[k] for k in ("v1 serving", "v2 serving", "v2 tfvars"))
     assert v2["endpoint"] == v1["endpoint"] == f"{NAME}-serverless", "the same endpoint"
     assert v2["config"] != v1["config"] and v2["model"] != v1["model"], "a new configuration and model"
@@ -153,12 +158,12 @@ def test_rollback_serves_version_1_again_and_rejects_version_2(rehearsal: Rehear
 
 
 def test_realtime_deploy_model_replaces_the_endpoint_without_training(rehearsal: Rehearsal):
-    ok(rehearsal.step(MAKE_DEPLOY_MODEL, nth=1))
+    ok(rehearsal.step(MAKE_DEPLOY_MODEL, nth=2))
     first_inv, inv = rehearsal.snapshots["deploy"], rehearsal.snapshots["second deploy"]
     assert inv["endpoints"] == [f"{NAME}-rt-m5-large"], "the serverless endpoint is replaced, not kept"
     assert inv["scalable_targets"] == [f"endpoint/{NAME}-rt-m5-large/variant/AllTraffic"]
     assert len(inv["models"]) == 1 and inv["models"] != first_inv["models"], "a new model"
-    assert len(inv["training_jobs"]) == 2, "make deploy and make train trained; deploy-model and rollback never do"
+    assert len(inv["training_jobs"]) == 2, "the two make train runs trained; deploy-model and rollback never do"
     first, now = rehearsal.snapshots["outputs"], rehearsal.snapshots["second outputs"]
     assert now["endpoint_name"] == f"{NAME}-rt-m5-large" != first["endpoint_name"]
     assert now["lambda_name"] == first["lambda_name"] and now["api_url"] == first["api_url"]
@@ -182,6 +187,17 @@ def test_an_update_sagemaker_rolled_back_fails_the_deploy_and_keeps_the_old_conf
     assert before["config"] in inv["endpoint_configs"] and before["model"] in inv["models"], "kept"
 
 
+def test_a_laptops_make_deploy_trains_approves_and_deploys_in_one_command(rehearsal: Rehearsal):
+    """After the rolled-back update: make deploy's own update sticks, and the configurations kept go."""
+    out = ok(make_step(rehearsal, LAPTOP_DEPLOY)).output
+    assert f"registry  {package(4)} (PendingManualApproval" in out, out[-3000:]
+    assert "make deploy approves the version it trained" in out
+    assert "version 4 approved: make deploy: trained, approved and deployed in one command" in out
+    served, inv = rehearsal.snapshots["laptop deploy"], rehearsal.snapshots["laptop inventory"]
+    assert served["package"] == package(4) and served["lambda"]["MODEL_VERSION"] == "4"
+    assert inv["endpoint_configs"] == [served["config"]] and inv["models"] == [served["model"]]
+
+
 def test_realtime_deploy_is_guarded_and_each_apply_checked(rehearsal: Rehearsal):
     """The realtime endpoint carries the guardrails (serverless ones none); make apply's rollout check
     ran after each deploy's apply and found the endpoint on the configuration Terraform applied."""
@@ -195,13 +211,18 @@ def test_realtime_deploy_is_guarded_and_each_apply_checked(rehearsal: Rehearsal)
     alarms = {a["AlarmName"] for a in guardrails["AutoRollbackConfiguration"]["Alarms"]}
     assert alarms == {f"{NAME}-endpoint-errors", f"{NAME}-api-5xx-rate"}
     assert alarms <= set(rehearsal.snapshots["second deploy"]["alarms"]), "the rollback alarms exist"
-    for nth, outputs in enumerate(("outputs", "second outputs")):
+    for nth, outputs in ((0, "outputs"), (2, "second outputs")):
         out = rehearsal.snapshots[outputs]
         expected = (
             f"rollout check: Endpoint {out['endpoint_name']} runs configuration "
             f"{out['endpoint_configuration_name']}, as applied (InService)."
         )
-        assert expected in rehearsal.step(MAKE_DEPLOY, nth=nth).output
+        assert expected in rehearsal.step(MAKE_DEPLOY_MODEL, nth=nth).output
+    v2 = rehearsal.snapshots["v2 serving"]
+    assert (
+        f"Endpoint {v2['endpoint']} runs configuration {v2['config']}, as applied"
+        in rehearsal.step(MAKE_DEPLOY_MODEL, nth=1).output
+    )
 
 
 def test_plan_after_deploy_has_no_changes(rehearsal: Rehearsal):
@@ -223,7 +244,7 @@ def test_training_ran_in_the_container_stand_in(rehearsal: Rehearsal):
     assert not failed, failed[0]["error"]
     trained = [e["trained"] for e in entries if "trained" in e]
     jobs = [json.loads(e["body"]) for e in entries if e.get("target") == "SageMaker.CreateTrainingJob"]
-    assert len(jobs) == 2, "make deploy's job and make train's; no other step trains"
+    assert len(jobs) == 3, "one job per make train (and make deploy's); no other step trains"
     assert sorted(j["TrainingJobName"] for j in jobs) == sorted(trained)
     for job in jobs:
         assert job["HyperParameters"]["num_round"] == "100" and job["HyperParameters"]["eta"] == "0.2"
