@@ -60,7 +60,7 @@ from tests.shared import made_once  # noqa: E402
 ROOT = Path(__file__).resolve().parents[2]
 TEAM_NAME = "churn"  # the default NAME (the workflows' vars.NAME || 'churn')
 REPOSITORY = "example-org/churn"
-LAPTOP_DEPLOY = ("deploy", "AUTO_APPROVE=1", "SMOKE=0")
+LAPTOP_DEPLOY = ("deploy", "AUTO_APPROVE=1", "SMOKE=0", "PRESET=notebook")  # the champion's recipe: not costlier
 APPLY_BASE = ("apply-base", "AUTO_APPROVE=1")
 TRAIN = ("train", "BACKEND=sagemaker")
 APPROVE_V1 = ("approve", "VERSION=1", "NOTE=the first model")
