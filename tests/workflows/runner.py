@@ -1,12 +1,14 @@
 """Run one job of a GitHub workflow locally, the way a GitHub runner would, with `make` stubbed.
 
-What is modelled, because the deploy and destroy jobs depend on it: the shell GitHub picks for
-each `run:` step (step `shell:`, else `defaults.run.shell` of the job, else of the workflow,
-else `bash -e {0}`, which has no pipefail), the job's and the step's `env`, `${{ }}`
-expressions (tests/workflows/expressions.py), each step's `if:` (default `success()`), and a
-failing step failing the job. `uses:` steps are recorded (their `with:` evaluated), not run.
-Steps run in a workspace the caller prepares (see `checkout`), with a stub `make` first on
-PATH that appends its arguments to a log and exits with the status the test chose per target.
+What is modelled, because the deploy, train and destroy jobs depend on it: the shell GitHub
+picks for each `run:` step (step `shell:`, else `defaults.run.shell` of the job, else of the
+workflow, else `bash -e {0}`, which has no pipefail), the job's and the step's `env`, `${{ }}`
+expressions (tests/workflows/expressions.py), each step's `if:` (default `success()`), a
+failing step failing the job, and $GITHUB_STEP_SUMMARY (one file for the job; GitHub gives
+each step its own and shows them in order). `uses:` steps are recorded (their `with:`
+evaluated), not run. Steps run in a workspace the caller prepares (see `checkout`), with a
+stub `make` first on PATH that appends its arguments to a log, then prints the output and
+exits with the status the test chose per target (the train job parses what `make train` prints).
 """
 
 from __future__ import annotations
@@ -51,14 +53,20 @@ def checkout(root: Path, dest: Path) -> Path:
     return copy_work_tree(root, dest)
 
 
-def write_stub_make(bin_dir: Path, log: Path, statuses: Mapping[str, int]) -> Path:
-    """A `make` that records its argv (one line per call), prints it (so `| tee` has output)
-    and exits with statuses[target] for the first of its targets found there, else 0."""
+def write_stub_make(
+    bin_dir: Path, log: Path, statuses: Mapping[str, int], outputs: Mapping[str, str] | None = None
+) -> Path:
+    """A `make` that records its argv (one line per call), prints it (so `| tee` has output),
+    prints outputs[target] for each of its targets found there, and exits with
+    statuses[target] for the first of its targets found there, else 0."""
     cases = []
-    for target, code in statuses.items():
+    for target in {**(outputs or {}), **statuses}:
         if not TARGET.fullmatch(target):
             raise ValueError(f"not a make target: {target!r}")
-        cases.append(f"    {target}) echo 'stub make: {target} exits {int(code)}' >&2; exit {int(code)} ;;")
+        say = f"printf '%s\\n' {shlex.quote(outputs[target])}; " if outputs and target in outputs else ""
+        code = statuses.get(target)
+        status = f"echo 'stub make: {target} exits {int(code)}' >&2; exit {int(code)}" if code is not None else ":"
+        cases.append(f"    {target}) {say}{status} ;;")
     script = "\n".join(
         [
             "#!/bin/bash",
@@ -118,6 +126,7 @@ class JobResult:
     steps: list[StepRecord]
     make_calls: list[str]
     workspace: Path
+    summary: str = ""  # what the steps wrote to $GITHUB_STEP_SUMMARY
 
     def step(self, text: str) -> StepRecord:
         """The one step whose name, run script or action contains text."""
@@ -151,6 +160,7 @@ def run_job(
     workspace: Path,
     contexts: Mapping[str, Any],
     make_statuses: Mapping[str, int] | None = None,
+    make_outputs: Mapping[str, str] | None = None,
 ) -> JobResult:
     """Run job_id's steps in workspace. contexts: `vars`, `inputs`, `github` (dicts)."""
     workflow = load_workflow(workflow_text)
@@ -159,13 +169,16 @@ def run_job(
     scratch.mkdir(parents=True, exist_ok=True)
     make_log = scratch / "make-calls.txt"
     make_log.write_text("")
-    write_stub_make(scratch / "bin", make_log, make_statuses or {})
+    write_stub_make(scratch / "bin", make_log, make_statuses or {}, make_outputs)
+    summary = scratch / "step-summary.md"
+    summary.write_text("")
     base = {
         "PATH": f"{scratch / 'bin'}{os.pathsep}{os.environ.get('PATH', '/usr/bin:/bin')}",
         "HOME": str(scratch),
         "CI": "true",
         "GITHUB_ACTIONS": "true",
         "GITHUB_WORKSPACE": str(workspace),
+        "GITHUB_STEP_SUMMARY": str(summary),
     }
     env_job = job_env(workflow, job, contexts)
     failed = False
@@ -201,7 +214,9 @@ def run_job(
         record.outcome = "success" if proc.returncode == 0 else "failure"
         failed = failed or proc.returncode != 0
     calls = make_log.read_text().splitlines()
-    return JobResult(success=not failed, steps=records, make_calls=calls, workspace=workspace)
+    return JobResult(
+        success=not failed, steps=records, make_calls=calls, workspace=workspace, summary=summary.read_text()
+    )
 
 
 def job_should_run(workflow_text: str, job_id: str, contexts: Mapping[str, Any]) -> bool:
