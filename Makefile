@@ -202,16 +202,16 @@ smoke: install ## POST an example customer to the deployed API and check a proba
 publish: install ## Upload a locally trained bundle to the data bucket and register it, pending approval (DATA: its data)
 	$(PY) -m ml.sagemaker.publish --model $(MODEL) --name $(strip $(NAME)) --data $(strip $(DATA))
 
-# The registry's commands; the group is the stack's NAME. NOTE reaches them through the
-# environment (make exports command-line variables), so quotes in it stay text.
+# The registry's commands; the group is the stack's NAME. NOTE and VERSION reach them through
+# the environment (make exports command-line variables), so quotes or `$(…)` in them stay text.
 REGISTRY = $(PY) -m ml registry --group $(strip $(NAME)) --region $(strip $(REGION)) --model $(MODEL)
 
 approve: install ## Approve registry version VERSION (a number, or trained: the one make train/publish registered here) with NOTE="why", after comparing it with the champion (FORCE=1: even if it costs more)
 	$(if $(strip $(VERSION)),,$(error VERSION is required: make approve VERSION=3 NOTE="why"))
-	$(REGISTRY) approve $(strip $(VERSION)) --note "$${NOTE-}" $(if $(FORCE),--force)
+	$(REGISTRY) approve "$${VERSION-}" --note "$${NOTE-}" $(if $(FORCE),--force)
 
 deploy-model: install init ## Deploy registry version VERSION (default: the latest Approved) without training: handoff from the registry and S3, then make apply
-	$(REGISTRY) handoff $(strip $(VERSION))
+	$(REGISTRY) handoff "$${VERSION-}"
 	$(MAKE) apply
 
 # SageMaker's view decides what serves (not Terraform's state: they differ after a rollback

@@ -35,6 +35,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -206,6 +207,7 @@ class Fixes:
         if config not in backend.endpoint_configs:
             return _error("ValidationException", f'Could not find endpoint configuration "{config}".')
         endpoint = backend.endpoints[name]
+        endpoint.last_modified_time = datetime.now(UTC)  # updated, whether the update then sticks or not
         if self.roll_back_next_update:
             self.roll_back_next_update = False  # SageMaker rolled it back: still on the old configuration
         else:

@@ -204,7 +204,7 @@ def check_sagemaker_model_endpoint(stack: DeployedStack) -> None:
     model = sm.describe_model(ModelName=variant["ModelName"])
     # Made from the registry version itself (make deploy approved it), not from a copy of its fields.
     package_arn = stack.tfvars["model_package_arn"]
-    assert model["PrimaryContainer"] == {"ModelPackageName": package_arn}
+    assert model["PrimaryContainer"] == {"ModelPackageName": package_arn, "Mode": "SingleModel"}
     package = sm.describe_model_package(ModelPackageName=package_arn)
     assert package["ModelApprovalStatus"] == "Approved"
     assert package["ModelPackageGroupName"] == stack.name
