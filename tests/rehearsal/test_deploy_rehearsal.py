@@ -178,7 +178,8 @@ def test_an_update_sagemaker_rolled_back_fails_the_deploy_and_keeps_the_old_conf
     before = rehearsal.snapshots["realtime serving"]
     after = rehearsal.snapshots["after the rolled-back update"]
     assert "Resource postcondition failed" in flat, "the apply itself fails, before the old configuration goes"
-    rolled = f"rollout check FAILED: SageMaker rolled endpoint {NAME}-rt-m5-large back to configuration {before['config']}"
+    endpoint, config = before["endpoint"], before["config"]
+    rolled = f"rollout check FAILED: SageMaker rolled endpoint {endpoint} back to configuration {config}"
     assert rolled in step.output, step.output[-4000:]
     assert f"The configuration it runs, {before['config']}, still exists" in step.output
     assert after["endpoint"] == before["endpoint"] and after["config"] == before["config"]
