@@ -8,7 +8,9 @@ broken link anywhere on it fails the smoke, the CloudFront part included (a forw
 header, a wrong origin, TLS to the origin). `--api-url "$(terraform output -raw
 execute_api_url)"` calls the HTTP API directly, to tell a CloudFront fault from an API one.
 
-Passes (exit 0) when the answer holds a churn probability in [0, 1] and well-formed reasons
+Passes (exit 0) when the answer holds a churn probability in [0, 1], the model that answered
+(``model.version``: the version the deploy's build/model.auto.tfvars.json names, so a Lambda
+left on the previous version fails it), and well-formed reasons
 (at most three each way, fields named, points of the right sign, strongest first, the
 explanation's method and base probability; a reason for churn whenever the probability is
 10 points or more above the base); otherwise exits 1 with what went wrong. A serverless
@@ -72,7 +74,18 @@ def what(status: int | None, body: bytes) -> str:
     return f"HTTP {status}" if status else body.decode("utf-8", "replace")
 
 
-def check(status: int, body: bytes) -> dict:
+def check_model(model: Any, expected_version: str | None) -> dict[str, Any]:
+    """The answer's ``model``: which registry version answered (both null: not from the registry)."""
+    if not isinstance(model, dict) or set(model) != {"version", "approved_at"}:
+        raise SmokeFailed(f"model is not an object of 'version' and 'approved_at' (got {model!r:.100})")
+    if expected_version is not None and model["version"] != expected_version:
+        raise SmokeFailed(
+            f"model version {model['version']!r} answered, but the deploy put version {expected_version!r} live"
+        )
+    return model
+
+
+def check(status: int, body: bytes, expected_version: str | None = None) -> dict:
     if status != 200:
         raise SmokeFailed(f"HTTP {status}: {body[:300].decode('utf-8', 'replace')}")
     try:
@@ -83,6 +96,7 @@ def check(status: int, body: bytes) -> dict:
         raise SmokeFailed(f"unexpected answer: {body[:300].decode('utf-8', 'replace')}") from None
     if not _is_number(probability) or not 0.0 <= probability <= 1.0:
         raise SmokeFailed(f"churn_probability {probability!r} is not a number in [0, 1]")
+    model = check_model(answer.get("model"), expected_version)
     base = check_explanation(answer.get("explanation"))
     told = check_reasons(prediction.get("reasons"))
     if probability - base >= CLEAR and not told["for"]:
@@ -95,6 +109,7 @@ def check(status: int, body: bytes) -> dict:
         "will_churn": prediction.get("will_churn"),
         "cutoff": answer.get("cutoff"),
         "reasons": told,
+        "model": model,
     }
 
 
@@ -142,12 +157,16 @@ def check_reasons(reasons: Any) -> dict[str, list[dict[str, Any]]]:
 
 
 def smoke(
-    api_url: str, model_dir: Path, attempts: int = 4, timeout: float = 35.0, backoff: float = 5.0, say=print
+    api_url: str,
+    model_dir: Path,
+    attempts: int = 4,
+    timeout: float = 35.0,
+    backoff: float = 5.0,
+    say=print,
+    expected_version: str | None = None,
 ) -> dict:
     if not api_url or api_url == "null" or not api_url.startswith(("http://", "https://")):
-        raise SmokeFailed(
-            f"no API URL ({api_url!r}): deploy a model first (`make deploy`, or `make publish` then `make apply`)"
-        )
+        raise SmokeFailed(f"no API URL ({api_url!r}): deploy a model first (`make deploy`, or `make deploy-model`)")
     url = api_url.rstrip("/") + "/predict"
     record = example(model_dir)
     for attempt in range(1, attempts + 1):
@@ -164,8 +183,16 @@ def smoke(
                 time.sleep(backoff)
                 continue
             raise SmokeFailed(f"{url}: {what(status, body)} after {attempts} attempts")
-        return check(status, body)
+        return check(status, body, expected_version)
     raise AssertionError("unreachable")
+
+
+def deployed_version(tfvars: Path) -> str | None:
+    """The registry version the last deploy from this checkout named (None: no handoff here)."""
+    if not tfvars.is_file():
+        return None
+    version = json.loads(tfvars.read_text(encoding="utf-8")).get("model_version")
+    return str(version) if version else None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -178,9 +205,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--model", type=Path, default=Path("build/model"))
     p.add_argument("--attempts", type=int, default=4)
+    p.add_argument(
+        "--tfvars",
+        type=Path,
+        help="the deploy's handoff, whose model version the answer must name"
+        " (default: model.auto.tfvars.json beside the bundle; skipped when absent)",
+    )
     args = p.parse_args(argv)
+    tfvars = args.tfvars or args.model.resolve().parent / "model.auto.tfvars.json"
     try:
-        result = smoke(args.api_url, args.model, args.attempts)
+        result = smoke(args.api_url, args.model, args.attempts, expected_version=deployed_version(tfvars))
     except SmokeFailed as err:
         print(f"smoke: FAILED: {err}", file=sys.stderr)
         return 1
@@ -188,7 +222,8 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"smoke: OK: {args.api_url.rstrip('/')}/predict: example churner ->"
         f" churn_probability {result['probability']:.4f}, will_churn {result['will_churn']}"
-        f" (cutoff {result['cutoff']}); reasons for churn: {strongest} (points)"
+        f" (cutoff {result['cutoff']}); reasons for churn: {strongest} (points);"
+        f" model version {result['model']['version'] or 'none (not from the registry)'}"
     )
     return 0
 

@@ -41,6 +41,7 @@ ANSWER = {
     "predictions": [{"churn_probability": 0.9, "will_churn": True, "reasons": REASONS}],
     "cutoff": 0.3,
     "explanation": EXPLANATION,
+    "model": {"version": "2", "approved_at": "2026-12-06T21:04:05Z"},
 }
 
 
@@ -91,9 +92,11 @@ def test_smoke_posts_the_example_churner(api: Api, local_bundle: Path, capsys: p
     assert "smoke: OK" in out and "CustServ Calls +31.2, Int'l Plan +18.5, Total Charge +18.5" in out
 
 
-def _with(reasons: Any = REASONS, explanation: Any = EXPLANATION, probability: float = 0.9) -> dict[str, Any]:
+def _with(
+    reasons: Any = REASONS, explanation: Any = EXPLANATION, probability: float = 0.9, model: Any = ANSWER["model"]
+) -> dict[str, Any]:
     prediction = {"churn_probability": probability, "will_churn": True, "reasons": reasons}
-    return {"predictions": [prediction], "cutoff": 0.3, "explanation": explanation}
+    return {"predictions": [prediction], "cutoff": 0.3, "explanation": explanation, "model": model}
 
 
 def _side(side: str, items: list[Any]) -> dict[str, Any]:
@@ -122,7 +125,21 @@ BAD_ANSWERS = {
     "no method": (_with(explanation={**EXPLANATION, "method": ""}), "explanation.method"),
     "no unit": (_with(explanation={k: v for k, v in EXPLANATION.items() if k != "points"}), "explanation.points"),
     "base over 1": (_with(explanation={**EXPLANATION, "base_probability": 13.4}), "base_probability"),
+    "no model": (_with(model=None), "model is not an object"),
 }
+
+
+def test_smoke_fails_when_another_version_answers(
+    api: Api, local_bundle: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The deploy put version 3 live (its handoff says so); the API still answers with version 2."""
+    tfvars = tmp_path / "model.auto.tfvars.json"
+    tfvars.write_text(json.dumps({"model_version": "3"}))
+    assert smoke.main(["--api-url", api.url, "--model", str(local_bundle), "--tfvars", str(tfvars)]) == 1
+    assert "model version '2' answered, but the deploy put version '3' live" in capsys.readouterr().err
+    tfvars.write_text(json.dumps({"model_version": "2"}))
+    assert smoke.main(["--api-url", api.url, "--model", str(local_bundle), "--tfvars", str(tfvars)]) == 0
+    assert "model version 2" in capsys.readouterr().out
 
 
 def test_no_reason_for_is_fine_near_the_base_rate(api: Api, local_bundle: Path) -> None:
