@@ -40,7 +40,8 @@ import pytest
 
 pytest.register_assert_rewrite("tests.rehearsal.stack_checks")  # its asserts explain themselves too
 
-from tests.rehearsal.aws_server import HARNESS_KEY  # noqa: E402  (after the rewrite hook)
+from tests.rehearsal import deployed_lambda  # noqa: E402  (after the rewrite hook)
+from tests.rehearsal.aws_server import HARNESS_KEY  # noqa: E402
 from tests.rehearsal.fidelity import ROLL_BACK_NEXT_UPDATE  # noqa: E402
 from tests.rehearsal.harness import (  # noqa: E402
     PERSON_KEY,
@@ -205,6 +206,14 @@ def statuses(aws: Aws, name: str) -> dict[str, str]:
     return {p["ModelPackageArn"].rsplit("/", 1)[1]: p["ModelApprovalStatus"] for p in listed}
 
 
+def churner(tree: Path) -> dict[str, Any]:
+    """The deployed bundle's example churner (what make smoke sends)."""
+    record: dict[str, Any] = json.loads((tree / "build" / "model" / "feature_schema.json").read_text())["examples"][
+        "churner"
+    ]
+    return record
+
+
 def worse_bundle(aws: Aws, tree: Path) -> None:
     """build/worse: version 2's bundle with a booster trained on inverted labels (worse on purpose),
     on version 2's registered test customers."""
@@ -245,11 +254,13 @@ def release_path(aws: Aws, tree: Path, env: dict[str, str], r: Rehearsal) -> Non
     if make(tree, env, *DEPLOY_MODEL, log=steps).returncode != 0:
         return
     snap["v2 serving"] = serving(aws, TEAM_NAME)
+    snap["v2 answer"] = deployed_lambda.invoke(aws, tree, TEAM_NAME, churner(tree))
     snap["v2 tfvars"] = json.loads((tree / "build" / "model.auto.tfvars.json").read_text())
     snap["v2 inventory"] = inventory(aws, TEAM_NAME)
     if make(tree, person, *ROLLBACK, log=steps).returncode != 0:
         return
     snap["rolled back"] = serving(aws, TEAM_NAME)
+    snap["answer after rollback"] = deployed_lambda.invoke(aws, tree, TEAM_NAME, churner(tree))
     snap["after rollback"] = statuses(aws, TEAM_NAME)
     if make(tree, realtime, *DEPLOY_MODEL, log=steps).returncode != 0:
         return

@@ -138,6 +138,10 @@ def test_deploy_model_updates_the_endpoint_in_place_and_the_lambda_follows(rehea
     assert v2["package"] == package(2) == tfvars["model_package_arn"]
     assert v2["lambda"]["MODEL_VERSION"] == "2" and v2["lambda"]["MODEL_APPROVED_AT"] == tfvars["model_approved_at"]
     assert float(v2["lambda"]["DECISION_CUTOFF"]) == tfvars["decision_cutoff"], "the Lambda's cutoff follows"
+    answer = rehearsal.snapshots["v2 answer"]
+    assert answer["status"] == 200, answer
+    assert answer["body"]["model"] == {"version": "2", "approved_at": tfvars["model_approved_at"]}
+    assert answer["body"]["cutoff"] == tfvars["decision_cutoff"]
     requests = rehearsal.requests()
     updates = [json.loads(e["body"]) for e in requests if e.get("target") == "SageMaker.UpdateEndpoint"]
     assert {"EndpointName": v1["endpoint"], "EndpointConfigName": v2["config"]}.items() <= updates[0].items()
@@ -155,6 +159,12 @@ def test_rollback_serves_version_1_again_and_rejects_version_2(rehearsal: Rehear
         back["lambda"]["MODEL_VERSION"] == "1" and back["lambda"]["DECISION_CUTOFF"] == v1["lambda"]["DECISION_CUTOFF"]
     )
     assert rehearsal.snapshots["after rollback"] == {"1": "Approved", "2": "Rejected", "3": "PendingManualApproval"}
+    # The deployed function, run with its code and environment against the model the endpoint serves.
+    answer, before = rehearsal.snapshots["answer after rollback"], rehearsal.snapshots["v2 answer"]
+    assert answer["status"] == 200, answer
+    assert answer["body"]["model"]["version"] == "1", "the response says version 1 answered"
+    assert answer["body"]["model"]["approved_at"] == back["lambda"]["MODEL_APPROVED_AT"]
+    assert answer["body"]["cutoff"] == float(v1["lambda"]["DECISION_CUTOFF"]) != before["body"]["cutoff"]
 
 
 def test_realtime_deploy_model_replaces_the_endpoint_without_training(rehearsal: Rehearsal):
