@@ -28,8 +28,8 @@ def aws(monkeypatch, serving_bundle, invoker):
         "AWS_DEFAULT_REGION": "us-east-1",
     }.items():
         monkeypatch.setenv(name, value)
-    for name in ("AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME", "AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_SESSION_TOKEN",
-                 "MODEL_VERSION", "MODEL_APPROVED_AT"):  # fmt: skip
+    unset = ("AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME", "AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_SESSION_TOKEN")
+    for name in (*unset, "MODEL_VERSION", "MODEL_APPROVED_AT"):
         monkeypatch.delenv(name, raising=False)
     invoker._client_cache.clear()
     invoker._settings_cache.clear()
