@@ -234,11 +234,17 @@ def booster(aws: Aws, v: Version, workdir: Path) -> xgb.Booster:
     return load_archive(target)
 
 
+def split_of(a: Version, b: Version) -> Version:
+    """Whose test customers a comparison uses: the newer version's (its split is the latest data)."""
+    return max(a, b, key=lambda v: v.number)
+
+
 def compare(aws: Aws, candidate: Version, other: Version, workdir: Path) -> tuple[Score, Score]:
-    """Both versions scored on the candidate's test split, each at its own cutoff, with the candidate's costs."""
-    customers = held_out_customers(aws, candidate)
+    """Both versions scored on the newer one's test customers, each at its own cutoff, with its costs."""
+    split = split_of(candidate, other)
+    customers = held_out_customers(aws, split)
     y = labels(customers)
-    costs = CostMatrix(**candidate.metrics["costs"])
+    costs = CostMatrix(**split.metrics["costs"])
     scores = []
     for v in (candidate, other):
         model, x = booster(aws, v, workdir), encode_frame(customers, v.schema)
@@ -256,8 +262,8 @@ def compare(aws: Aws, candidate: Version, other: Version, workdir: Path) -> tupl
     return scores[0], scores[1]
 
 
-def comparison_text(a: Score, b: Score, rows: int) -> str:
-    lines = [f"on version {a.version}'s test split ({rows} rows):"]
+def comparison_text(a: Score, b: Score, split: Version) -> str:
+    lines = [f"on version {split.number}'s test split ({int(split.test['rows'])} rows):"]
     for s in (a, b):
         c = s.confusion
         lines.append(
@@ -282,7 +288,7 @@ def approve(
         say(f"no approved version yet: version {number} becomes the first champion")
     else:
         mine, theirs = compare(aws, candidate, current, workdir)
-        say(comparison_text(mine, theirs, int(candidate.test["rows"])))
+        say(comparison_text(mine, theirs, split_of(candidate, current)))
         if mine.cost_per_1000 > theirs.cost_per_1000:
             if not force:
                 raise Refused(

@@ -69,7 +69,7 @@ def main(args: argparse.Namespace) -> int:
                 found = registry.versions(aws, group)
                 a, b = registry.find(found, args.a), registry.find(found, args.b)
                 mine, theirs = registry.compare(aws, a, b, Path(tmp))
-                print(registry.comparison_text(mine, theirs, int(a.test["rows"])))
+                print(registry.comparison_text(mine, theirs, registry.split_of(a, b)))
             elif args.action == "purge":
                 print(f"registry  {registry.purge(aws, group)} version(s) of {group} deleted")
             elif args.action == "handoff":

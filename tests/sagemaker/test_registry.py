@@ -107,7 +107,7 @@ def test_versions_lists_status_metrics_and_data_hash(registered, local_bundle: P
     assert f"{metrics['evaluation']['test']['cost_per_1000']:,.0f}" in text and metrics["data"]["sha256"][:12] in text
 
 
-def test_compare_scores_both_on_the_candidates_test_split(registered, tmp_path: Path) -> None:
+def test_compare_scores_both_on_the_newer_versions_test_split(registered, tmp_path: Path) -> None:
     aws, _arns, _created = registered
     found = registry.versions(aws, GROUP)
     good, worse = registry.compare(aws, found[0], found[1], tmp_path)
@@ -149,6 +149,7 @@ def test_cli_list_compare_and_approve(registered, capsys: pytest.CaptureFixture[
     assert cli.main(["registry", "--group", GROUP, "compare", "1", "2"]) == 0
     compared = capsys.readouterr().out
     assert "version 1:" in compared and "version 2:" in compared and "per 1,000 customers" in compared
+    assert compared.startswith("on version 2's test split"), "the newer version's customers, in either order"
     assert cli.main(["registry", "--group", GROUP, "approve", "1", "--note", "first"]) == 0
     assert cli.main(["registry", "--group", GROUP, "approve", "2", "--note", "worse"]) == 1
     out, err = capsys.readouterr()
