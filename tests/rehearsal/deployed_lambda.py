@@ -1,12 +1,13 @@
 """The deployed invoker, answering as Lambda would run it (moto runs no Lambda: it needs Docker).
 
 Its code is the checkout's build/invoker.zip, checked against the function's CodeSha256, so it
-is the code deployed. Its environment is the function's, as SageMaker-free moto stores it. It
-is called with an API Gateway HTTP API event, in a Python process of its own. Its endpoint
-is a model server (ml serve, the container's contract) serving the archive the endpoint's
-model was made from: the endpoint's configuration, its model, that model's package version and
-its ModelDataUrl, all read back from the stand-in. What it answers is what a caller of the
-deployed API would get, CloudFront and API Gateway aside.
+is the code deployed. Its environment is the function's, as moto stores it, with what the
+Lambda runtime adds (region, credentials). It is called with an API Gateway HTTP API event, in
+a Python process of its own. Its endpoint is a model server (ml serve, the container's
+contract) serving the archive the endpoint's model was made from: the endpoint's
+configuration, its model, that model's package version and its ModelDataUrl, all read back
+from the stand-in. What it answers is what a caller of the deployed API would get, CloudFront
+and API Gateway aside.
 """
 
 from __future__ import annotations
@@ -74,7 +75,8 @@ def invoke(aws: Aws, tree: Path, name: str, record: dict[str, Any]) -> dict[str,
                 **env,
                 "AWS_ACCESS_KEY_ID": "lambda",
                 "AWS_SECRET_ACCESS_KEY": "lambda",
-                "AWS_REGION": REGION,
+                "AWS_REGION": REGION,  # the Lambda runtime sets both
+                "AWS_DEFAULT_REGION": REGION,
                 "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": f"http://127.0.0.1:{port}",
                 "AWS_LAMBDA_FUNCTION_NAME": function["FunctionName"],
             }
