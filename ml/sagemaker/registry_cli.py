@@ -31,8 +31,9 @@ def _approve(aws: Aws, group: str, args: argparse.Namespace, workdir: Path) -> i
 
 
 def _handoff(aws: Aws, group: str, version: str, bundle_dir: Path) -> registry.Version:
-    v = release.deployable(registry.versions(aws, group), release.version_number(version, bundle_dir))
-    path, values = release.write_handoff(aws, v, bundle_dir)
+    found = registry.versions(aws, group)
+    v = release.deployable(found, release.version_number(version, bundle_dir))
+    path, values = release.write_handoff(aws, v, bundle_dir, found)
     print(f"version   {v.number} ({v.status} {v.approved_at}: {v.note})")
     print(f"model     {v.model_url}, cutoff {values['decision_cutoff']:.2f}")
     print(f"handoff   {path}, {bundle_dir}/ and {values['lambda_zip_path']} from the registry")

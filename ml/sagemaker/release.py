@@ -29,7 +29,7 @@ from typing import Any
 from ml.atomic import atomic_dir, atomic_file
 from ml.model.bundle import METRICS_FILE, MODEL_ARCHIVE, SCHEMA_FILE, check_servable
 from ml.sagemaker import handoff
-from ml.sagemaker.aws import Aws
+from ml.sagemaker.aws import Aws, sha256_of
 from ml.sagemaker.registry import APPROVED, ZIP_FILE, ZIP_SHA_FILE, Version, champion, find, get
 from ml.sagemaker.tf_outputs import SetupError
 
@@ -102,7 +102,21 @@ def materialize(aws: Aws, v: Version, bundle_dir: Path, zip_path: Path) -> str:
     return registered
 
 
-def write_handoff(aws: Aws, v: Version, bundle_dir: Path) -> tuple[Path, dict[str, Any]]:
+def check_replaceable(bundle_dir: Path, found: list[Version]) -> None:
+    """A deploy replaces build/model: refuse when it holds a model no version has (local work)."""
+    archive = Path(bundle_dir) / MODEL_ARCHIVE
+    if not archive.is_file():
+        return
+    key = sha256_of(archive)[:16]  # models/<sha256[:16]>/: where every registered archive is
+    if not any(f"/{key}/" in v.model_url for v in found):
+        raise SetupError(
+            f"{bundle_dir} holds a model that no registry version has (trained here, not published):"
+            " a deploy would replace it. `make publish` it, or move it away, first"
+        )
+
+
+def write_handoff(aws: Aws, v: Version, bundle_dir: Path, found: list[Version]) -> tuple[Path, dict[str, Any]]:
+    check_replaceable(bundle_dir, found)
     tfvars_path, zip_path = handoff.default_paths(bundle_dir)
     digest = materialize(aws, v, bundle_dir, zip_path)
     values = handoff.tfvars(

@@ -7,6 +7,7 @@ end in tests/rehearsal/; here each decision is checked on its own, with every re
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -80,9 +81,29 @@ def test_a_zip_that_does_not_match_its_registered_hash_is_not_deployed(registere
     bucket, key = split_s3(v.prefix + registry.ZIP_FILE)
     aws.s3.put_object(Bucket=bucket, Key=key, Body=b"PK tampered")
     with pytest.raises(SetupError, match="does not match the SHA-256 registered beside it"):
-        release.write_handoff(aws, v, bundle)
+        release.write_handoff(aws, v, bundle, [v])
     assert [p.name for p in bundle.iterdir()] == ["keep"]
     assert not (tmp_path / "build" / "model.auto.tfvars.json").exists()
+
+
+def test_a_bundle_no_version_has_is_not_replaced_by_a_deploy(
+    registered,  # noqa: F811
+    local_bundle: Path,
+    tmp_path: Path,
+) -> None:
+    """build/model trained here and never published is local work: deploy-model refuses to replace it."""
+    aws, _arns, _created = registered
+    found = approved(aws, tmp_path, 1)
+    bundle = tmp_path / "build" / "model"
+    shutil.copytree(local_bundle, bundle)
+    (bundle / "model.tar.gz").write_bytes((bundle / "model.tar.gz").read_bytes() + b"\0")  # another model
+    before = {p.name: p.read_bytes() for p in bundle.iterdir() if p.is_file()}
+    with pytest.raises(SetupError, match=r"holds a model that no registry version has .* `make publish` it"):
+        release.write_handoff(aws, found[0], bundle, found)
+    assert {p.name: p.read_bytes() for p in bundle.iterdir() if p.is_file()} == before
+    shutil.copy(local_bundle / "model.tar.gz", bundle / "model.tar.gz")  # version 1's own model: replaceable
+    path, values = release.write_handoff(aws, found[0], bundle, found)
+    assert values["model_version"] == "1" and path.is_file()
 
 
 def test_rollback_goes_to_the_approved_version_before_the_one_serving(registered, tmp_path: Path) -> None:  # noqa: F811

@@ -59,7 +59,7 @@ def published(aws: Aws, local_bundle: Path, tmp_path: Path) -> Published:
     assert described["ModelApprovalStatus"] == "PendingManualApproval"
     assert release.version_number("trained", bundle_dir) == 1
     v = registry.approve(aws, DEFAULT_NAME, 1, "first", False, tmp_path)
-    path, values = release.write_handoff(aws, v, tmp_path / "deploy" / "model")
+    path, values = release.write_handoff(aws, v, tmp_path / "deploy" / "model", [v])
     return aws, url, uploaded, path, values
 
 
