@@ -1,7 +1,8 @@
 """`python -m ml registry list | compare A B | approve N | handoff [N] | rollback prepare|finish`.
 
-The commands of ml.sagemaker.registry (versions, approval) and ml.sagemaker.release (deploying a
-version, rolling back); the Makefile's approve, deploy-model and rollback targets call them.
+The commands of ml.sagemaker.registry (versions), ml.sagemaker.approval (compare, approve) and
+ml.sagemaker.release (deploying a version, rolling back); the Makefile's approve, deploy-model
+and rollback targets call them.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ml.sagemaker import registry, release, tf_outputs
+from ml.sagemaker import approval, registry, release, tf_outputs
 from ml.sagemaker.aws import Aws, run_cli
 from ml.sagemaker.tf_outputs import SetupError
 
@@ -22,8 +23,8 @@ def _approve(aws: Aws, group: str, args: argparse.Namespace, workdir: Path) -> i
     if number is None:
         raise SetupError("approve needs a version: VERSION=N, or VERSION=trained")
     try:
-        v = registry.approve(aws, group, number, args.note, args.force, workdir)
-    except registry.Refused as err:  # a decision, not a setup problem: exit 1
+        v = approval.approve(aws, group, number, args.note, args.force, workdir)
+    except approval.Refused as err:  # a decision, not a setup problem: exit 1
         print(f"refused: {err}", file=sys.stderr)
         return 1
     print(f"version {v.number} approved: {v.note}")
@@ -69,8 +70,8 @@ def main(args: argparse.Namespace) -> int:
             elif args.action == "compare":
                 found = registry.versions(aws, group)
                 a, b = registry.find(found, args.a), registry.find(found, args.b)
-                mine, theirs = registry.compare(aws, a, b, Path(tmp))
-                print(registry.comparison_text(mine, theirs, registry.split_of(a, b)))
+                mine, theirs = approval.compare(aws, a, b, Path(tmp))
+                print(approval.comparison_text(mine, theirs, approval.split_of(a, b)))
             elif args.action == "purge":
                 print(f"registry  {registry.purge(aws, group)} version(s) of {group} deleted")
             elif args.action == "handoff":

@@ -17,7 +17,7 @@ from ml.model import evaluate as ev
 from ml.model.bundle import METRICS_FILE, MODEL_ARCHIVE, SCRIPT_ENVIRONMENT, Bundle, model_archive_bytes
 from ml.model.pipeline import Prepared
 from ml.model.train import predict
-from ml.sagemaker import handoff, registry
+from ml.sagemaker import approval, handoff, registry
 from ml.sagemaker.aws import Aws, image_uri, split_s3
 from ml.sagemaker.publish import held_out_csv, upload_model
 from ml.sagemaker.settings import DEFAULT_NAME
@@ -90,7 +90,7 @@ def test_register_creates_pending_versions_with_everything_a_deploy_needs(
 
     assert body("model.tar.gz") == bundle.model_archive.read_bytes()
     assert json.loads(body("feature_schema.json")) == bundle.schema()
-    customers = parse_raw(body("held_out_csv.csv"), "test")  # raw: each version encodes them itself
+    customers = parse_raw(body("test_customers.csv"), "test")  # raw: each version encodes them itself
     assert len(customers) == bundle.metrics()["evaluation"]["test"]["rows"]
     np.testing.assert_array_equal(encode_frame(customers, bundle.schema()), prep.x["test"])
     assert len(body("invoker.zip")) > 0 and len(body("invoker.zip.sha256")) == 44
@@ -110,7 +110,7 @@ def test_versions_lists_status_metrics_and_data_hash(registered, local_bundle: P
 def test_compare_scores_both_on_the_newer_versions_test_split(registered, tmp_path: Path) -> None:
     aws, _arns, _created = registered
     found = registry.versions(aws, GROUP)
-    good, worse = registry.compare(aws, found[0], found[1], tmp_path)
+    good, worse = approval.compare(aws, found[0], found[1], tmp_path)
     # Version 1 rescored from S3 matches what its bundle recorded on the same rows.
     assert good.auc == pytest.approx(found[0].test["auc"])
     assert good.cost_per_1000 == pytest.approx(found[0].test["cost_per_1000"])
@@ -120,13 +120,13 @@ def test_compare_scores_both_on_the_newer_versions_test_split(registered, tmp_pa
 def test_approve_refuses_a_costlier_challenger_unless_forced(registered, tmp_path: Path) -> None:
     aws, _arns, _created = registered
     said: list[str] = []
-    first = registry.approve(aws, GROUP, 1, "baseline", False, tmp_path, said.append)
+    first = approval.approve(aws, GROUP, 1, "baseline", False, tmp_path, said.append)
     assert first.status == "Approved" and first.note == "baseline"
-    with pytest.raises(registry.Refused, match="version 2 costs"):
-        registry.approve(aws, GROUP, 2, "try it", False, tmp_path, said.append)
+    with pytest.raises(approval.Refused, match="version 2 costs"):
+        approval.approve(aws, GROUP, 2, "try it", False, tmp_path, said.append)
     assert "version 1:" in said[-1] and "version 2:" in said[-1]  # both figures, even when refused
     assert registry.versions(aws, GROUP)[1].status == "PendingManualApproval"
-    forced = registry.approve(aws, GROUP, 2, "shadow test", True, tmp_path, said.append)
+    forced = approval.approve(aws, GROUP, 2, "shadow test", True, tmp_path, said.append)
     assert forced.status == "Approved" and forced.note == "shadow test"
     assert registry.champion(registry.versions(aws, GROUP)).number == 2  # type: ignore[union-attr]
     assert "shadow test" in registry.listing(registry.versions(aws, GROUP))
@@ -135,9 +135,9 @@ def test_approve_refuses_a_costlier_challenger_unless_forced(registered, tmp_pat
 def test_approve_needs_a_note_and_a_known_version(registered, tmp_path: Path) -> None:
     aws, _arns, _created = registered
     with pytest.raises(SetupError, match="needs a note"):
-        registry.approve(aws, GROUP, 1, " ", False, tmp_path)
+        approval.approve(aws, GROUP, 1, " ", False, tmp_path)
     with pytest.raises(SetupError, match=r"no version 9 .*versions: 1, 2"):
-        registry.approve(aws, GROUP, 9, "x", False, tmp_path)
+        approval.approve(aws, GROUP, 9, "x", False, tmp_path)
 
 
 def test_cli_list_compare_and_approve(registered, capsys: pytest.CaptureFixture[str]) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from ml import cli
-from ml.sagemaker import registry, release
+from ml.sagemaker import approval, registry, release
 from ml.sagemaker.aws import Aws, split_s3
 from ml.sagemaker.tf_outputs import SetupError
 from tests.sagemaker.sm_fixtures import ROLE
@@ -22,7 +22,7 @@ from tests.sagemaker.test_registry import GROUP, registered  # noqa: F401  (the 
 
 def approved(aws: Aws, tmp_path: Path, *numbers: int) -> list[registry.Version]:
     for n in numbers:
-        registry.approve(aws, GROUP, n, f"approve {n}", True, tmp_path, say=lambda _: None)
+        approval.approve(aws, GROUP, n, f"approve {n}", True, tmp_path, say=lambda _: None)
     return registry.versions(aws, GROUP)
 
 
@@ -153,7 +153,7 @@ def test_approving_an_approved_version_changes_nothing(registered, tmp_path: Pat
     aws, _arns, _created = registered
     before = approved(aws, tmp_path, 1)[0]
     said: list[str] = []
-    again = registry.approve(aws, GROUP, 1, "other note", False, tmp_path, said.append)
+    again = approval.approve(aws, GROUP, 1, "other note", False, tmp_path, said.append)
     assert again == before and said == [f"version 1 is already Approved ({before.approved_at}): approve 1"]
 
 
@@ -167,6 +167,6 @@ def test_compare_scores_versions_with_other_features_on_the_same_customers(
     a, b = registry.versions(aws, GROUP)
     fewer = registry.Version(**{**b.__dict__, "schema": {**b.schema, "columns": b.schema["columns"][:-1]}})
     with pytest.raises(SetupError, match=r"version 2's model takes 72 columns, its feature schema encodes 71"):
-        registry.compare(aws, a, fewer, tmp_path)
-    mine, theirs = registry.compare(aws, a, b, tmp_path)
+        approval.compare(aws, a, fewer, tmp_path)
+    mine, theirs = approval.compare(aws, a, b, tmp_path)
     assert mine.version == 1 and theirs.version == 2 and sum(mine.confusion.values()) == sum(theirs.confusion.values())

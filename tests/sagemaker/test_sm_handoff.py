@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from ml.model.bundle import SCRIPT_ENVIRONMENT, Bundle, archive_members
-from ml.sagemaker import handoff, publish, registry, release
+from ml.sagemaker import approval, handoff, publish, registry, release
 from ml.sagemaker.aws import Aws
 from ml.sagemaker.settings import DEFAULT_NAME
 from tests.sagemaker.sm_fixtures import BUCKET
@@ -58,7 +58,7 @@ def published(aws: Aws, local_bundle: Path, tmp_path: Path) -> Published:
     assert described["InferenceSpecification"]["Containers"][0]["ModelDataUrl"] == url
     assert described["ModelApprovalStatus"] == "PendingManualApproval"
     assert release.version_number("trained", bundle_dir) == 1
-    v = registry.approve(aws, DEFAULT_NAME, 1, "first", False, tmp_path)
+    v = approval.approve(aws, DEFAULT_NAME, 1, "first", False, tmp_path)
     path, values = release.write_handoff(aws, v, tmp_path / "deploy" / "model", [v])
     return aws, url, uploaded, path, values
 
