@@ -217,7 +217,7 @@ deploy-model: install init ## Deploy registry version VERSION (default: the late
 # SageMaker's view decides what serves (not Terraform's state: they differ after a rollback
 # SageMaker made itself); the version left is marked Rejected only once the apply has succeeded.
 rollback: install init ## Deploy the Approved version before the one serving; the one left becomes Rejected (NOTE="why")
-	$(REGISTRY) rollback prepare
+	$(REGISTRY) rollback prepare --note "$${NOTE-}"
 	$(MAKE) apply
 	$(REGISTRY) rollback finish --note "$${NOTE-}"
 

@@ -22,7 +22,7 @@ from ml.model import evaluate as ev
 from ml.model.bundle import MODEL_ARCHIVE, load_archive
 from ml.model.train import predict
 from ml.sagemaker.aws import Aws
-from ml.sagemaker.registry import APPROVED, TEST_FILE, Version, champion, find, get, versions
+from ml.sagemaker.registry import APPROVED, TEST_FILE, Version, champion, check_note, find, get, versions
 from ml.sagemaker.tf_outputs import SetupError
 
 
@@ -94,6 +94,7 @@ def approve(
 ) -> Version:
     if not note.strip():
         raise SetupError('approving needs a note (NOTE="why this model"): it is what the registry keeps')
+    check_note(note)
     found = versions(aws, group)
     candidate = find(found, number)
     if candidate.status == APPROVED:

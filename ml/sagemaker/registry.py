@@ -39,6 +39,8 @@ if TYPE_CHECKING:
 PENDING: ModelApprovalStatusType = "PendingManualApproval"
 APPROVED: ModelApprovalStatusType = "Approved"
 REJECTED: ModelApprovalStatusType = "Rejected"
+# UpdateModelPackage's ApprovalDescription: 0-1024 characters (the API reference, botocore's model).
+NOTE_MAX = 1024
 TEST_FILE = "test_customers.csv"  # raw rows, header, label: every version can encode them
 ZIP_FILE = "invoker.zip"
 ZIP_SHA_FILE = "invoker.zip.sha256"
@@ -200,7 +202,20 @@ def champion(found: list[Version]) -> Version | None:
     return approved[-1] if approved else None
 
 
+def check_note(note: str) -> str:
+    """A note the registry keeps as ApprovalDescription: at most 1024 characters (UpdateModelPackage)."""
+    if len(note) > NOTE_MAX:
+        raise SetupError(f"NOTE is {len(note)} characters: the registry keeps at most {NOTE_MAX}")
+    return note
+
+
+def rollback_note(to: int, note: str, day: str) -> str:
+    """What a version left by a rollback is Rejected with."""
+    return f"rolled back to version {to} on {day}" + (f": {note}" if note.strip() else "")
+
+
 def reject(aws: Aws, v: Version, note: str) -> None:
+    check_note(note)
     aws.sm.update_model_package(ModelPackageArn=v.arn, ModelApprovalStatus=REJECTED, ApprovalDescription=note)
 
 

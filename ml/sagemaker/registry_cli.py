@@ -46,14 +46,14 @@ def _rollback(aws: Aws, group: str, args: argparse.Namespace) -> int:
         endpoint = tf_outputs.resolve("endpoint_name", args.endpoint_name)
         found = registry.versions(aws, group)
         left, to = release.rollback_pair(found, release.serving_package(aws, endpoint))
+        registry.check_note(registry.rollback_note(to.number, args.note, "YYYY-MM-DD"))  # before the apply
         print(f"rollback  {endpoint} serves version {left.number}: back to version {to.number}")
         _handoff(aws, group, str(to.number), args.model)
         release.record_rollback(args.model, left, to)
         return 0
     record = release.take_rollback(args.model)
     left = registry.find(registry.versions(aws, group), record["from"])
-    day = datetime.now(UTC).strftime("%Y-%m-%d")
-    note = f"rolled back to version {record['to']} on {day}" + (f": {args.note}" if args.note.strip() else "")
+    note = registry.rollback_note(record["to"], args.note, datetime.now(UTC).strftime("%Y-%m-%d"))
     registry.reject(aws, left, note)
     print(f"version {left.number} Rejected ({note}); version {record['to']} serves")
     return 0

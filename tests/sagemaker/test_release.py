@@ -149,6 +149,25 @@ def test_cli_handoff_then_rollback_rejects_the_version_left(
     assert "no rollback was prepared" in capsys.readouterr().err
 
 
+def test_a_note_longer_than_the_registry_keeps_is_refused_before_anything_changes(
+    registered,  # noqa: F811
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    aws, arns, _created = registered
+    with pytest.raises(SetupError, match="NOTE is 1025 characters: the registry keeps at most 1024"):
+        approval.approve(aws, GROUP, 1, "x" * 1025, False, tmp_path)
+    assert registry.versions(aws, GROUP)[0].status == "PendingManualApproval"
+    approved(aws, tmp_path, 1, 2)
+    serve(aws, arns[1])
+    bundle = tmp_path / "build" / "model"
+    base = ["registry", "--group", GROUP, "--model", str(bundle)]
+    long = ["--note", "y" * 1000, "--endpoint-name", "churn-serverless"]
+    assert cli.main([*base, "rollback", "prepare", *long]) == 2  # with its prefix, over 1024: before the apply
+    assert "the registry keeps at most 1024" in capsys.readouterr().err
+    assert not (tmp_path / "build" / "model.auto.tfvars.json").exists()
+
+
 def test_approving_an_approved_version_changes_nothing(registered, tmp_path: Path) -> None:  # noqa: F811
     aws, _arns, _created = registered
     before = approved(aws, tmp_path, 1)[0]

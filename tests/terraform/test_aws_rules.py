@@ -65,6 +65,7 @@ REALTIME_CAPTURE = {"endpoint_mode": "realtime", "enable_data_capture": True, "a
 GITHUB_REPOSITORY = "octo-org/churn"
 MODEL_DATA_URL = f"s3://{PREFIX}-data-20250101000000000000000001/models/run-{{run}}/model.tar.gz"
 NEXT_MODEL = MODEL_DATA_URL.format(run=2)  # a retrained model for a live endpoint
+PACKAGE_ARN = f"arn:aws:sagemaker:{REGION}:123456789012:model-package/{PREFIX}"  # + "/<version>"
 
 # Before issue 9 the endpoint module named the endpoint "<prefix>-endpoint" and the model by its
 # artifact and image only: names that neither a mode switch nor a new instance type changes. On a
@@ -529,6 +530,11 @@ BROKEN: dict[str, tuple[str, Any, str]] = {
         setting(MODEL, "primary_container", 0, "environment", value={"1WORKERS": "2"}),
         "environment name",
     ),
+    "SM-MODEL-FROM-PACKAGE": (
+        "serverless",
+        setting(MODEL, "primary_container", 0, "model_package_name", value=f"{PACKAGE_ARN}_models/1"),
+        "does not match the API's pattern",
+    ),
     "SM-MODEL-PACKAGE-GROUP": (
         "serverless",
         setting(GROUP, "model_package_group_name", value=f"{PREFIX}_models"),
@@ -749,6 +755,17 @@ def test_broken_variant_fails_its_rule(plans, rule_id):
     (rule,) = [r for r in aws_rules.RULES if r.id == rule_id]
     assert any(says in f.message for f in findings), "\n".join(map(str, findings))
     assert all(rule.source in str(f) and f.address in str(f) for f in findings)
+
+
+def test_a_model_from_the_version_make_deploy_model_names_passes(plans):
+    """SM-MODEL-FROM-PACKAGE accepts what the handoff writes (ml.sagemaker.handoff.MODEL_PACKAGE_ARN)."""
+    from ml.sagemaker.handoff import MODEL_PACKAGE_ARN
+
+    arn = f"{PACKAGE_ARN}/12"
+    assert MODEL_PACKAGE_ARN.match(arn)
+    doc = copy.deepcopy(plans["serverless"])
+    setting(MODEL, "primary_container", 0, "model_package_name", value=arn)(doc)
+    assert not aws_rules.evaluate(doc).for_rule("SM-MODEL-FROM-PACKAGE")
 
 
 # -- the rules' own constants -------------------------------------------------------------

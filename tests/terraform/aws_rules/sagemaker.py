@@ -263,6 +263,24 @@ def _sm_model_package_group(plan: Plan) -> Check:
 
 
 @rule(
+    "SM-MODEL-FROM-PACKAGE",
+    "A model made from a model registry version names it by a versioned ARN or name of at most 176 "
+    "characters in the API's pattern (VersionedArnOrName); the version must be Approved to be deployed.",
+    "https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_ContainerDefinition.html",
+)
+def _sm_model_from_package(plan: Plan) -> Check:
+    # "Approved" is the API's rule too (CreateModelPackage, ModelApprovalStatus) but not a plan's
+    # to see: make deploy-model refuses an unapproved version, the rehearsal's stand-in as AWS does.
+    for model in plan.resources("aws_sagemaker_model"):
+        problems: list[str | None] = []
+        for c in _as_list(model.get("primary_container")) + _as_list(model.get("container")):
+            name = c.get("model_package_name")
+            if isinstance(name, str):
+                problems.append(_string_problem(name, _shape("sagemaker", "VersionedArnOrName"), "model_package_name"))
+        yield verdict(model.address, problems)
+
+
+@rule(
     "SM-DATA-CAPTURE",
     "Data capture samples 0-100 % of requests into an s3:// URI and captures Input and/or Output.",
     "https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_DataCaptureConfig.html",
