@@ -58,7 +58,12 @@ def package(model_dir: Path, out: Path) -> tuple[int, str]:
     data = build_zip(zip_entries(model_dir))
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(data)
-    return len(data), base64.b64encode(hashlib.sha256(data).digest()).decode("ascii")
+    return len(data), code_sha256(data)
+
+
+def code_sha256(data: bytes) -> str:
+    """The Lambda API's CodeSha256 of a zip: base64 of its SHA-256."""
+    return base64.b64encode(hashlib.sha256(data).digest()).decode("ascii")
 
 
 def main(argv: list[str] | None = None) -> int:

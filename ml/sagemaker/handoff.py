@@ -59,6 +59,11 @@ def _packager() -> ModuleType:
     return file_module.load("churn_package_lambda", PACKAGER)
 
 
+def code_sha256(data: bytes) -> str:
+    """The Lambda API's CodeSha256 of zip bytes, as scripts/package_lambda.py computes it."""
+    return str(_packager().code_sha256(data))
+
+
 def build_lambda_zip(bundle_dir: Path, zip_path: Path) -> str:
     """Build the invoker zip with scripts/package_lambda.py; returns its base64 SHA-256."""
     _size, digest = _packager().package(Path(bundle_dir), Path(zip_path))

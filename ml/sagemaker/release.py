@@ -19,8 +19,6 @@ VERSION is a number, empty (the latest Approved version) or ``trained``: the ver
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import os
 from pathlib import Path
@@ -81,16 +79,11 @@ def deployable(found: list[Version], number: int | None) -> Version:
     return v
 
 
-def zip_digest(data: bytes) -> str:
-    """The Lambda API's CodeSha256: base64 of the SHA-256."""
-    return base64.b64encode(hashlib.sha256(data).digest()).decode("ascii")
-
-
 def materialize(aws: Aws, v: Version, bundle_dir: Path, zip_path: Path) -> str:
     """Version v's bundle into bundle_dir (swapped in whole) and its Lambda zip; returns the zip's hash."""
     zip_data = get(aws.s3, v.prefix + ZIP_FILE)
     registered = get(aws.s3, v.prefix + ZIP_SHA_FILE).decode("ascii").strip()
-    if zip_digest(zip_data) != registered:
+    if handoff.code_sha256(zip_data) != registered:
         raise SetupError(f"{v.prefix}{ZIP_FILE} does not match the SHA-256 registered beside it: not deploying it")
     with atomic_dir(bundle_dir) as tmp:
         (tmp / MODEL_ARCHIVE).write_bytes(get(aws.s3, v.model_url))

@@ -52,6 +52,7 @@ from tests.rehearsal.harness import (  # noqa: E402
     checkout,
     critical_path,
     deploy_env,
+    endpoint_model,
     make,
     run,
 )
@@ -193,9 +194,7 @@ def serving(aws: Aws, name: str) -> dict[str, Any]:
     sm, lam = aws.client("sagemaker"), aws.client("lambda")
     endpoints = [e["EndpointName"] for e in sm.list_endpoints()["Endpoints"] if e["EndpointName"].startswith(name)]
     (endpoint,) = endpoints
-    config = sm.describe_endpoint(EndpointName=endpoint)["EndpointConfigName"]
-    model = sm.describe_endpoint_config(EndpointConfigName=config)["ProductionVariants"][0]["ModelName"]
-    package = sm.describe_model(ModelName=model)["PrimaryContainer"].get("ModelPackageName", "")
+    config, model, package = endpoint_model(aws, endpoint)
     env = lam.get_function_configuration(FunctionName=f"{name}-invoker")["Environment"]["Variables"]
     return {"endpoint": endpoint, "config": config, "model": model, "package": package, "lambda": env}
 

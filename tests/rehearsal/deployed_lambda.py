@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ml.serving.local_stack import start_model_server, stop_process, wait_ready
-from tests.rehearsal.harness import REGION, Aws
+from tests.rehearsal.harness import REGION, Aws, endpoint_model
 from tests.shared import free_port
 
 # The Lambda runtime's part: the code's folder on the path, handler.handler called with the event.
@@ -35,9 +35,7 @@ CALL = (
 
 def served_archive(aws: Aws, endpoint: str) -> bytes:
     sm = aws.client("sagemaker")
-    config = sm.describe_endpoint(EndpointName=endpoint)["EndpointConfigName"]
-    model = sm.describe_endpoint_config(EndpointConfigName=config)["ProductionVariants"][0]["ModelName"]
-    package = sm.describe_model(ModelName=model)["PrimaryContainer"]["ModelPackageName"]
+    _config, _model, package = endpoint_model(aws, endpoint)
     url = sm.describe_model_package(ModelPackageName=package)["InferenceSpecification"]["Containers"][0]["ModelDataUrl"]
     bucket, key = url.removeprefix("s3://").split("/", 1)
     body: bytes = aws.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()

@@ -96,6 +96,15 @@ def aws_server(workdir: Path) -> Iterator[Aws]:
         out.close()
 
 
+def endpoint_model(aws: Aws, endpoint: str) -> tuple[str, str, str]:
+    """(configuration, model, model package ARN or "") the endpoint runs, as SageMaker answers."""
+    sm = aws.client("sagemaker")
+    config = sm.describe_endpoint(EndpointName=endpoint)["EndpointConfigName"]
+    model = sm.describe_endpoint_config(EndpointConfigName=config)["ProductionVariants"][0]["ModelName"]
+    package = sm.describe_model(ModelName=model)["PrimaryContainer"].get("ModelPackageName", "")
+    return str(config), str(model), str(package)
+
+
 def deploy_env(aws: Aws, name: str) -> dict[str, str]:
     """The environment of a user's shell (or a workflow job) pointed at the stand-in.
 
