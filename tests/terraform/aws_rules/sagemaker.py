@@ -275,7 +275,7 @@ def _sm_model_from_package(plan: Plan) -> Check:
         problems: list[str | None] = []
         for c in _as_list(model.get("primary_container")) + _as_list(model.get("container")):
             name = c.get("model_package_name")
-            if isinstance(name, str):
+            if isinstance(name, str) and name:  # the provider reads an unset name back as ""
                 problems.append(_string_problem(name, _shape("sagemaker", "VersionedArnOrName"), "model_package_name"))
         yield verdict(model.address, problems)
 
