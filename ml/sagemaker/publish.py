@@ -18,19 +18,15 @@ from typing import TYPE_CHECKING
 
 from ml.config import PRESETS
 from ml.data.dataset import load
-from ml.model.bundle import MODEL_ARCHIVE, Bundle, check_servable
+from ml.model.bundle import Bundle, check_servable
 from ml.model.pipeline import Prepared, prepare
 from ml.sagemaker import handoff, registry, release, tf_outputs
-from ml.sagemaker.aws import Aws, image_uri, run_cli, sha256_of, upload_if_changed
-from ml.sagemaker.settings import ARTIFACT_PREFIX, DEFAULT_NAME, check_name
+from ml.sagemaker.aws import Aws, image_uri, run_cli, upload_if_changed
+from ml.sagemaker.settings import DEFAULT_NAME, check_name
 from ml.sagemaker.tf_outputs import SetupError
 
 if TYPE_CHECKING:
     from types_boto3_s3 import S3Client
-
-
-def model_key(archive: Path) -> str:
-    return f"{ARTIFACT_PREFIX}{sha256_of(archive)[:16]}/{MODEL_ARCHIVE}"
 
 
 def upload_model(s3: S3Client, bucket: str, bundle: Bundle) -> tuple[str, bool]:
@@ -39,7 +35,7 @@ def upload_model(s3: S3Client, bucket: str, bundle: Bundle) -> tuple[str, bool]:
     if not archive.is_file():
         raise SetupError(f"{archive}: no model archive (train first: make train)")
     check_servable(archive)  # a loadable xgboost-model and the inference script, nothing else
-    key = model_key(archive)
+    key = registry.model_key(archive)
     uploaded = upload_if_changed(s3, bucket, key, archive, content_type="application/gzip")
     return f"s3://{bucket}/{key}", uploaded
 

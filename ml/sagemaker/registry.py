@@ -22,8 +22,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ml.model.bundle import METRICS_FILE, SCHEMA_FILE, SCRIPT_ENVIRONMENT, Bundle
-from ml.sagemaker.aws import Aws, split_s3, upload_if_changed
+from ml.model.bundle import METRICS_FILE, MODEL_ARCHIVE, SCHEMA_FILE, SCRIPT_ENVIRONMENT, Bundle
+from ml.sagemaker.aws import Aws, sha256_of, split_s3, upload_if_changed
+from ml.sagemaker.settings import ARTIFACT_PREFIX
 from ml.sagemaker.tf_outputs import SetupError
 from ml.serving.inference import EXPLAIN_TYPE
 
@@ -82,6 +83,11 @@ class Version:
     @property
     def test(self) -> dict[str, Any]:
         return dict(self.metrics["evaluation"]["test"])
+
+
+def model_key(archive: Path) -> str:
+    """models/<sha256[:16]>/model.tar.gz: where an archive goes, and its version's objects beside it."""
+    return f"{ARTIFACT_PREFIX}{sha256_of(archive)[:16]}/{MODEL_ARCHIVE}"
 
 
 def get(s3: S3Client, url: str) -> bytes:

@@ -27,8 +27,8 @@ from typing import Any
 from ml.atomic import atomic_dir, atomic_file
 from ml.model.bundle import METRICS_FILE, MODEL_ARCHIVE, SCHEMA_FILE, check_servable
 from ml.sagemaker import handoff
-from ml.sagemaker.aws import Aws, sha256_of
-from ml.sagemaker.registry import APPROVED, ZIP_FILE, ZIP_SHA_FILE, Version, champion, find, get
+from ml.sagemaker.aws import Aws
+from ml.sagemaker.registry import APPROVED, ZIP_FILE, ZIP_SHA_FILE, Version, champion, find, get, model_key
 from ml.sagemaker.tf_outputs import SetupError
 
 REGISTERED_FILE = "registered.json"  # beside the bundle: what this checkout registered last
@@ -100,8 +100,8 @@ def check_replaceable(bundle_dir: Path, found: list[Version]) -> None:
     archive = Path(bundle_dir) / MODEL_ARCHIVE
     if not archive.is_file():
         return
-    key = sha256_of(archive)[:16]  # models/<sha256[:16]>/: where every registered archive is
-    if not any(f"/{key}/" in v.model_url for v in found):
+    key = model_key(archive)  # content-addressed: the same model has the same key
+    if not any(v.model_url.endswith("/" + key) for v in found):
         raise SetupError(
             f"{bundle_dir} holds a model that no registry version has (trained here, not published):"
             " a deploy would replace it. `make publish` it, or move it away, first"

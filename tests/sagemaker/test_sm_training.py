@@ -18,7 +18,7 @@ from ml.config import SAGEMAKER_XGBOOST_VERSION, Settings
 from ml.model.bundle import Bundle, archive_members
 from ml.model.pipeline import Prepared
 from ml.model.train import predict
-from ml.sagemaker import publish, training, tuning
+from ml.sagemaker import registry, training, tuning
 from ml.sagemaker.aws import Aws, JobFailed, wait_for
 from ml.sagemaker.settings import DEFAULT, JOB_NAME_SUFFIX_LENGTH, SageMakerSettings
 from tests.botocore_shapes import InvalidRequest, RequestValidator, request_violations
@@ -209,8 +209,8 @@ def test_end_to_end_bundle_zip_and_registration(aws: Aws, trained: Trained, loca
     # Served: the bundle's archive (the job's booster with the inference script), content-addressed
     # beside the job's own output, which stays as the job wrote it.
     assert result.model_data_url != placed[0]
-    assert result.model_data_url == f"s3://{BUCKET}/{publish.model_key(bundle.model_archive)}"
-    served = aws.s3.get_object(Bucket=BUCKET, Key=publish.model_key(bundle.model_archive))["Body"].read()
+    assert result.model_data_url == f"s3://{BUCKET}/{registry.model_key(bundle.model_archive)}"
+    served = aws.s3.get_object(Bucket=BUCKET, Key=registry.model_key(bundle.model_archive))["Body"].read()
     assert served == bundle.model_archive.read_bytes()
     assert list(archive_members(bundle.model_archive)) == ["xgboost-model", "code/inference.py"]
     metrics = bundle.metrics()
@@ -230,7 +230,7 @@ def test_end_to_end_bundle_zip_and_registration(aws: Aws, trained: Trained, loca
     assert package["InferenceSpecification"]["Containers"][0]["ModelDataUrl"] == result.model_data_url
     assert package["InferenceSpecification"]["Containers"][0]["Image"] == IMAGE
     zip_bytes = (tmp / "invoker.zip").read_bytes()
-    prefix = publish.model_key(bundle.model_archive).rsplit("/", 1)[0]
+    prefix = registry.model_key(bundle.model_archive).rsplit("/", 1)[0]
     sha = aws.s3.get_object(Bucket=BUCKET, Key=f"{prefix}/invoker.zip.sha256")["Body"].read().decode()
     assert sha == base64.b64encode(hashlib.sha256(zip_bytes).digest()).decode()
     assert not (tmp / "model.auto.tfvars.json").exists()
@@ -347,6 +347,6 @@ def test_tuning_job_request_and_best_job(
     assert {c["ChannelName"] for c in definition["InputDataConfig"]} == {"train", "validation"}
     # The bundle records the best job's hyperparameters, not the preset's.
     assert result.job["TrainingJobName"] == "FakeTrainingJobName"
-    assert result.model_data_url == f"s3://{BUCKET}/{publish.model_key(Bundle(tmp_path / 'model').model_archive)}"
+    assert result.model_data_url == f"s3://{BUCKET}/{registry.model_key(Bundle(tmp_path / 'model').model_archive)}"
     hp = result.metrics["hyperparameters"]
     assert (hp["eta"], hp["max_depth"], hp["num_round"]) == (0.31, 4, 42)
